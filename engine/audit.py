@@ -1,0 +1,80 @@
+"""The audit trail: one entry per change, written in the same transaction as the change."""
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from engine.models import AuditLog
+
+
+class AuditAction(str, enum.Enum):
+    CREATED = "created"
+    APPROVED = "approved"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+    BUMPED = "bumped"
+    USER_REGISTERED = "user_registered"
+    USER_ROLE_CHANGED = "user_role_changed"
+    USER_DEACTIVATED = "user_deactivated"
+    USER_REACTIVATED = "user_reactivated"
+    USER_LOCKED = "user_locked"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
+    RESOURCE_CREATED = "resource_created"
+    RESOURCE_UPDATED = "resource_updated"
+    RESOURCE_DEACTIVATED = "resource_deactivated"
+    ZONE_CREATED = "zone_created"
+    ZONE_UPDATED = "zone_updated"
+    BLACKOUT_CREATED = "blackout_created"
+    BLACKOUT_DELETED = "blackout_deleted"
+
+
+_SECRET_COLUMNS = {"password_hash"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The row as JSON-ready column values (secrets left out): the audit's `previous_state`."""
+    mapper = inspect(obj).mapper
+    return {
+        col.key: _jsonable(getattr(obj, col.key))
+        for col in mapper.column_attrs
+        if col.key not in _SECRET_COLUMNS
+    }
+
+
+def record(session: Session, *, actor_id: uuid.UUID, action: AuditAction, now: datetime,
+           booking_id: uuid.UUID | None = None, entity: Any = None,
+           previous_state: dict | None = None, details: dict | str | None = None) -> AuditLog:
+    """Add one audit entry to the session's transaction."""
+    entry = AuditLog(
+        id=uuid.uuid4(),
+        booking_id=booking_id,
+        actor_id=actor_id,
+        action=action.value,
+        details=details if isinstance(details, str) or details is None
+        else json.dumps(details, default=_jsonable, sort_keys=True),
+        previous_state=previous_state,
+        timestamp=now,
+        entity_type=type(entity).__tablename__ if entity is not None else
+        ("bookings" if booking_id else None),
+        entity_id=getattr(entity, "id", None) if entity is not None else booking_id,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,121 @@
+"""Storage adapter: the SQLAlchemy engine, the unit of work, and per-dialect locking.
+
+SQLite serialises writers with BEGIN IMMEDIATE (plus WAL so readers never wait);
+PostgreSQL serialises approvals per safety zone with transaction-scoped advisory locks.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from uuid import UUID
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Settings, get_settings
+
+_sqlite_begin: ContextVar[str] = ContextVar("_sqlite_begin", default="BEGIN")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql(_sqlite_begin.get())
+
+        return engine
+    return create_engine(url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow, pool_pre_ping=True)
+
+
+class Database:
+    """One per process: the engine, the session factory, the clock and the site settings."""
+
+    def __init__(self, url: str | None = None, settings: Settings | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.settings = settings or get_settings()
+        self.url = url or self.settings.sqlalchemy_url
+        self.engine = make_engine(self.url, self.settings)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = clock
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction. Commit explicitly; leaving the block without commit rolls everything back."""
+
+    session: Session
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._begin = "BEGIN IMMEDIATE"
+
+    def read(self) -> UnitOfWork:
+        """Use as `with uow.read():` for a read-only transaction (no writer lock on SQLite)."""
+        self._begin = "BEGIN"
+        return self
+
+    def __enter__(self) -> UnitOfWork:
+        self._token = _sqlite_begin.set(self._begin)
+        self.session = self.db.sessionmaker()
+        self.now = self.db.clock()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.session.close()  # rolls back what was not committed, keeps loaded state
+        finally:
+            _sqlite_begin.reset(self._token)
+            self._begin = "BEGIN IMMEDIATE"
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    @property
+    def tz(self):
+        return self.db.settings.tz
+
+    def lock_scope(self, *keys: UUID) -> None:
+        """Serialise writers that touch the same safety zone (or lone resource).
+
+        PostgreSQL: pg_advisory_xact_lock per key, in sorted order to avoid deadlocks.
+        SQLite: the BEGIN IMMEDIATE of this transaction already serialises all writers.
+        """
+        if self.dialect != "postgresql":
+            self.session.connection()  # make sure BEGIN IMMEDIATE has run
+            return
+        for key in sorted({k for k in keys if k is not None}, key=str):
+            lock_id = int.from_bytes(key.bytes[:8], "big", signed=True)
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})

@@ -1,0 +1,53 @@
+"""Roles and the architecture's role table: the one place that says who may do what."""
+from __future__ import annotations
+
+import enum
+
+
+class Role(str, enum.Enum):
+    USER = "user"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Permission(str, enum.Enum):
+    BOOKING_CREATE = "booking:create"
+    BOOKING_VIEW_OWN = "booking:view_own"
+    BOOKING_CANCEL_OWN = "booking:cancel_own"
+    RESOURCE_VIEW = "resource:view"
+    BOOKING_VIEW_ALL = "booking:view_all"
+    BOOKING_CANCEL_ANY = "booking:cancel_any"
+    BOOKING_APPROVE = "booking:approve"
+    BOOKING_DENY = "booking:deny"
+    BOOKING_RESCHEDULE = "booking:reschedule"
+    BOOKING_BUMP = "booking:bump"
+    AUDIT_VIEW = "audit:view"
+    REPORT_VIEW = "report:view"
+    USER_MANAGE = "user:manage"
+    RESOURCE_MANAGE = "resource:manage"
+    CONFIG_MANAGE = "config:manage"
+
+
+P = Permission
+_USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW})
+_STAFF = _USER | {
+    P.BOOKING_VIEW_ALL,
+    P.BOOKING_CANCEL_ANY,
+    P.BOOKING_APPROVE,
+    P.BOOKING_DENY,
+    P.BOOKING_RESCHEDULE,
+    P.BOOKING_BUMP,
+    P.AUDIT_VIEW,
+    P.REPORT_VIEW,
+}
+_ADMIN = _STAFF | {P.USER_MANAGE, P.RESOURCE_MANAGE, P.CONFIG_MANAGE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.USER: _USER,
+    Role.STAFF: frozenset(_STAFF),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+
+def has_permission(role: Role | str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[Role(role)]

@@ -1,0 +1,107 @@
+"""Booking request rules: the limits and the checks on a requested window, with no database."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from engine.errors import ValidationError
+
+MIN_DURATION = timedelta(minutes=15)
+MAX_DURATION = timedelta(hours=24)
+MAX_ADVANCE = timedelta(days=366)
+PURPOSE_MIN, PURPOSE_MAX = 3, 500
+PRIORITY_MIN, PRIORITY_MAX = 0, 10
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def require_aware(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError(field, "must be a date and time")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(field, "must be timezone-aware (include a UTC offset)")
+    return value
+
+
+def validate_window(start: object, end: object, now: datetime, *, allow_past: bool = False
+                    ) -> tuple[datetime, datetime]:
+    """Check a requested [start, end) and return it normalised to UTC."""
+    from datetime import timezone
+
+    start = require_aware("start_time", start).astimezone(timezone.utc)
+    end = require_aware("end_time", end).astimezone(timezone.utc)
+    if end <= start:
+        raise ValidationError("end_time", "must be after start_time")
+    if end - start < MIN_DURATION:
+        raise ValidationError("end_time", f"booking must last at least {_fmt(MIN_DURATION)}")
+    if end - start > MAX_DURATION:
+        raise ValidationError("end_time", f"booking may last at most {_fmt(MAX_DURATION)}")
+    if not allow_past and start < now:
+        raise ValidationError("start_time", "must not be in the past")
+    if start - now > MAX_ADVANCE:
+        raise ValidationError("start_time", f"must be within {MAX_ADVANCE.days} days from now")
+    return start, end
+
+
+def validate_text(field: str, value: object, lo: int, hi: int) -> str:
+    if not isinstance(value, str) or len(value.strip()) < lo:
+        raise ValidationError(field, f"must be at least {lo} characters")
+    value = value.strip()
+    if len(value) > hi:
+        raise ValidationError(field, f"must be at most {hi} characters")
+    return value
+
+
+def validate_purpose(value: object) -> str:
+    return validate_text("purpose", value, PURPOSE_MIN, PURPOSE_MAX)
+
+
+def validate_reason(value: object) -> str:
+    return validate_text("reason", value, REASON_MIN, REASON_MAX)
+
+
+def validate_priority(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("priority", "must be a whole number")
+    if not PRIORITY_MIN <= value <= PRIORITY_MAX:
+        raise ValidationError("priority", f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}")
+    return value
+
+
+def within_operating_hours(start: datetime, end: datetime, opens: time | None,
+                           closes: time | None, tz: ZoneInfo) -> bool:
+    """True when [start, end) lies inside one day's opening hours in the site's time zone.
+
+    A resource with no hours set is always open.
+    """
+    if opens is None or closes is None:
+        return True
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    day = local_start.date()
+    day_open = datetime.combine(day, opens, tz)
+    day_close = datetime.combine(day, closes, tz)
+    return day_open <= local_start and local_end <= day_close
+
+
+def opening_intervals(opens: time | None, closes: time | None, tz: ZoneInfo,
+                      start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The resource's open intervals (UTC) that meet [start, end), day by day in the site zone."""
+    from datetime import timezone
+
+    if opens is None or closes is None:
+        return [(start, end)]
+    out = []
+    day = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date()
+    while day <= last:
+        o = datetime.combine(day, opens, tz).astimezone(timezone.utc)
+        c = datetime.combine(day, closes, tz).astimezone(timezone.utc)
+        s, e = max(o, start), min(c, end)
+        if s < e:
+            out.append((s, e))
+        day += timedelta(days=1)
+    return out
+
+
+def _fmt(d: timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    return f"{minutes // 60} hours" if minutes % 60 == 0 and minutes >= 60 else f"{minutes} minutes"

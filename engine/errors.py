@@ -1,0 +1,91 @@
+"""Domain errors. Each carries a message a person can act on, naming the field or the booking."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; entrypoints show its message as is."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(DomainError):
+    """Bad input: names the field and the rule it broke."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: object):
+        super().__init__(f"{kind} {ident} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class AuthenticationError(DomainError):
+    code = "authentication_failed"
+
+
+class AccountLocked(AuthenticationError):
+    code = "account_locked"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+    def __init__(self, booking_id: UUID, status: str, action: str):
+        super().__init__(f"booking {booking_id} is {status}: the action '{action}' is not allowed from {status}")
+        self.booking_id = booking_id
+        self.status = status
+        self.action = action
+
+
+@dataclass(frozen=True)
+class ConflictItem:
+    """One thing in the way: an approved booking or a blackout window."""
+
+    kind: str  # "booking" or "blackout"
+    id: UUID
+    resource_id: UUID
+    resource_name: str
+    start_time: datetime
+    end_time: datetime
+    priority: int | None = None
+    status: str | None = None
+    label: str = ""
+
+    def describe(self) -> str:
+        what = "booking" if self.kind == "booking" else "blackout"
+        prio = f", priority {self.priority}" if self.priority is not None else ""
+        return (f"{what} {self.id} on {self.resource_name} "
+                f"{self.start_time.isoformat()} to {self.end_time.isoformat()}{prio}")
+
+
+class ConflictError(DomainError):
+    """An approval (or reschedule, or blackout) meets hard conflicts; lists each one."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, conflicts: list[ConflictItem]):
+        detail = "; ".join(c.describe() for c in conflicts)
+        super().__init__(f"{message}: {detail}" if conflicts else message)
+        self.summary = message
+        self.conflicts = conflicts

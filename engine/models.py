@@ -1,0 +1,194 @@
+"""SQLAlchemy 2 ORM models. Table and column names follow the architecture document."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
+    String, Text, Time, TypeDecorator, Uuid, func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from engine.domain.permissions import Role
+from engine.domain.status import BookingStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _enum(enum_cls: type, name: str) -> Enum:
+    return Enum(enum_cls, name=name, native_enum=False, length=50, create_constraint=True,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+NOW = func.now()
+UPDATED = dict(server_default=NOW, onupdate=lambda: datetime.now(timezone.utc))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (Index("idx_users_role", "role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+
+
+class SafetyZone(Base):
+    """Resources whose danger areas overlap: an approved booking on one blocks them all."""
+
+    __tablename__ = "safety_zones"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+
+
+class Resource(Base):
+    __tablename__ = "resources"
+    __table_args__ = (
+        Index("idx_resources_type", "resource_type"),
+        Index("ix_resources_safety_zone_id", "safety_zone_id"),
+        CheckConstraint("(opens_at IS NULL) = (closes_at IS NULL)", name="hours_both_or_neither"),
+        CheckConstraint("opens_at IS NULL OR closes_at > opens_at", name="hours_order"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    safety_zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("safety_zones.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+
+    safety_zone: Mapped[SafetyZone | None] = relationship(lazy="joined")
+
+
+class Blackout(Base):
+    """A closure (maintenance, weather, range clearance): nothing is approved over it."""
+
+    __tablename__ = "blackouts"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="valid_time_range"),
+        Index("ix_blackouts_resource_start", "resource_id", "start_time"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+
+    resource: Mapped[Resource] = relationship(lazy="joined")
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="valid_time_range"),
+        CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
+        Index("idx_bookings_resource", "resource_id"),
+        Index("idx_bookings_requester", "requester_id"),
+        Index("idx_bookings_status", "status"),
+        Index("idx_bookings_time", "start_time", "end_time"),
+        Index("ix_bookings_resource_status_end", "resource_id", "status", "end_time"),
+        Index("ix_bookings_status_start", "status", "start_time"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"),
+                                                  nullable=False)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bumped_by_booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"))
+    conflict_at_request: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                                      server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
+                                                 default=lambda: datetime.now(timezone.utc))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
+                                                 default=lambda: datetime.now(timezone.utc),
+                                                 onupdate=lambda: datetime.now(timezone.utc))
+
+    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
+                                           innerjoin=True)
+
+
+class AuditLog(Base):
+    """Append-only: the database refuses UPDATE and DELETE on this table (see migrations)."""
+
+    __tablename__ = "audit_logs"
+    __table_args__ = (
+        Index("idx_audit_booking", "booking_id"),
+        Index("idx_audit_actor", "actor_id"),
+        Index("idx_audit_timestamp", "timestamp"),
+        Index("ix_audit_logs_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    action: Mapped[str] = mapped_column(String(50), nullable=False)
+    details: Mapped[str | None] = mapped_column(Text)
+    previous_state: Mapped[dict | None] = mapped_column(JSONType)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
+                                                default=lambda: datetime.now(timezone.utc))
+    entity_type: Mapped[str | None] = mapped_column(String(30))
+    entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

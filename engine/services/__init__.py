@@ -1,0 +1,16 @@
+"""Services: the only way to change data. Each takes a unit of work and runs one transaction."""
+from engine.services.bookings import (  # noqa: F401
+    BookingFilter, approve_booking, bump_booking, cancel_booking, deny_booking, get_booking,
+    list_bookings, request_booking, reschedule_booking,
+)
+from engine.services.conflicts import find_conflicts, suggest_alternatives  # noqa: F401
+from engine.services.resources import (  # noqa: F401
+    create_blackout, create_resource, create_zone, deactivate_resource, delete_blackout,
+    get_resource, list_blackouts, list_resource_types, list_resources, list_zones,
+    update_resource, update_zone,
+)
+from engine.services.users import (  # noqa: F401
+    authenticate, change_password, change_role, deactivate_user, get_user, list_users,
+    reactivate_user, register_user, reset_password, sign_out_everywhere,
+)
+from engine.services.audit_log import list_audit_logs  # noqa: F401

@@ -1,0 +1,306 @@
+"""Booking services: request, view, list, cancel, approve, deny, reschedule, bump."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine.audit import AuditAction, record, snapshot
+from engine.db import UnitOfWork
+from engine.domain.overlap import overlaps_clause
+from engine.domain.permissions import Permission as P
+from engine.domain.permissions import has_permission
+from engine.domain.rules import (
+    validate_priority, validate_purpose, validate_reason, validate_window,
+    within_operating_hours,
+)
+from engine.domain.status import BookingAction, BookingStatus, next_status
+from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
+from engine.models import Booking, Resource, User
+from engine.services.common import (
+    active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
+)
+from engine.services.conflicts import hard_conflicts
+from engine.services.views import BookingView, Page
+
+
+def _check_hours(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime) -> None:
+    if not within_operating_hours(start, end, resource.opens_at, resource.closes_at, uow.tz):
+        raise ValidationError(
+            "start_time",
+            f"'{resource.name}' is open {resource.opens_at:%H:%M}-{resource.closes_at:%H:%M} "
+            f"({uow.db.settings.site_timezone}); the booking must lie within one day's hours")
+
+
+def _transition(booking: Booking, action: BookingAction) -> BookingStatus:
+    target = next_status(booking.status, action)
+    if target is None:
+        raise InvalidTransition(booking.id, booking.status.value, action.value)
+    return target
+
+
+def _visible_booking(uow: UnitOfWork, actor: User, booking_id: object) -> Booking:
+    """The booking, if the actor may see it; others' bookings look absent to members."""
+    booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
+    if booking.requester_id != actor.id and not has_permission(actor.role, P.BOOKING_VIEW_ALL):
+        raise NotFoundError("booking", booking_id)
+    return booking
+
+
+def _locked_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) -> Booking:
+    """Load a booking, take the zone lock(s), then re-read it under a row lock."""
+    booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
+    uow.lock_scope(scope_key(booking.resource), *extra_scopes)
+    return uow.session.scalars(
+        select(Booking).where(Booking.id == booking.id)
+        .with_for_update(of=Booking).execution_options(populate_existing=True)).one()
+
+
+def _commit(uow: UnitOfWork, what: str) -> None:
+    """Commit; a database constraint firing here means a race the locks should have stopped."""
+    try:
+        uow.commit()
+    except IntegrityError as exc:
+        uow.session.rollback()
+        raise ConflictError(f"{what} was refused by the database: another change got there first "
+                            f"({exc.orig.__class__.__name__})", []) from exc
+
+
+def _set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
+                audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
+                bumped_by: UUID | None = None) -> None:
+    previous = snapshot(booking)
+    booking.status = _transition(booking, action)
+    booking.decided_by_id = actor.id
+    booking.decided_at = uow.now
+    booking.updated_at = uow.now
+    if reason is not None:
+        booking.decision_reason = reason
+    if bumped_by is not None:
+        booking.bumped_by_booking_id = bumped_by
+    record(uow.session, actor_id=actor.id, action=audit, now=uow.now, booking_id=booking.id,
+           previous_state=previous, details=details or ({"reason": reason} if reason else None))
+    uow.session.flush()
+
+
+def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
+                    start_time: object, end_time: object, purpose: object,
+                    priority: object = 0) -> BookingView:
+    """A member asks for a resource; the request waits as pending for staff."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_CREATE)
+        resource = active_resource(uow, resource_id)
+        start, end = validate_window(start_time, end_time, uow.now)
+        _check_hours(uow, resource, start, end)
+        booking = Booking(
+            id=uuid.uuid4(), resource_id=resource.id, requester_id=actor.id, start_time=start,
+            end_time=end, status=BookingStatus.PENDING, purpose=validate_purpose(purpose),
+            priority=validate_priority(priority), created_at=uow.now, updated_at=uow.now,
+            conflict_at_request=bool(hard_conflicts(uow, resource, start, end)),
+        )
+        uow.session.add(booking)
+        uow.session.flush()
+        record(uow.session, actor_id=actor.id, action=AuditAction.CREATED, now=uow.now,
+               booking_id=booking.id, details={"resource": resource.name,
+                                               "start_time": start, "end_time": end,
+                                               "priority": booking.priority})
+        view = BookingView.of(booking)
+        uow.commit()
+        return view
+
+
+def get_booking(uow: UnitOfWork, actor_id: object, booking_id: object) -> BookingView:
+    with uow.read():
+        actor = load_actor(uow, actor_id, P.BOOKING_VIEW_OWN)
+        return BookingView.of(_visible_booking(uow, actor, booking_id))
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    resource_id: UUID | None = None
+    resource_type: str | None = None
+    safety_zone_id: UUID | None = None
+    statuses: tuple[str, ...] = ()
+    requester_id: UUID | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    order: str = "start"  # "start" (soonest first) or "-start" or "created"
+
+
+def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = BookingFilter(),
+                  *, page: int = 1, page_size: int = 50) -> Page[BookingView]:
+    """Filtered, paginated in SQL. Members only ever see their own bookings."""
+    page, page_size = paginate(page, page_size)
+    with uow.read():
+        actor = load_actor(uow, actor_id, P.BOOKING_VIEW_OWN)
+        conds = []
+        if not has_permission(actor.role, P.BOOKING_VIEW_ALL):
+            conds.append(Booking.requester_id == actor.id)
+        if filters.requester_id:
+            conds.append(Booking.requester_id == as_uuid("requester_id", filters.requester_id))
+        if filters.resource_id:
+            conds.append(Booking.resource_id == as_uuid("resource_id", filters.resource_id))
+        if filters.statuses:
+            try:
+                conds.append(Booking.status.in_([BookingStatus(s) for s in filters.statuses]))
+            except ValueError:
+                raise ValidationError("status", "must be one of "
+                                      + ", ".join(s.value for s in BookingStatus)) from None
+        if filters.resource_type or filters.safety_zone_id:
+            sub = select(Resource.id)
+            if filters.resource_type:
+                sub = sub.where(Resource.resource_type == filters.resource_type)
+            if filters.safety_zone_id:
+                sub = sub.where(Resource.safety_zone_id == as_uuid("safety_zone_id",
+                                                                    filters.safety_zone_id))
+            conds.append(Booking.resource_id.in_(sub))
+        if filters.window_start or filters.window_end:
+            lo = filters.window_start or datetime.min.replace(tzinfo=uow.now.tzinfo)
+            hi = filters.window_end or datetime.max.replace(tzinfo=uow.now.tzinfo)
+            if hi <= lo:
+                raise ValidationError("window_end", "must be after window_start")
+            conds.append(overlaps_clause(Booking.start_time, Booking.end_time, lo, hi))
+        total = uow.session.scalar(select(func.count()).select_from(Booking).where(*conds))
+        order = {"start": (Booking.start_time, Booking.id),
+                 "-start": (Booking.start_time.desc(), Booking.id),
+                 "created": (Booking.created_at.desc(), Booking.id)}.get(filters.order)
+        if order is None:
+            raise ValidationError("order", "must be one of start, -start, created")
+        rows = uow.session.scalars(select(Booking).where(*conds).order_by(*order)
+                                   .limit(page_size).offset((page - 1) * page_size)).all()
+        return Page([BookingView.of(b) for b in rows], total or 0, page, page_size)
+
+
+def cancel_booking(uow: UnitOfWork, actor_id: object, booking_id: object,
+                   reason: str | None = None) -> BookingView:
+    """Members cancel their own bookings; staff cancel anyone's."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_CANCEL_OWN)
+        booking = _visible_booking(uow, actor, booking_id)
+        if booking.requester_id != actor.id:
+            require(actor, P.BOOKING_CANCEL_ANY)
+        booking = _locked_booking(uow, booking.id)
+        reason = validate_reason(reason) if reason else None
+        _set_status(uow, actor, booking, BookingAction.CANCEL, AuditAction.CANCELLED, reason=reason)
+        view = BookingView.of(booking)
+        uow.commit()
+        return view
+
+
+def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: object
+                 ) -> BookingView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_DENY)
+        reason = validate_reason(reason)
+        booking = _locked_booking(uow, booking_id)
+        _set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
+        view = BookingView.of(booking)
+        uow.commit()
+        return view
+
+
+def _approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
+                    ignore: set[UUID] = frozenset()) -> list[UUID]:
+    """Approve a booking whose zone lock is held; with force_override bump lower-priority
+    approved bookings in the way. Returns the ids bumped."""
+    target = _transition(booking, BookingAction.APPROVE)
+    if not booking.resource.is_active:
+        raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
+    if booking.start_time < uow.now:
+        raise ValidationError("start_time", f"booking {booking.id} starts in the past: "
+                                            "reschedule it before approving")
+    conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
+                                           booking.end_time, {booking.id}) if c.id not in ignore]
+    if conflicts and not force_override:
+        raise ConflictError(f"booking {booking.id} conflicts with existing bookings", conflicts)
+    blockers = [c for c in conflicts if c.kind == "blackout" or c.priority >= booking.priority]
+    if blockers:
+        raise ConflictError(
+            f"booking {booking.id} (priority {booking.priority}) cannot override blackouts or "
+            "bookings of equal or higher priority", blockers)
+    bumped = []
+    for c in conflicts:
+        victim = uow.session.scalars(select(Booking).where(Booking.id == c.id).with_for_update(of=Booking)
+                                     .execution_options(populate_existing=True)).one()
+        _set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+                    reason=f"displaced by higher-priority booking {booking.id} (force override)",
+                    bumped_by=booking.id)
+        bumped.append(victim.id)
+    assert target is BookingStatus.APPROVED
+    _set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
+                details={"force_override": force_override, "bumped": [str(b) for b in bumped]})
+    return bumped
+
+
+def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
+                    force_override: bool = False) -> BookingView:
+    """Approve a pending request. Refused over any hard conflict, listing each one; with
+    force_override, lower-priority approved bookings are bumped in the same transaction."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
+        booking = _locked_booking(uow, booking_id)
+        _approve_locked(uow, actor, booking, force_override=bool(force_override))
+        view = BookingView.of(booking)
+        _commit(uow, f"approval of booking {booking.id}")
+        return view
+
+
+def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
+                       start_time: object, end_time: object, resource_id: object | None = None,
+                       reason: str | None = None) -> BookingView:
+    """Move a pending or approved booking to a new window (and optionally resource).
+    An approved booking keeps its approval only if the new window is free."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_RESCHEDULE)
+        current = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
+        resource = active_resource(uow, resource_id or current.resource_id)
+        booking = _locked_booking(uow, current.id, scope_key(resource))
+        target = _transition(booking, BookingAction.RESCHEDULE)
+        start, end = validate_window(start_time, end_time, uow.now)
+        _check_hours(uow, resource, start, end)
+        reason = validate_reason(reason) if reason else None
+        if target is BookingStatus.APPROVED:
+            conflicts = hard_conflicts(uow, resource, start, end, {booking.id})
+            if conflicts:
+                raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
+        previous = snapshot(booking)
+        booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
+        booking.resource = resource
+        booking.updated_at = uow.now
+        record(uow.session, actor_id=actor.id, action=AuditAction.RESCHEDULED, now=uow.now,
+               booking_id=booking.id, previous_state=previous,
+               details={"resource": resource.name, "start_time": start, "end_time": end,
+                        "reason": reason})
+        uow.session.flush()
+        view = BookingView.of(booking)
+        _commit(uow, f"reschedule of booking {booking.id}")
+        return view
+
+
+def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reason: object,
+                 in_favour_of: object | None = None) -> BookingView:
+    """Staff displace an approved booking. With `in_favour_of`, a pending request of higher
+    priority is approved in its place in the same transaction."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.BOOKING_BUMP)
+        reason = validate_reason(reason)
+        booking = _locked_booking(uow, booking_id)
+        _transition(booking, BookingAction.BUMP)
+        winner = None
+        if in_favour_of is not None:
+            winner = _locked_booking(uow, in_favour_of, scope_key(booking.resource))
+            if winner.priority <= booking.priority:
+                raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
+                                      f"{winner.priority}) must outrank booking {booking.id} "
+                                      f"(priority {booking.priority})")
+        _set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED, reason=reason,
+                    bumped_by=winner.id if winner else None)
+        if winner is not None:
+            _approve_locked(uow, actor, winner, force_override=False)
+        view = BookingView.of(booking)
+        _commit(uow, f"bump of booking {booking.id}")
+        return view

@@ -1,0 +1,65 @@
+"""Helpers every service shares: loading the acting user and checking the role table."""
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+from engine.db import UnitOfWork
+from engine.domain.permissions import Permission, has_permission
+from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.models import Resource, User
+
+T = TypeVar("T")
+
+
+def as_uuid(field: str, value: object) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError(field, "must be a valid id (UUID)") from None
+
+
+def load_actor(uow: UnitOfWork, actor_id: object, permission: Permission | None = None) -> User:
+    """The signed-in user, active, holding `permission` (the role table decides)."""
+    actor = uow.session.get(User, as_uuid("actor_id", actor_id))
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("your account is not active: sign in again")
+    if permission is not None:
+        require(actor, permission)
+    return actor
+
+
+def require(actor: User, permission: Permission) -> None:
+    if not has_permission(actor.role, permission):
+        raise PermissionDenied(
+            f"permission denied: role '{actor.role.value}' may not {permission.value.replace(':', ' ')}"
+        )
+
+
+def get_or_404(uow: UnitOfWork, model: type[T], ident: object, kind: str, field: str) -> T:
+    obj = uow.session.get(model, as_uuid(field, ident))
+    if obj is None:
+        raise NotFoundError(kind, ident)
+    return obj
+
+
+def active_resource(uow: UnitOfWork, resource_id: object) -> Resource:
+    resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+    if not resource.is_active:
+        raise ValidationError("resource_id", f"resource '{resource.name}' is deactivated")
+    return resource
+
+
+def scope_key(resource: Resource) -> UUID:
+    """What approvals on this resource serialise on: its safety zone, or itself when it has none."""
+    return resource.safety_zone_id or resource.id
+
+
+def paginate(page: object, page_size: object, max_size: int = 500) -> tuple[int, int]:
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise ValidationError("page", "must be a whole number from 1")
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= max_size:
+        raise ValidationError("page_size", f"must be a whole number from 1 to {max_size}")
+    return page, page_size

@@ -1,0 +1,124 @@
+"""Conflicts and alternatives: the one home of 'what is in the way of this window'."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from engine.db import UnitOfWork
+from engine.domain.overlap import overlaps_clause
+from engine.domain.permissions import Permission
+from engine.domain.rules import opening_intervals, validate_window
+from engine.domain.status import BookingStatus
+from engine.domain.suggestions import nearest_free_windows
+from engine.errors import ConflictItem
+from engine.models import Blackout, Booking, Resource
+from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.services.views import ConflictReport, Suggestion
+
+
+def _scope_resources(resource: Resource):
+    """The resource itself and, when it sits in a safety zone, every resource of that zone."""
+    if resource.safety_zone_id is None:
+        return Resource.id == resource.id
+    return Resource.safety_zone_id == resource.safety_zone_id
+
+
+def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
+                      status: BookingStatus, exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+    """Bookings in `status` that overlap [start, end) on the resource or its safety zone."""
+    stmt = (
+        select(Booking.id, Booking.resource_id, Resource.name, Booking.start_time,
+               Booking.end_time, Booking.priority, Booking.status)
+        .join(Resource, Resource.id == Booking.resource_id)
+        .where(_scope_resources(resource), Booking.status == status,
+               overlaps_clause(Booking.start_time, Booking.end_time, start, end))
+        .order_by(Booking.start_time)
+    )
+    if exclude:
+        stmt = stmt.where(Booking.id.not_in(list(exclude)))
+    return [ConflictItem("booking", r.id, r.resource_id, r.name, r.start_time, r.end_time,
+                         r.priority, r.status.value)
+            for r in uow.session.execute(stmt)]
+
+
+def blackout_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime
+                       ) -> list[ConflictItem]:
+    stmt = (
+        select(Blackout.id, Blackout.resource_id, Resource.name, Blackout.start_time,
+               Blackout.end_time, Blackout.reason)
+        .join(Resource, Resource.id == Blackout.resource_id)
+        .where(_scope_resources(resource),
+               overlaps_clause(Blackout.start_time, Blackout.end_time, start, end))
+        .order_by(Blackout.start_time)
+    )
+    return [ConflictItem("blackout", r.id, r.resource_id, r.name, r.start_time, r.end_time,
+                         label=r.reason)
+            for r in uow.session.execute(stmt)]
+
+
+def hard_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
+                   exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+    """Approved bookings and blackouts in the way: approval over any of them is refused."""
+    return (blackout_conflicts(uow, resource, start, end)
+            + booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED, exclude))
+
+
+def conflict_report(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
+                    exclude: set[UUID] = frozenset()) -> ConflictReport:
+    return ConflictReport(
+        hard=hard_conflicts(uow, resource, start, end, exclude),
+        soft=booking_conflicts(uow, resource, start, end, BookingStatus.PENDING, exclude),
+    )
+
+
+def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start_time: object,
+                   end_time: object, *, exclude_booking_id: object | None = None) -> ConflictReport:
+    """Hard conflicts (approved bookings, blackouts) and soft ones (pending requests) for a window."""
+    with uow.read():
+        load_actor(uow, actor_id, Permission.RESOURCE_VIEW)
+        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
+        exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+        return conflict_report(uow, resource, start, end, exclude)
+
+
+def _busy(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
+          exclude: set[UUID]) -> list[tuple[datetime, datetime]]:
+    return [(c.start_time, c.end_time) for c in hard_conflicts(uow, resource, start, end, exclude)]
+
+
+def suggest_alternatives(uow: UnitOfWork, actor_id: object, resource_id: object,
+                         start_time: object, end_time: object, *, limit: int = 5,
+                         horizon_days: int = 14, other_resources: int = 10,
+                         exclude_booking_id: object | None = None) -> list[Suggestion]:
+    """Nearest free windows of the same length: on the same resource first, inside its
+    operating hours, then on active resources of the same type (the requested time if free)."""
+    with uow.read():
+        load_actor(uow, actor_id, Permission.RESOURCE_VIEW)
+        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
+        exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+        duration = end - start
+        horizon = timedelta(days=horizon_days)
+        lo, hi = max(start - horizon, uow.now), start + horizon
+        tz = uow.tz
+
+        def windows_for(res: Resource, n: int) -> list[tuple[datetime, datetime]]:
+            return nearest_free_windows(
+                start, duration, opening_intervals(res.opens_at, res.closes_at, tz, lo, hi),
+                _busy(uow, res, lo, hi, exclude), not_before=uow.now, limit=n)
+
+        out = [Suggestion(resource.id, resource.name, s, e, True)
+               for s, e in windows_for(resource, limit) if (s, e) != (start, end)]
+        others = uow.session.scalars(
+            select(Resource).where(Resource.resource_type == resource.resource_type,
+                                   Resource.is_active.is_(True), Resource.id != resource.id)
+            .order_by(Resource.name).limit(other_resources)).all()
+        alt = []
+        for other in others:
+            for s, e in windows_for(other, 1):
+                alt.append(Suggestion(other.id, other.name, s, e, False))
+        alt.sort(key=lambda sug: (abs(sug.start_time - start), sug.resource_name))
+        return out + alt[:limit]

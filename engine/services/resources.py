@@ -1,0 +1,287 @@
+"""Resources, resource types, operating hours, safety zones and blackout windows (admins)."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from engine.audit import AuditAction, record, snapshot
+from engine.db import UnitOfWork
+from engine.domain.overlap import overlaps_clause
+from engine.domain.permissions import Permission as P
+from engine.domain.rules import require_aware, validate_reason
+from engine.domain.status import BookingAction, BookingStatus
+from engine.errors import ConflictError, ValidationError
+from engine.models import Blackout, Booking, Resource, SafetyZone
+from engine.services.common import as_uuid, get_or_404, load_actor, scope_key
+from engine.services.conflicts import booking_conflicts
+from engine.services.views import BlackoutView, ResourceView, ZoneView
+
+_TYPE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
+RESOURCE_FIELDS = ("name", "resource_type", "description", "safety_zone_id", "opens_at",
+                   "closes_at")
+
+
+def _text(field: str, value: object, hi: int = 255, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(field, "must not be empty")
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    if len(value.strip()) > hi:
+        raise ValidationError(field, f"must be at most {hi} characters")
+    return value.strip()
+
+
+def _resource_type(value: object) -> str:
+    if not isinstance(value, str) or not _TYPE.match(value.strip().lower()):
+        raise ValidationError("resource_type", "must be 2-50 lowercase letters, digits or _ "
+                                               "starting with a letter (e.g. range, classroom)")
+    return value.strip().lower()
+
+
+def _hours(opens: object, closes: object) -> tuple[time | None, time | None]:
+    if opens is None and closes is None:
+        return None, None
+    if not isinstance(opens, time) or not isinstance(closes, time):
+        raise ValidationError("opens_at", "opening and closing times must both be set, or neither")
+    if closes <= opens:
+        raise ValidationError("closes_at", "must be after opens_at")
+    return opens, closes
+
+
+def _zone_overlaps(uow: UnitOfWork, resource_id: uuid.UUID, zone_id: uuid.UUID) -> list:
+    """Approved bookings of this resource that overlap approved bookings in the zone."""
+    other = aliased(Booking)
+    stmt = (select(Booking.id, other.id).join(Resource, Resource.id == other.resource_id)
+            .where(Booking.resource_id == resource_id,
+                   Booking.status == BookingStatus.APPROVED,
+                   other.status == BookingStatus.APPROVED,
+                   Resource.safety_zone_id == zone_id, other.resource_id != resource_id,
+                   overlaps_clause(other.start_time, other.end_time,
+                                   Booking.start_time, Booking.end_time)).limit(5))
+    return uow.session.execute(stmt).all()
+
+
+def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str, Any]) -> None:
+    unknown = set(values) - set(RESOURCE_FIELDS)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], "is not a resource field")
+    if "name" in values:
+        resource.name = _text("name", values["name"])
+    if "resource_type" in values:
+        resource.resource_type = _resource_type(values["resource_type"])
+    if "description" in values:
+        resource.description = _text("description", values["description"], 4000, False)
+    if "opens_at" in values or "closes_at" in values:
+        resource.opens_at, resource.closes_at = _hours(
+            values.get("opens_at", resource.opens_at), values.get("closes_at", resource.closes_at))
+    if "safety_zone_id" in values:
+        zone_id = values["safety_zone_id"]
+        if zone_id is not None:
+            zone = get_or_404(uow, SafetyZone, zone_id, "safety zone", "safety_zone_id")
+            if zone.id != resource.safety_zone_id and resource.id is not None:
+                uow.lock_scope(scope_key(resource), zone.id)
+                clashes = _zone_overlaps(uow, resource.id, zone.id)
+                if clashes:
+                    raise ValidationError("safety_zone_id", "approved bookings would overlap in "
+                                          f"zone '{zone.name}': " + ", ".join(
+                                              f"{a} with {b}" for a, b in clashes))
+            zone_id = zone.id
+        resource.safety_zone_id = zone_id
+
+
+def create_resource(uow: UnitOfWork, actor_id: object, **values: Any) -> ResourceView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        resource = Resource(id=None, is_active=True, created_at=uow.now, updated_at=uow.now)
+        values.setdefault("name", None)
+        values.setdefault("resource_type", None)
+        _apply_resource_fields(uow, resource, values)
+        resource.id = uuid.uuid4()
+        uow.session.add(resource)
+        uow.session.flush()
+        record(uow.session, actor_id=actor.id, action=AuditAction.RESOURCE_CREATED, now=uow.now,
+               entity=resource, details=snapshot(resource))
+        uow.session.refresh(resource)
+        view = ResourceView.of(resource)
+        uow.commit()
+        return view
+
+
+def update_resource(uow: UnitOfWork, actor_id: object, resource_id: object, **values: Any
+                    ) -> ResourceView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        previous = snapshot(resource)
+        _apply_resource_fields(uow, resource, values)
+        resource.updated_at = uow.now
+        uow.session.flush()
+        record(uow.session, actor_id=actor.id, action=AuditAction.RESOURCE_UPDATED, now=uow.now,
+               entity=resource, previous_state=previous,
+               details={k: v for k, v in snapshot(resource).items() if previous.get(k) != v})
+        uow.session.refresh(resource)
+        view = ResourceView.of(resource)
+        uow.commit()
+        return view
+
+
+def set_resource_active(uow: UnitOfWork, actor_id: object, resource_id: object, active: bool
+                        ) -> ResourceView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        previous = snapshot(resource)
+        resource.is_active = active
+        resource.updated_at = uow.now
+        record(uow.session, actor_id=actor.id, now=uow.now, entity=resource,
+               action=AuditAction.RESOURCE_UPDATED if active else AuditAction.RESOURCE_DEACTIVATED,
+               previous_state=previous, details={"is_active": active})
+        view = ResourceView.of(resource)
+        uow.commit()
+        return view
+
+
+def deactivate_resource(uow: UnitOfWork, actor_id: object, resource_id: object) -> ResourceView:
+    """No new requests or approvals; existing bookings stay as they are for staff to handle."""
+    return set_resource_active(uow, actor_id, resource_id, False)
+
+
+def get_resource(uow: UnitOfWork, actor_id: object, resource_id: object) -> ResourceView:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        return ResourceView.of(get_or_404(uow, Resource, resource_id, "resource", "resource_id"))
+
+
+def list_resources(uow: UnitOfWork, actor_id: object, *, include_inactive: bool = False,
+                   resource_type: str | None = None, safety_zone_id: object | None = None
+                   ) -> list[ResourceView]:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        stmt = select(Resource).order_by(Resource.resource_type, Resource.name)
+        if not include_inactive:
+            stmt = stmt.where(Resource.is_active.is_(True))
+        if resource_type:
+            stmt = stmt.where(Resource.resource_type == resource_type)
+        if safety_zone_id:
+            stmt = stmt.where(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
+        return [ResourceView.of(r) for r in uow.session.scalars(stmt).unique()]
+
+
+def list_resource_types(uow: UnitOfWork, actor_id: object) -> list[str]:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        return list(uow.session.scalars(select(Resource.resource_type).distinct()
+                                        .order_by(Resource.resource_type)))
+
+
+def create_zone(uow: UnitOfWork, actor_id: object, *, name: object,
+                description: object = None) -> ZoneView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        name = _text("name", name)
+        if uow.session.scalar(select(SafetyZone).where(func.lower(SafetyZone.name) == name.lower())):
+            raise ValidationError("name", f"a safety zone named '{name}' already exists")
+        zone = SafetyZone(id=uuid.uuid4(), name=name,
+                          description=_text("description", description, 4000, False),
+                          created_at=uow.now, updated_at=uow.now)
+        uow.session.add(zone)
+        uow.session.flush()
+        record(uow.session, actor_id=actor.id, action=AuditAction.ZONE_CREATED, now=uow.now,
+               entity=zone, details={"name": name})
+        view = ZoneView.of(zone)
+        uow.commit()
+        return view
+
+
+def update_zone(uow: UnitOfWork, actor_id: object, zone_id: object, *, name: object = None,
+                description: object = None) -> ZoneView:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        zone = get_or_404(uow, SafetyZone, zone_id, "safety zone", "zone_id")
+        previous = snapshot(zone)
+        if name is not None:
+            zone.name = _text("name", name)
+        if description is not None:
+            zone.description = _text("description", description, 4000, False)
+        zone.updated_at = uow.now
+        record(uow.session, actor_id=actor.id, action=AuditAction.ZONE_UPDATED, now=uow.now,
+               entity=zone, previous_state=previous)
+        view = ZoneView.of(zone)
+        uow.commit()
+        return view
+
+
+def list_zones(uow: UnitOfWork, actor_id: object) -> list[ZoneView]:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        return [ZoneView.of(z) for z in uow.session.scalars(select(SafetyZone)
+                                                            .order_by(SafetyZone.name))]
+
+
+def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
+                    start_time: object, end_time: object, reason: object,
+                    bump_conflicting: bool = False) -> BlackoutView:
+    """Close a resource for a window. Approved bookings in the way (on it or its zone) refuse
+    the blackout, listed, unless `bump_conflicting` bumps them with the blackout's reason."""
+    from engine.services.bookings import _set_status  # one home for status changes
+
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        start = require_aware("start_time", start_time)
+        end = require_aware("end_time", end_time)
+        if end <= start:
+            raise ValidationError("end_time", "must be after start_time")
+        reason = validate_reason(reason)
+        uow.lock_scope(scope_key(resource))
+        in_way = booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED)
+        if in_way and not bump_conflicting:
+            raise ConflictError(f"blackout on '{resource.name}' meets approved bookings", in_way)
+        blackout = Blackout(id=uuid.uuid4(), resource_id=resource.id, start_time=start,
+                            end_time=end, reason=reason, created_by_id=actor.id,
+                            created_at=uow.now)
+        uow.session.add(blackout)
+        uow.session.flush()
+        for c in in_way:
+            victim = get_or_404(uow, Booking, c.id, "booking", "booking_id")
+            _set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+                        reason=f"blackout: {reason}")
+        record(uow.session, actor_id=actor.id, action=AuditAction.BLACKOUT_CREATED, now=uow.now,
+               entity=blackout, details={"resource": resource.name, "start_time": start,
+                                         "end_time": end, "reason": reason,
+                                         "bumped": [str(c.id) for c in in_way]})
+        uow.session.refresh(blackout)
+        view = BlackoutView.of(blackout)
+        uow.commit()
+        return view
+
+
+def delete_blackout(uow: UnitOfWork, actor_id: object, blackout_id: object) -> None:
+    with uow:
+        actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        blackout = get_or_404(uow, Blackout, blackout_id, "blackout", "blackout_id")
+        record(uow.session, actor_id=actor.id, action=AuditAction.BLACKOUT_DELETED, now=uow.now,
+               entity=blackout, previous_state=snapshot(blackout))
+        uow.session.delete(blackout)
+        uow.commit()
+
+
+def list_blackouts(uow: UnitOfWork, actor_id: object, *, resource_id: object | None = None,
+                   window_start: datetime | None = None, window_end: datetime | None = None
+                   ) -> list[BlackoutView]:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        stmt = select(Blackout).order_by(Blackout.start_time)
+        if resource_id:
+            stmt = stmt.where(Blackout.resource_id == as_uuid("resource_id", resource_id))
+        if window_start and window_end:
+            stmt = stmt.where(overlaps_clause(Blackout.start_time, Blackout.end_time,
+                                              window_start, window_end))
+        return [BlackoutView.of(b) for b in uow.session.scalars(stmt).unique()]
