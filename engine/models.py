@@ -192,3 +192,21 @@ class AuditLog(Base):
                                                 default=lambda: datetime.now(timezone.utc))
     entity_type: Mapped[str | None] = mapped_column(String(30))
     entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class AuthSession(Base):
+    """A sign-in that can be revoked: dashboard cookies and API refresh tokens.
+
+    Only a SHA-256 of the token is stored, so a database leak yields no usable tokens.
+    """
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

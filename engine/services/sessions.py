@@ -1,0 +1,72 @@
+"""Revocable sign-in sessions shared by the dashboard (cookies) and the API (refresh tokens).
+
+Signing out revokes the token's row, so a copied cookie or refresh token stops working at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from engine.db import UnitOfWork
+from engine.models import AuthSession, User
+from engine.services.common import as_uuid
+
+KINDS = ("dashboard", "refresh")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(uow: UnitOfWork, user_id: object, *, kind: str, token: str,
+                 expires_at: datetime) -> uuid.UUID:
+    """Record a freshly issued token for an active user; returns the session id."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    with uow:
+        user = uow.session.get(User, as_uuid("user_id", user_id))
+        if user is None or not user.is_active:
+            from engine.errors import AuthenticationError
+            raise AuthenticationError("this account is not active")
+        row = AuthSession(id=uuid.uuid4(), user_id=user.id, kind=kind,
+                          token_hash=token_hash(token), created_at=uow.now,
+                          expires_at=expires_at)
+        uow.session.add(row)
+        uow.commit()
+        return row.id
+
+
+def session_user(uow: UnitOfWork, token: str, *, kind: str) -> uuid.UUID | None:
+    """The user id behind a live token: not revoked, not expired, user still active."""
+    with uow.read():
+        row = uow.session.execute(
+            select(AuthSession.user_id).join(User, User.id == AuthSession.user_id).where(
+                AuthSession.token_hash == token_hash(token), AuthSession.kind == kind,
+                AuthSession.revoked_at.is_(None), AuthSession.expires_at > uow.now,
+                User.is_active.is_(True))).first()
+        return row.user_id if row else None
+
+
+def revoke_session(uow: UnitOfWork, token: str) -> bool:
+    """Revoke one token; True when a live session was revoked."""
+    with uow:
+        result = uow.session.execute(
+            update(AuthSession).where(AuthSession.token_hash == token_hash(token),
+                                      AuthSession.revoked_at.is_(None))
+            .values(revoked_at=uow.now))
+        uow.commit()
+        return result.rowcount > 0
+
+
+def revoke_all_sessions(uow: UnitOfWork, user_id: object) -> int:
+    """Revoke every live session of a user (deactivation, password reset, 'sign out everywhere')."""
+    with uow:
+        result = uow.session.execute(
+            update(AuthSession).where(AuthSession.user_id == as_uuid("user_id", user_id),
+                                      AuthSession.revoked_at.is_(None))
+            .values(revoked_at=uow.now))
+        uow.commit()
+        return result.rowcount
