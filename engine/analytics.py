@@ -1,0 +1,474 @@
+"""Management figures as SQL aggregates over a Session (the booked side never leaves the database).
+
+Periods are calendar buckets in the site time zone `tz`: days, ISO weeks (Monday first) or
+months. `start`/`end` are local dates and the range is [start, end); a bucket that sticks out of
+the range is clipped to it but keeps its calendar label (`period_start`).
+
+SQLite has no time zone database, so local bucket boundaries are computed here in Python (a few
+hundred rows at most) and sent to the database as a small table of UTC bounds that bookings are
+joined to. Durations are rounded to whole seconds per row, so SQLite and PostgreSQL sums agree.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Float, Integer, and_, case, func, literal, or_, select, union_all,
+)
+from sqlalchemy.orm import Session
+
+from engine.audit import AuditAction
+from engine.domain.overlap import merge_intervals, overlaps_clause
+from engine.domain.status import BookingStatus
+from engine.errors import ValidationError
+from engine.models import AuditLog, Blackout, Booking, Resource, SafetyZone, UTCDateTime
+
+Period = Literal["day", "week", "month"]
+GroupBy = Literal["resource", "type", "zone"]
+PERIODS: tuple[str, ...] = ("day", "week", "month")
+GROUP_BYS: tuple[str, ...] = ("resource", "type", "zone")
+#: Guards against a "per day for ten years" request building thousands of bucket rows.
+MAX_BUCKETS = 1000
+NO_ZONE_KEY, NO_ZONE_LABEL = "-", "(no safety zone)"
+
+
+@dataclass(frozen=True)
+class UtilizationRow:
+    period_start: date
+    group_key: str
+    label: str
+    booked_hours: float
+    bookable_hours: float
+    utilization: float  # 0..1; 0 when bookable is 0
+
+
+@dataclass(frozen=True)
+class RateRow:
+    period_start: date
+    numerator: int
+    denominator: int
+    rate: float  # 0 when the denominator is 0
+
+
+@dataclass(frozen=True)
+class TurnaroundRow:
+    period_start: date | None
+    decided: int
+    p50_hours: float | None
+    p90_hours: float | None
+
+
+@dataclass(frozen=True)
+class DailyCountRow:
+    day: date
+    status: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BumpCancelRow:
+    period_start: date
+    bumps: int
+    cancellations: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One calendar period, clipped to the report range, with its bounds in UTC."""
+
+    index: int
+    period_start: date | None
+    first_day: date
+    end_day: date  # exclusive
+    utc_from: datetime
+    utc_to: datetime
+
+
+# ---------------------------------------------------------------- calendar (Python, small)
+
+def _check_range(start: object, end: object) -> tuple[date, date]:
+    for field, value in (("start", start), ("end", end)):
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise ValidationError(field, "must be a date (YYYY-MM-DD)")
+    if end <= start:
+        raise ValidationError("end", "must be after start (the range is [start, end))")
+    return start, end
+
+
+def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValidationError(field, f"must be one of: {', '.join(choices)}")
+    return value  # type: ignore[return-value]
+
+
+def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def period_start_of(day: date, period: Period) -> date:
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_period(label: date, period: Period) -> date:
+    if period == "day":
+        return label + timedelta(days=1)
+    if period == "week":
+        return label + timedelta(days=7)
+    return (label.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def buckets(start: date, end: date, tz: ZoneInfo, period: Period | None) -> list[Bucket]:
+    """The calendar periods covering [start, end); one unlabelled bucket when period is None."""
+    start, end = _check_range(start, end)
+    if period is None:
+        return [Bucket(0, None, start, end, local_midnight_utc(start, tz),
+                       local_midnight_utc(end, tz))]
+    _check_choice("period", period, PERIODS)
+    out: list[Bucket] = []
+    label = period_start_of(start, period)
+    while label < end:
+        nxt = _next_period(label, period)
+        first, last = max(label, start), min(nxt, end)
+        out.append(Bucket(len(out), label, first, last, local_midnight_utc(first, tz),
+                          local_midnight_utc(last, tz)))
+        if len(out) > MAX_BUCKETS:
+            raise ValidationError("period", f"gives more than {MAX_BUCKETS} periods for this "
+                                  "range: choose a coarser period or a shorter range")
+        label = nxt
+    return out
+
+
+def _bucket_table(items: list[Bucket], lookback: timedelta = timedelta(0)) -> Any:
+    """The buckets as a tiny CTE (k, b_from, b_to, scan_from) that bookings join to."""
+    selects = [
+        select(literal(b.index, Integer).label("k"),
+               literal(b.utc_from, UTCDateTime).label("b_from"),
+               literal(b.utc_to, UTCDateTime).label("b_to"),
+               literal(b.utc_from - lookback, UTCDateTime).label("scan_from"))
+        for b in items
+    ]
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).cte("buckets")
+
+
+# ---------------------------------------------------------------- dialect helpers
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
+    """Whole seconds between two timestamps, per row (so both databases sum the same integers)."""
+    if dialect == "postgresql":
+        return func.round(func.extract("epoch", later - earlier))
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0)
+
+
+def _least(dialect: str, a: Any, b: Any) -> Any:
+    return func.least(a, b) if dialect == "postgresql" else func.min(a, b)
+
+
+def _greatest(dialect: str, a: Any, b: Any) -> Any:
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
+
+
+def _hours(seconds: float | int | None) -> float:
+    return round(float(seconds or 0) / 3600.0, 4)
+
+
+def _rate(num: int, den: int) -> float:
+    return round(num / den, 6) if den else 0.0
+
+
+# ---------------------------------------------------------------- utilization
+
+def _group_column(group_by: GroupBy) -> Any:
+    return {"resource": Resource.id, "type": Resource.resource_type,
+            "zone": Resource.safety_zone_id}[group_by]
+
+
+def _group_key(group_by: GroupBy, value: Any) -> str:
+    if group_by == "zone" and value is None:
+        return NO_ZONE_KEY
+    return str(value)
+
+
+def _longest_approved(session: Session, dialect: str, utc_from: datetime, utc_to: datetime
+                      ) -> timedelta:
+    """The longest approved booking touching the range: how far back a bucket must look."""
+    longest = session.scalar(
+        select(func.max(_seconds(dialect, Booking.end_time, Booking.start_time)))
+        .where(Booking.status == BookingStatus.APPROVED,
+               overlaps_clause(Booking.start_time, Booking.end_time, utc_from, utc_to)))
+    return timedelta(seconds=float(longest or 0))
+
+
+def booked_seconds(session: Session, items: list[Bucket], group_by: GroupBy
+                   ) -> dict[tuple[int, str], float]:
+    """Approved booking seconds per (bucket, group), clipped to each bucket, summed in SQL.
+
+    Each bucket scans bookings that start inside it or up to the longest booking before it, so
+    the index on (status, start_time) bounds the work instead of a bucket-by-booking product.
+    """
+    dialect = _dialect(session)
+    lookback = _longest_approved(session, dialect, items[0].utc_from, items[-1].utc_to)
+    bk = _bucket_table(items, lookback)
+    clipped = _seconds(dialect, _least(dialect, Booking.end_time, bk.c.b_to),
+                       _greatest(dialect, Booking.start_time, bk.c.b_from))
+    group_col = _group_column(group_by)
+    stmt = (
+        select(bk.c.k, group_col.label("g"), func.sum(clipped).label("seconds"))
+        .select_from(bk)
+        .join(Booking, and_(Booking.status == BookingStatus.APPROVED,
+                            Booking.start_time >= bk.c.scan_from,
+                            overlaps_clause(Booking.start_time, Booking.end_time,
+                                            bk.c.b_from, bk.c.b_to)))
+        .join(Resource, Resource.id == Booking.resource_id)
+        .where(Resource.is_active.is_(True))
+        .group_by(bk.c.k, group_col)
+    )
+    return {(k, _group_key(group_by, g)): float(s or 0) for k, g, s in session.execute(stmt)}
+
+
+def _day_window(day: date, opens: time | None, closes: time | None, tz: ZoneInfo
+                ) -> tuple[datetime, datetime]:
+    """A resource's bookable window on one local day, in UTC (the whole day when no hours)."""
+    if opens is None or closes is None:
+        return local_midnight_utc(day, tz), local_midnight_utc(day + timedelta(days=1), tz)
+    return (datetime.combine(day, opens, tzinfo=tz).astimezone(timezone.utc),
+            datetime.combine(day, closes, tzinfo=tz).astimezone(timezone.utc))
+
+
+def _days(first: date, end: date):
+    d = first
+    while d < end:
+        yield d
+        d += timedelta(days=1)
+
+
+def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
+                     ) -> tuple[dict[tuple[int, UUID], float], dict[UUID, Resource]]:
+    """Operating seconds per (bucket, active resource), minus blackouts.
+
+    Computed from the small resources x days set: resources sharing the same hours share one
+    calendar pass, and only the (few) blackouts touching the range are read and subtracted.
+    """
+    resources = {r.id: r for r in session.scalars(
+        select(Resource).where(Resource.is_active.is_(True)))}
+    utc_from, utc_to = items[0].utc_from, items[-1].utc_to
+    per_hours: dict[tuple[time | None, time | None], dict[int, float]] = {}
+    for r in resources.values():
+        key = (r.opens_at, r.closes_at)
+        if key not in per_hours:
+            per_hours[key] = {
+                b.index: sum((e - s).total_seconds() for s, e in
+                             (_day_window(d, *key, tz) for d in _days(b.first_day, b.end_day)))
+                for b in items
+            }
+    result: dict[tuple[int, UUID], float] = {
+        (b.index, rid): per_hours[(r.opens_at, r.closes_at)][b.index]
+        for rid, r in resources.items() for b in items
+    }
+    blackouts: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for rid, s, e in session.execute(
+            select(Blackout.resource_id, Blackout.start_time, Blackout.end_time)
+            .where(Blackout.resource_id.in_(select(Resource.id).where(Resource.is_active.is_(True))),
+                   overlaps_clause(Blackout.start_time, Blackout.end_time, utc_from, utc_to))):
+        blackouts[rid].append((max(s, utc_from), min(e, utc_to)))
+    day_bucket = {d: b.index for b in items for d in _days(b.first_day, b.end_day)}
+    for rid, spans in blackouts.items():
+        r = resources[rid]
+        for s, e in merge_intervals(spans):
+            for d in _days(s.astimezone(tz).date() - timedelta(days=1),
+                           e.astimezone(tz).date() + timedelta(days=1)):
+                if d not in day_bucket:
+                    continue
+                w_s, w_e = _day_window(d, r.opens_at, r.closes_at, tz)
+                lost = (min(e, w_e) - max(s, w_s)).total_seconds()
+                if lost > 0:
+                    result[(day_bucket[d], rid)] -= lost
+    return result, resources
+
+
+def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                group_by: GroupBy = "resource", period: Period = "week") -> list[UtilizationRow]:
+    """Booked ÷ bookable hours per period and group, for every active resource (zeros included)."""
+    _check_choice("group_by", group_by, GROUP_BYS)
+    items = buckets(start, end, tz, period)
+    booked = booked_seconds(session, items, group_by)
+    bookable_by_resource, resources = bookable_seconds(session, items, tz)
+    zone_names = {str(z.id): z.name for z in session.scalars(select(SafetyZone))}
+
+    def key_and_label(r: Resource) -> tuple[str, str]:
+        if group_by == "resource":
+            return str(r.id), r.name
+        if group_by == "type":
+            return r.resource_type, r.resource_type
+        if r.safety_zone_id is None:
+            return NO_ZONE_KEY, NO_ZONE_LABEL
+        return str(r.safety_zone_id), zone_names.get(str(r.safety_zone_id), str(r.safety_zone_id))
+
+    labels: dict[str, str] = {}
+    bookable: dict[tuple[int, str], float] = defaultdict(float)
+    for (k, rid), seconds in bookable_by_resource.items():
+        g, label = key_and_label(resources[rid])
+        labels[g] = label
+        bookable[(k, g)] += seconds
+    rows = []
+    for b in items:
+        for g in labels:
+            booked_h, bookable_h = _hours(booked.get((b.index, g))), _hours(bookable[(b.index, g)])
+            rows.append(UtilizationRow(b.period_start, g, labels[g], booked_h, bookable_h,
+                                       round(booked_h / bookable_h, 6) if bookable_h > 0 else 0.0))
+    rows.sort(key=lambda r: (r.period_start, r.label, r.group_key))
+    return rows
+
+
+# ---------------------------------------------------------------- rates and counts
+
+def _bucketed_counts(session: Session, items: list[Bucket], ts_col: Any, *extra_cols: Any,
+                     where: tuple = (), from_: Any = None) -> list[tuple]:
+    """COUNT-style aggregates of rows whose `ts_col` falls in each bucket, grouped in SQL."""
+    bk = _bucket_table(items)
+    stmt = (select(bk.c.k, *extra_cols).select_from(bk)
+            .join(from_ if from_ is not None else Booking,
+                  and_(ts_col >= bk.c.b_from, ts_col < bk.c.b_to))
+            .where(*where).group_by(bk.c.k))
+    return list(session.execute(stmt))
+
+
+def conflict_rate(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                  period: Period = "week") -> list[RateRow]:
+    """Share of requests (by created_at) that met a hard conflict when they were made."""
+    items = buckets(start, end, tz, period)
+    got = {k: (int(n or 0), int(d or 0)) for k, n, d in _bucketed_counts(
+        session, items, Booking.created_at,
+        func.sum(case((Booking.conflict_at_request.is_(True), 1), else_=0)), func.count())}
+    return [RateRow(b.period_start, *got.get(b.index, (0, 0)),
+                    _rate(*got.get(b.index, (0, 0)))) for b in items]
+
+
+def _decisions(dialect: str) -> Any:
+    """One row per decided booking: when it was requested, first decided, and if approved.
+
+    The audit trail is the source (decided_at is overwritten by a later bump or cancel); a
+    booking with no decision entry falls back to its status and decided_at.
+    """
+    decision_actions = (AuditAction.APPROVED.value, AuditAction.DENIED.value)
+    audit = (select(AuditLog.booking_id.label("booking_id"),
+                    func.min(AuditLog.timestamp).label("first_at"),
+                    func.max(case((AuditLog.action == AuditAction.APPROVED.value, 1), else_=0))
+                    .label("approved"))
+             .where(AuditLog.booking_id.is_not(None), AuditLog.action.in_(decision_actions))
+             .group_by(AuditLog.booking_id).subquery("decided_audit"))
+    decided_statuses = (BookingStatus.APPROVED, BookingStatus.DENIED, BookingStatus.BUMPED)
+    status_approved = case((Booking.status.in_((BookingStatus.APPROVED, BookingStatus.BUMPED)), 1),
+                           else_=0)
+    decided_at = func.coalesce(audit.c.first_at, Booking.decided_at)
+    return (select(Booking.id.label("id"), Booking.created_at.label("created_at"),
+                   decided_at.label("decided_at"),
+                   func.coalesce(audit.c.approved, status_approved).label("approved"),
+                   _seconds(dialect, decided_at, Booking.created_at).label("seconds"))
+            .select_from(Booking).outerjoin(audit, audit.c.booking_id == Booking.id)
+            .where(or_(audit.c.booking_id.is_not(None),
+                       and_(Booking.status.in_(decided_statuses), Booking.decided_at.is_not(None))))
+            .cte("decisions"))
+
+
+def approval_rate(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                  period: Period = "week") -> list[RateRow]:
+    """Approved (including later bumped) ÷ decided, by the time of the first decision."""
+    items = buckets(start, end, tz, period)
+    dec = _decisions(_dialect(session))
+    got = {k: (int(n or 0), int(d or 0)) for k, n, d in _bucketed_counts(
+        session, items, dec.c.decided_at, func.sum(dec.c.approved), func.count(), from_=dec)}
+    return [RateRow(b.period_start, *got.get(b.index, (0, 0)),
+                    _rate(*got.get(b.index, (0, 0)))) for b in items]
+
+
+def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                        period: Period | None = None) -> list[TurnaroundRow]:
+    """Hours from request to first decision: count, p50 and p90 per period (or overall).
+
+    PostgreSQL uses percentile_cont. SQLite has no percentile function, so there the same
+    linear interpolation is written with window functions: rank each duration in its bucket,
+    then blend the two rows around position p*(n-1).
+    """
+    items = buckets(start, end, tz, period)
+    dialect = _dialect(session)
+    dec = _decisions(dialect)
+    bk = _bucket_table(items)
+    joined = and_(dec.c.decided_at >= bk.c.b_from, dec.c.decided_at < bk.c.b_to)
+    if dialect == "postgresql":
+        stmt = (select(bk.c.k, func.count(),
+                       func.percentile_cont(0.5).within_group(dec.c.seconds),
+                       func.percentile_cont(0.9).within_group(dec.c.seconds))
+                .select_from(bk).join(dec, joined).group_by(bk.c.k))
+        got = {k: (int(n), p50, p90) for k, n, p50, p90 in session.execute(stmt)}
+    else:
+        ranked = (select(bk.c.k.label("k"), dec.c.seconds.label("s"),
+                         (func.row_number().over(partition_by=bk.c.k, order_by=dec.c.seconds)
+                          - 1).label("i"),
+                         func.count().over(partition_by=bk.c.k).label("n"))
+                  .select_from(bk).join(dec, joined).subquery("ranked"))
+        cols = [ranked.c.k, func.max(ranked.c.n)]
+        for p in (0.5, 0.9):
+            pos = literal(p, Float) * (ranked.c.n - 1)
+            lo = func.cast(pos, Integer)  # floor: pos is never negative
+            frac = pos - lo
+            weight = case((ranked.c.i == lo, 1 - frac), (ranked.c.i == lo + 1, frac), else_=0)
+            cols.append(func.sum(ranked.c.s * weight))
+        got = {k: (int(n), p50, p90) for k, n, p50, p90 in
+               session.execute(select(*cols).group_by(ranked.c.k))}
+    rows = []
+    for b in items:
+        n, p50, p90 = got.get(b.index, (0, None, None))
+        rows.append(TurnaroundRow(b.period_start, n,
+                                  None if p50 is None else _hours(p50),
+                                  None if p90 is None else _hours(p90)))
+    return rows
+
+
+def bookings_per_day(session: Session, *, start: date, end: date, tz: ZoneInfo
+                     ) -> list[DailyCountRow]:
+    """Bookings by local start day and current status (days without bookings are left out)."""
+    items = buckets(start, end, tz, "day")
+    bk = _bucket_table(items)
+    stmt = (select(bk.c.k, Booking.status, func.count()).select_from(bk)
+            .join(Booking, and_(Booking.start_time >= bk.c.b_from, Booking.start_time < bk.c.b_to))
+            .group_by(bk.c.k, Booking.status))
+    by_index = {b.index: b.period_start for b in items}
+    rows = [DailyCountRow(by_index[k], getattr(s, "value", s), int(n))
+            for k, s, n in session.execute(stmt)]
+    rows.sort(key=lambda r: (r.day, r.status))
+    return rows
+
+
+def bumps_and_cancellations(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                            period: Period = "week") -> list[BumpCancelRow]:
+    """Bumps and cancellations per period, by when they happened (the audit trail's timestamp)."""
+    items = buckets(start, end, tz, period)
+    got = {k: (int(b or 0), int(c or 0)) for k, b, c in _bucketed_counts(
+        session, items, AuditLog.timestamp,
+        func.sum(case((AuditLog.action == AuditAction.BUMPED.value, 1), else_=0)),
+        func.sum(case((AuditLog.action == AuditAction.CANCELLED.value, 1), else_=0)),
+        where=(AuditLog.booking_id.is_not(None),
+               AuditLog.action.in_((AuditAction.BUMPED.value, AuditAction.CANCELLED.value))),
+        from_=AuditLog)}
+    return [BumpCancelRow(b.period_start, *got.get(b.index, (0, 0))) for b in items]
+
+
+__all__ = [
+    "Period", "GroupBy", "PERIODS", "GROUP_BYS", "UtilizationRow", "RateRow", "TurnaroundRow",
+    "DailyCountRow", "BumpCancelRow", "Bucket", "buckets", "utilization", "conflict_rate",
+    "approval_rate", "approval_turnaround", "bookings_per_day", "bumps_and_cancellations",
+    "booked_seconds", "bookable_seconds", "local_midnight_utc", "period_start_of",
+]
