@@ -1,0 +1,50 @@
+"""Request dependencies: the database, the token issuer and the signed-in caller."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.config import ApiSettings
+from api.tokens import ACCESS, TokenIssuer
+from engine.db import Database
+from engine.errors import AuthenticationError
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_tokens(request: Request) -> TokenIssuer:
+    return request.app.state.tokens
+
+
+def get_api_settings(request: Request) -> ApiSettings:
+    return request.app.state.api_settings
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the access token says is calling; the engine re-loads the user and checks the rest."""
+
+    id: UUID
+    role: str
+
+
+def current_caller(token: Annotated[str | None, Depends(bearer)],
+                   tokens: Annotated[TokenIssuer, Depends(get_tokens)]) -> Caller:
+    if not token:
+        raise AuthenticationError("not signed in: send Authorization: Bearer <access token>")
+    claims = tokens.decode(token, ACCESS)
+    return Caller(claims.user_id, claims.role)
+
+
+DB = Annotated[Database, Depends(get_db)]
+Me = Annotated[Caller, Depends(current_caller)]
+Tokens = Annotated[TokenIssuer, Depends(get_tokens)]
+Conf = Annotated[ApiSettings, Depends(get_api_settings)]

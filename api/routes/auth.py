@@ -1,0 +1,61 @@
+"""/auth: register (no sign-in), OAuth2 password login, refresh and logout (revokes)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response
+
+from api.deps import DB, Conf, Tokens
+from api.errors import ERROR_RESPONSES
+from api.schemas import AccessToken, RefreshIn, RegisterIn, ShortText, TokenPair, UserOut
+from api.tokens import ACCESS, REFRESH
+from engine import services
+from engine.errors import AuthenticationError
+from engine.services.sessions import open_session, revoke_session, session_user
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+ERRS = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
+
+
+@router.post("/register", status_code=201, response_model=UserOut,
+             responses={403: ERROR_RESPONSES[403], 422: ERROR_RESPONSES[422]})
+def register(body: RegisterIn, db: DB, conf: Conf):
+    """Create a member account. Success does not sign in: call /auth/login next."""
+    return services.register_user(db.uow(), email=body.email, name=body.name,
+                                  password=body.password, hash_rounds=conf.bcrypt_rounds)
+
+
+@router.post("/login", response_model=TokenPair,
+             responses={**ERRS, 423: {"description": "account locked after failed sign-ins"}})
+def login(username: Annotated[ShortText, Form(description="the account's email")],
+          password: Annotated[ShortText, Form()], db: DB, tokens: Tokens,
+          grant_type: Annotated[ShortText | None, Form(pattern="^password$")] = None,
+          scope: Annotated[ShortText, Form()] = ""):
+    """OAuth2 password flow: form fields `username` (email) and `password`."""
+    user = services.authenticate(db.uow(), username, password)
+    access, access_exp = tokens.issue(user.id, user.role, ACCESS)
+    refresh, refresh_exp = tokens.issue(user.id, user.role, REFRESH)
+    open_session(db.uow(), user.id, kind=REFRESH, token=refresh, expires_at=refresh_exp)
+    return TokenPair(access_token=access, refresh_token=refresh,
+                     expires_in=int(tokens.access_ttl.total_seconds()),
+                     refresh_expires_in=int(tokens.refresh_ttl.total_seconds()))
+
+
+@router.post("/refresh", response_model=AccessToken, responses=ERRS)
+def refresh(body: RefreshIn, db: DB, tokens: Tokens):
+    """A new access token for a live (unexpired, not revoked) refresh token."""
+    claims = tokens.decode(body.refresh_token, REFRESH)
+    user_id = session_user(db.uow(), body.refresh_token, kind=REFRESH)
+    if user_id is None or user_id != claims.user_id:
+        raise AuthenticationError("refresh token revoked, expired or unknown: sign in again")
+    user = services.get_user(db.uow(), user_id, user_id)  # the current role, not the old claim
+    access, _ = tokens.issue(user.id, user.role, ACCESS)
+    return AccessToken(access_token=access, expires_in=int(tokens.access_ttl.total_seconds()))
+
+
+@router.post("/logout", status_code=204, response_class=Response, responses=ERRS)
+def logout(body: RefreshIn, db: DB, tokens: Tokens):
+    """Revoke the refresh token; it can no longer mint access tokens."""
+    tokens.decode(body.refresh_token, REFRESH, check_expiry=False)
+    revoke_session(db.uow(), body.refresh_token)
+    return Response(status_code=204)

@@ -1,0 +1,242 @@
+"""Request and response bodies. Input types refuse what the database cannot store (NUL
+characters, lone surrogates, naive or out-of-range datetimes) with a 422 naming the field;
+the engine's own rules (lengths, windows, priorities) still decide everything else."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from engine.domain.permissions import Role
+from engine.domain.status import BookingStatus
+
+T = TypeVar("T")
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid UTF-8 text") from None
+    return value
+
+
+def _sane_year(value: datetime) -> datetime:
+    if not 1970 <= value.year <= 2999:
+        raise ValueError("must be between the years 1970 and 2999")
+    return value
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("must be a local time of day without a UTC offset (e.g. 08:00)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+ShortText = Annotated[str, Field(max_length=1000), AfterValidator(_storable)]
+LongText = Annotated[str, Field(max_length=10000), AfterValidator(_storable)]
+When = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+TimeOfDay = Annotated[time, AfterValidator(_local_time)]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+    @classmethod
+    def of(cls, page, convert) -> "PageOut":
+        return cls(items=[convert(i) for i in page.items], total=page.total, page=page.page,
+                   page_size=page.page_size, pages=page.pages)
+
+
+class ErrorOut(BaseModel):
+    error: str
+    field: str | None = None
+
+
+class ConflictOut(BaseModel):
+    id: UUID
+    kind: str
+    resource_id: UUID
+    resource_name: str
+    start_time: datetime
+    end_time: datetime
+    priority: int | None = None
+
+
+class ConflictErrorOut(BaseModel):
+    error: str
+    conflicts: list[ConflictOut]
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+class RegisterIn(BaseModel):
+    email: ShortText
+    name: ShortText
+    password: ShortText
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_expires_in: int
+
+
+class RefreshIn(BaseModel):
+    refresh_token: ShortText
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+# --- users ----------------------------------------------------------------------------------
+
+class UserOut(Out):
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    locked_until: datetime | None
+    created_at: datetime | None
+
+
+class UserCreateIn(RegisterIn):
+    role: Role = Role.USER
+
+
+class UserUpdateIn(BaseModel):
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+# --- resources ------------------------------------------------------------------------------
+
+class ResourceOut(Out):
+    id: UUID
+    name: str
+    resource_type: str
+    description: str | None
+    safety_zone_id: UUID | None
+    safety_zone_name: str | None
+    is_active: bool
+    opens_at: time | None
+    closes_at: time | None
+
+
+class ResourceIn(BaseModel):
+    name: ShortText
+    resource_type: ShortText
+    description: LongText | None = None
+    safety_zone_id: UUID | None = None
+    opens_at: TimeOfDay | None = None
+    closes_at: TimeOfDay | None = None
+
+
+class ResourceUpdateIn(BaseModel):
+    """Only the fields sent are changed; `is_active` deactivates or reactivates."""
+
+    name: ShortText | None = None
+    resource_type: ShortText | None = None
+    description: LongText | None = None
+    safety_zone_id: UUID | None = None
+    opens_at: TimeOfDay | None = None
+    closes_at: TimeOfDay | None = None
+    is_active: bool | None = None
+
+
+# --- bookings -------------------------------------------------------------------------------
+
+class BookingOut(Out):
+    id: UUID
+    resource_id: UUID
+    resource_name: str
+    requester_id: UUID
+    requester_name: str
+    start_time: datetime
+    end_time: datetime
+    status: BookingStatus
+    purpose: str | None
+    priority: int
+    decision_reason: str | None
+    decided_by_id: UUID | None
+    decided_at: datetime | None
+    bumped_by_booking_id: UUID | None
+    conflict_at_request: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class BookingIn(BaseModel):
+    resource_id: UUID
+    start_time: When
+    end_time: When
+    purpose: ShortText
+    priority: int = Field(default=0, ge=0, le=10)
+
+
+class ApproveIn(BaseModel):
+    force_override: bool = Field(default=False, description=(
+        "bump lower-priority approved bookings in the way; never overrides blackouts or "
+        "bookings of equal or higher priority"))
+
+
+class ApproveOut(Out):
+    id: UUID
+    status: BookingStatus
+    updated_at: datetime | None
+
+
+class ReasonIn(BaseModel):
+    reason: ShortText
+
+
+class BumpIn(ReasonIn):
+    in_favour_of: UUID | None = Field(default=None, description=(
+        "a pending booking of higher priority to approve in the bumped booking's place"))
+
+
+class RescheduleIn(BaseModel):
+    start_time: When
+    end_time: When
+    resource_id: UUID | None = None
+    reason: ShortText | None = None
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+class AuditOut(Out):
+    id: UUID
+    timestamp: datetime
+    actor_id: UUID
+    actor_name: str
+    action: str
+    booking_id: UUID | None
+    entity_type: str | None
+    entity_id: UUID | None
+    details: str | None
+    previous_state: dict | None
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
+    revision: str | None = None
