@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -60,14 +61,16 @@ def _locked_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) ->
         .with_for_update(of=Booking).execution_options(populate_existing=True)).one()
 
 
-def _commit(uow: UnitOfWork, what: str) -> None:
-    """Commit; a database constraint firing here means a race the locks should have stopped."""
+@contextmanager
+def refused_by_database(uow: UnitOfWork, what: str):
+    """A constraint firing inside the block (flush or commit) means a race that the locks should
+    have stopped: report it as a conflict, with nothing written."""
     try:
-        uow.commit()
+        yield
     except IntegrityError as exc:
         uow.session.rollback()
-        raise ConflictError(f"{what} was refused by the database: another change got there first "
-                            f"({exc.orig.__class__.__name__})", []) from exc
+        raise ConflictError(f"{what} was refused by the database: another change got there "
+                            f"first ({exc.orig.__class__.__name__})", []) from exc
 
 
 def _set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
@@ -243,9 +246,10 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         booking = _locked_booking(uow, booking_id)
-        _approve_locked(uow, actor, booking, force_override=bool(force_override))
-        view = BookingView.of(booking)
-        _commit(uow, f"approval of booking {booking.id}")
+        with refused_by_database(uow, f"approval of booking {booking.id}"):
+            _approve_locked(uow, actor, booking, force_override=bool(force_override))
+            view = BookingView.of(booking)
+            uow.commit()
         return view
 
 
@@ -268,16 +272,17 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             if conflicts:
                 raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
         previous = snapshot(booking)
-        booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
-        booking.resource = resource
-        booking.updated_at = uow.now
-        record(uow.session, actor_id=actor.id, action=AuditAction.RESCHEDULED, now=uow.now,
-               booking_id=booking.id, previous_state=previous,
-               details={"resource": resource.name, "start_time": start, "end_time": end,
-                        "reason": reason})
-        uow.session.flush()
-        view = BookingView.of(booking)
-        _commit(uow, f"reschedule of booking {booking.id}")
+        with refused_by_database(uow, f"reschedule of booking {booking.id}"):
+            booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
+            booking.resource = resource
+            booking.updated_at = uow.now
+            record(uow.session, actor_id=actor.id, action=AuditAction.RESCHEDULED, now=uow.now,
+                   booking_id=booking.id, previous_state=previous,
+                   details={"resource": resource.name, "start_time": start, "end_time": end,
+                            "reason": reason})
+            uow.session.flush()
+            view = BookingView.of(booking)
+            uow.commit()
         return view
 
 
@@ -297,10 +302,11 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
                 raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
                                       f"{winner.priority}) must outrank booking {booking.id} "
                                       f"(priority {booking.priority})")
-        _set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED, reason=reason,
-                    bumped_by=winner.id if winner else None)
-        if winner is not None:
-            _approve_locked(uow, actor, winner, force_override=False)
-        view = BookingView.of(booking)
-        _commit(uow, f"bump of booking {booking.id}")
+        with refused_by_database(uow, f"bump of booking {booking.id}"):
+            _set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED,
+                        reason=reason, bumped_by=winner.id if winner else None)
+            if winner is not None:
+                _approve_locked(uow, actor, winner, force_override=False)
+            view = BookingView.of(booking)
+            uow.commit()
         return view

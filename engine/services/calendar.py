@@ -1,0 +1,126 @@
+"""The calendar: a page of resources and what occupies them in a window, filtered in SQL.
+
+Resources are paginated and bookings fetched only for that page's resources inside the window,
+so the first screen costs the same with a thousand bookings or a million.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import func, select
+
+from engine.db import UnitOfWork
+from engine.domain.overlap import overlaps_clause
+from engine.domain.permissions import Permission as P
+from engine.domain.permissions import has_permission
+from engine.domain.rules import require_aware
+from engine.domain.status import BookingStatus
+from engine.errors import ValidationError
+from engine.models import Blackout, Booking, Resource, User
+from engine.services.common import as_uuid, load_actor, paginate
+from engine.services.views import ResourceView
+
+MAX_WINDOW = timedelta(days=62)
+MAX_BARS = 5000
+
+
+@dataclass(frozen=True)
+class CalendarBar:
+    booking_id: UUID
+    resource_id: UUID
+    start_time: datetime
+    end_time: datetime
+    status: str
+    priority: int
+    #: Purpose and requester for staff and for the member's own bookings; None otherwise.
+    purpose: str | None
+    requester_name: str | None
+    own: bool
+
+
+@dataclass(frozen=True)
+class CalendarBlackout:
+    id: UUID
+    resource_id: UUID
+    start_time: datetime
+    end_time: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    resources: list[ResourceView]
+    total_resources: int
+    page: int
+    page_size: int
+    bars: list[CalendarBar]
+    blackouts: list[CalendarBlackout]
+    truncated: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_resources // self.page_size))
+
+
+def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, window_end: datetime,
+             resource_type: str | None = None, safety_zone_id: object | None = None,
+             statuses: tuple[str, ...] = ("pending", "approved"), page: int = 1,
+             resources_per_page: int = 25) -> CalendarView:
+    """Everyone signed in sees when resources are taken; only staff (and the requester)
+    see who booked them and why."""
+    page, resources_per_page = paginate(page, resources_per_page, max_size=200)
+    start = require_aware("window_start", window_start)
+    end = require_aware("window_end", window_end)
+    if end <= start:
+        raise ValidationError("window_end", "must be after window_start")
+    if end - start > MAX_WINDOW:
+        raise ValidationError("window_end", f"the window may span at most {MAX_WINDOW.days} days")
+    try:
+        wanted = [BookingStatus(s) for s in statuses]
+    except ValueError:
+        raise ValidationError("status", "must be one of "
+                              + ", ".join(s.value for s in BookingStatus)) from None
+    with uow.read():
+        actor = load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        see_all = has_permission(actor.role, P.BOOKING_VIEW_ALL)
+        conds = [Resource.is_active.is_(True)]
+        if resource_type:
+            conds.append(Resource.resource_type == resource_type)
+        if safety_zone_id:
+            conds.append(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
+        total = uow.session.scalar(select(func.count()).select_from(Resource).where(*conds))
+        resources = list(uow.session.scalars(
+            select(Resource).where(*conds).order_by(Resource.resource_type, Resource.name,
+                                                    Resource.id)
+            .limit(resources_per_page).offset((page - 1) * resources_per_page)).unique())
+        ids = [r.id for r in resources]
+        bars, blackouts, truncated = [], [], False
+        if ids and wanted:
+            rows = uow.session.execute(
+                select(Booking.id, Booking.resource_id, Booking.start_time, Booking.end_time,
+                       Booking.status, Booking.priority, Booking.purpose, Booking.requester_id,
+                       User.name)
+                .join(User, User.id == Booking.requester_id)
+                .where(Booking.resource_id.in_(ids), Booking.status.in_(wanted),
+                       overlaps_clause(Booking.start_time, Booking.end_time, start, end))
+                .order_by(Booking.start_time, Booking.id).limit(MAX_BARS + 1)).all()
+            truncated = len(rows) > MAX_BARS
+            for r in rows[:MAX_BARS]:
+                own = r.requester_id == actor.id
+                shown = see_all or own
+                bars.append(CalendarBar(r.id, r.resource_id, r.start_time, r.end_time,
+                                        r.status.value, r.priority, r.purpose if shown else None,
+                                        r.name if shown else None, own))
+        if ids:
+            blackouts = [CalendarBlackout(b.id, b.resource_id, b.start_time, b.end_time, b.reason)
+                         for b in uow.session.execute(
+                             select(Blackout.id, Blackout.resource_id, Blackout.start_time,
+                                    Blackout.end_time, Blackout.reason)
+                             .where(Blackout.resource_id.in_(ids),
+                                    overlaps_clause(Blackout.start_time, Blackout.end_time,
+                                                    start, end))
+                             .order_by(Blackout.start_time))]
+        return CalendarView([ResourceView.of(r) for r in resources], total or 0, page,
+                            resources_per_page, bars, blackouts, truncated)

@@ -1,0 +1,32 @@
+"""The transition table: every (status, action) pair has exactly one expected outcome."""
+import pytest
+
+from engine.domain.status import (
+    TERMINAL_STATUSES, BookingAction as A, BookingStatus as S, allowed_actions, next_status,
+)
+
+EXPECTED = {
+    (S.PENDING, A.APPROVE): S.APPROVED,
+    (S.PENDING, A.DENY): S.DENIED,
+    (S.PENDING, A.CANCEL): S.CANCELLED,
+    (S.PENDING, A.RESCHEDULE): S.PENDING,
+    (S.APPROVED, A.CANCEL): S.CANCELLED,
+    (S.APPROVED, A.RESCHEDULE): S.APPROVED,
+    (S.APPROVED, A.BUMP): S.BUMPED,
+}
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("action", list(A))
+def test_transition_table(status, action):
+    assert next_status(status, action) == EXPECTED.get((status, action))
+
+
+def test_denied_cancelled_and_bumped_are_terminal():
+    assert TERMINAL_STATUSES == {S.DENIED, S.CANCELLED, S.BUMPED}
+    assert all(allowed_actions(s) == [] for s in TERMINAL_STATUSES)
+
+
+def test_pending_cannot_be_bumped_and_approved_cannot_be_denied():
+    assert next_status("pending", A.BUMP) is None
+    assert next_status("approved", A.DENY) is None
