@@ -1,15 +1,20 @@
-"""`python -m engine migrate | create-admin | demo`: operator commands."""
+"""`python -m engine migrate | create-admin | demo | check | backup | restore`: operator commands."""
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
+from pathlib import Path
 
 from engine import migrate
 from engine.config import get_settings
 from engine.domain.permissions import Role
 from engine.errors import DomainError
+from engine.logs import configure_logging, log_action
+
+log = logging.getLogger("range_control.engine")
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -46,6 +51,71 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.check import run_checks
+    from engine.db import Database
+
+    db = Database(args.database_url or None)
+    try:
+        with db.uow().read() as uow:
+            result = run_checks(db.url, uow.session)
+    except SQLAlchemyError as exc:
+        print(f"error: cannot check the database: {exc.__class__.__name__}: "
+              f"{str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(result.to_json() if args.json else result.to_text())
+    for finding in result.findings:
+        log.warning(finding.message, extra={"action": "check", "status": finding.kind,
+                                            "count": finding.count})
+    return 0 if result.ok else 1
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    return args.database_url or get_settings().sqlalchemy_url
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from engine.backup import BackupError, backup
+
+    try:
+        path = backup(_database_url(args), args.out)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {path} ({path.stat().st_size} bytes)")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from engine.backup import BackupError, restore
+
+    url = _database_url(args)
+    target = make_url(url).database
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("error: restore replaces every table of the target database: "
+                  "pass --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Restore replaces all data in database '{target}'. "
+                       "Type its name to continue: ")
+        if answer.strip() != target:
+            print("error: not confirmed, nothing changed", file=sys.stderr)
+            return 2
+    try:
+        restore(url, args.source)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"database '{target}' restored from {args.source}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Range-Control engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,9 +130,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("check", help="verify the database: migrations at head, no approved "
+                       "overlaps per resource or safety zone, complete audit trail "
+                       "(exit 1 on any finding)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--database-url", help="default: DATABASE_URL")
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("backup", help="dump the PostgreSQL database with pg_dump -Fc")
+    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. rc-2030-01-07.dump)")
+    p.add_argument("--database-url", help="default: DATABASE_URL")
+    p.set_defaults(func=_cmd_backup)
+    p = sub.add_parser("restore", help="restore a pg_dump -Fc file into the database "
+                       "(replaces its tables)")
+    p.add_argument("--from", dest="source", type=Path, required=True, help="the backup file")
+    p.add_argument("--database-url", help="default: DATABASE_URL")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=_cmd_restore)
     args = parser.parse_args(argv)
+    configure_logging(service="range-control-engine")
     try:
-        return args.func(args)
+        with log_action(f"engine.{args.command}", logger=log) as fields:
+            code = args.func(args)
+            fields["exit_code"] = code
+            if code:
+                fields["status"] = "failed"
+        return code
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -86,6 +86,9 @@ def configure_logging(service: str, level: str | None = None, stream: IO[str] | 
     handler.setFormatter(ArchitectureJsonFormatter())
     root.addHandler(handler)
     root.setLevel(level_name)
+    quiet = logging.WARNING if logging.getLevelName(level_name) > logging.DEBUG else logging.DEBUG
+    for noisy in ("alembic", "sqlalchemy.engine", "urllib3"):
+        logging.getLogger(noisy).setLevel(quiet)  # their INFO lines drown the application's
     return logging.getLogger(service)
 
 
@@ -113,7 +116,8 @@ def log_action(action: str, *, user_id: object | None = None,
                **extra: Any) -> Iterator[dict[str, Any]]:
     """Log one operation's outcome: status ok/error and duration_ms.
 
-    The yielded dict can be filled with extra fields (e.g. rows written) before the block ends.
+    The yielded dict can be filled with extra fields (e.g. rows written) before the block ends;
+    a "status" key there replaces the default "ok" (e.g. "findings").
     An exception is logged with status "error" and re-raised.
     """
     log = logger or logging.getLogger("range_control")
@@ -128,8 +132,9 @@ def log_action(action: str, *, user_id: object | None = None,
                     **fields, "action": action, "status": "error", "user_id": user_id,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
             raise
+        status = fields.pop("status", "ok")
         log.info(message or f"{action} done", extra={
-            **fields, "action": action, "status": "ok", "user_id": user_id,
+            **fields, "action": action, "status": status, "user_id": user_id,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 

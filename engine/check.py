@@ -1,0 +1,150 @@
+"""`python -m engine check`: does this database still keep the system's promises?
+
+Checks: migrations at head; no two approved bookings overlapping on one resource or on two
+resources of one safety zone; every booking has its 'created' audit entry; every booking whose
+status records a decision (approved, denied, bumped, cancelled) has the matching entry.
+Any finding makes the command exit 1, so a cron or CI job can alert on it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, func, not_, select
+from sqlalchemy.orm import Session, aliased
+
+from engine import migrate
+from engine.audit import AuditAction
+from engine.domain.overlap import overlaps_clause
+from engine.domain.status import BookingStatus
+from engine.models import AuditLog, Booking, Resource
+
+#: Examples listed per kind of finding (the count is always complete).
+EXAMPLES = 20
+
+#: A booking in this status must have an audit entry with this action.
+STATUS_AUDIT = {
+    BookingStatus.APPROVED: AuditAction.APPROVED,
+    BookingStatus.DENIED: AuditAction.DENIED,
+    BookingStatus.BUMPED: AuditAction.BUMPED,
+    BookingStatus.CANCELLED: AuditAction.CANCELLED,
+}
+
+
+@dataclass
+class Finding:
+    kind: str
+    count: int
+    message: str
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    revision: str | None
+    head: str | None
+    findings: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_json(self) -> str:
+        return json.dumps({"ok": self.ok, "revision": self.revision, "head": self.head,
+                           "findings": [asdict(f) for f in self.findings]}, indent=2, default=str)
+
+    def to_text(self) -> str:
+        lines = [f"schema revision {self.revision} (head {self.head})"]
+        if self.ok:
+            lines.append("OK: no findings")
+        for f in self.findings:
+            lines.append(f"FINDING {f.kind}: {f.message}")
+            lines.extend(f"  - {json.dumps(e, default=str, sort_keys=True)}" for e in f.examples)
+            if f.count > len(f.examples):
+                lines.append(f"  ... and {f.count - len(f.examples)} more")
+        return "\n".join(lines)
+
+
+def _overlap_pairs(session: Session, *, same_zone: bool) -> tuple[int, list[dict[str, Any]]]:
+    """Approved pairs that overlap on one resource (or on two resources sharing a zone).
+
+    Each pair is counted once: `b` starts no earlier than `a` (ties broken by id). Together with
+    the overlap predicate this bounds b.start_time to [a.start, a.end), an index range scan,
+    instead of comparing every booking of a resource with every other.
+    """
+    a, b = aliased(Booking, name="a"), aliased(Booking, name="b")
+    ra, rb = aliased(Resource, name="ra"), aliased(Resource, name="rb")
+    ordered = and_(b.start_time >= a.start_time,
+                   not_(and_(b.start_time == a.start_time, b.id <= a.id)))
+    approved = and_(a.status == BookingStatus.APPROVED, b.status == BookingStatus.APPROVED)
+    overlap = overlaps_clause(a.start_time, a.end_time, b.start_time, b.end_time)
+    if same_zone:
+        scope = and_(ra.id == a.resource_id, rb.id == b.resource_id,
+                     ra.safety_zone_id.is_not(None), ra.safety_zone_id == rb.safety_zone_id,
+                     a.resource_id != b.resource_id)
+        base = select(a.id, b.id, ra.name, rb.name, ra.safety_zone_id, a.start_time, a.end_time,
+                      b.start_time, b.end_time).select_from(a).join(b, and_(ordered, overlap)) \
+            .join(ra, ra.id == a.resource_id).join(rb, rb.id == b.resource_id) \
+            .where(approved, scope)
+    else:
+        base = select(a.id, b.id, ra.name, ra.name, ra.safety_zone_id, a.start_time, a.end_time,
+                      b.start_time, b.end_time).select_from(a) \
+            .join(b, and_(b.resource_id == a.resource_id, ordered, overlap)) \
+            .join(ra, ra.id == a.resource_id).where(approved)
+    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    examples = [
+        {"booking_a": str(ia), "booking_b": str(ib), "resource_a": na, "resource_b": nb,
+         **({"safety_zone_id": str(z)} if same_zone else {}),
+         "a": f"{sa.isoformat()} - {ea.isoformat()}", "b": f"{sb.isoformat()} - {eb.isoformat()}"}
+        for ia, ib, na, nb, z, sa, ea, sb, eb in session.execute(
+            base.order_by(a.start_time, a.id, b.id).limit(EXAMPLES))
+    ] if count else []
+    return count, examples
+
+
+def _missing_audit(session: Session, status: BookingStatus | None, action: AuditAction
+                   ) -> tuple[int, list[dict[str, Any]]]:
+    has_entry = exists().where(AuditLog.booking_id == Booking.id,
+                               AuditLog.action == action.value)
+    conds = [not_(has_entry)]
+    if status is not None:
+        conds.append(Booking.status == status)
+    count = session.scalar(select(func.count()).select_from(Booking).where(*conds)) or 0
+    examples = [{"booking": str(i), "status": getattr(s, "value", s),
+                 "start_time": st.isoformat()}
+                for i, s, st in session.execute(
+                    select(Booking.id, Booking.status, Booking.start_time).where(*conds)
+                    .order_by(Booking.start_time, Booking.id).limit(EXAMPLES))] if count else []
+    return count, examples
+
+
+def run_checks(url: str, session: Session) -> CheckResult:
+    findings: list[Finding] = []
+    revision, head = migrate.current_revision(url), migrate.head_revision(url)
+    if revision != head:
+        findings.append(Finding("migrations_not_at_head", 1,
+                                f"schema is at revision {revision}, code expects {head}: "
+                                "run `python -m engine migrate`"))
+        return CheckResult(revision, head, findings)  # the other checks assume the schema
+    for same_zone, kind, what in ((False, "approved_overlap_resource", "on one resource"),
+                                  (True, "approved_overlap_zone",
+                                   "on resources sharing a safety zone")):
+        count, examples = _overlap_pairs(session, same_zone=same_zone)
+        if count:
+            findings.append(Finding(kind, count, f"{count} pair(s) of approved bookings "
+                                    f"overlap {what}", examples))
+    count, examples = _missing_audit(session, None, AuditAction.CREATED)
+    if count:
+        findings.append(Finding("booking_without_created_audit", count,
+                                f"{count} booking(s) have no 'created' audit entry", examples))
+    for status, action in STATUS_AUDIT.items():
+        count, examples = _missing_audit(session, status, action)
+        if count:
+            findings.append(Finding(f"{status.value}_booking_without_audit", count,
+                                    f"{count} {status.value} booking(s) have no "
+                                    f"'{action.value}' audit entry", examples))
+    return CheckResult(revision, head, findings)
+
+
+__all__ = ["CheckResult", "Finding", "run_checks"]
