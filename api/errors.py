@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.schemas import ConflictErrorOut, ConflictOut
 from engine.errors import (
     AccountLocked, AuthenticationError, ConflictError, DomainError, InvalidTransition,
     NotFoundError, PermissionDenied, ValidationError,
@@ -38,10 +38,9 @@ def status_of(exc: DomainError) -> int:
 
 def domain_error_body(exc: DomainError) -> dict:
     if isinstance(exc, ConflictError):
-        return {"error": exc.summary, "conflicts": [
-            {"id": c.id, "kind": c.kind, "resource_id": c.resource_id,
-             "resource_name": c.resource_name, "start_time": c.start_time,
-             "end_time": c.end_time, "priority": c.priority} for c in exc.conflicts]}
+        return ConflictErrorOut(error=exc.summary, conflicts=[
+            ConflictOut.model_validate(c, from_attributes=True) for c in exc.conflicts
+        ]).model_dump(mode="json")
     body = {"error": exc.message}
     if isinstance(exc, ValidationError):
         body["field"] = exc.field
@@ -51,7 +50,7 @@ def domain_error_body(exc: DomainError) -> dict:
 async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
-    return JSONResponse(jsonable_encoder(domain_error_body(exc)), status_code=code,
+    return JSONResponse(domain_error_body(exc), status_code=code,
                         headers=headers)
 
 
