@@ -1,16 +1,86 @@
-"""Range-Control dashboard entrypoint (placeholder until the dashboard issue lands)."""
+"""Range-Control operations dashboard: sign-in, then the pages the signed-in role may use.
+
+Run: streamlit run dashboard/app.py. The engine enforces every permission; navigation only
+keeps people away from pages whose every call would be refused.
+"""
 from __future__ import annotations
 
-import streamlit as st
+import sys
+from pathlib import Path
 
-from engine.db import Database
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import auth, ui  # noqa: E402
+from engine.config import get_settings  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "views"
+ROLE_LABELS = {"user": "Member", "staff": "Staff", "admin": "Admin"}
 
 
-@st.cache_resource
-def database() -> Database:
-    return Database()
+def page(file: str, title: str, icon: str, **kw) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
 
-st.set_page_config(page_title="Range-Control", layout="wide")
-st.title("Range-Control")
-st.write("The dashboard is being built. Resources and bookings from the engine:")
+def pages_for(role: str) -> dict[str, list[st.Page]]:
+    member = role == "user"
+    sections = {
+        "Bookings": [page("new_booking.py", "New booking", ":material/add_circle:", default=member),
+                     page("my_bookings.py", "My bookings", ":material/event_note:"),
+                     page("calendar.py", "Calendar", ":material/calendar_month:")],
+    }
+    if role in ("staff", "admin"):
+        sections["Staff"] = [
+            page("approval_queue.py", "Approval queue", ":material/fact_check:", default=True),
+            page("all_bookings.py", "All bookings", ":material/table_view:"),
+            page("audit_log.py", "Audit log", ":material/history:")]
+        sections["Managers"] = [page("reports.py", "Reports", ":material/monitoring:")]
+    if role == "admin":
+        sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
+                             page("admin_resources.py", "Resources", ":material/inventory_2:"),
+                             page("admin_zones.py", "Safety zones", ":material/shield:"),
+                             page("admin_blackouts.py", "Blackouts", ":material/block:")]
+    sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
+    return sections
+
+
+def sidebar(authn: auth.EngineAuthenticate, user) -> None:
+    with st.sidebar:
+        st.markdown(f"**{user.name}**  \n{user.email}")
+        st.caption(f"{ROLE_LABELS.get(user.role, user.role)} · times in "
+                   f"{ui.database().settings.site_timezone}")
+        if st.button("Sign out", icon=":material/logout:", width="stretch", key="sign-out"):
+            authn.logout(location="unrendered")
+            st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Range-Control", page_icon=":material/my_location:",
+                       layout="wide")
+    settings = ui.database_override.settings if ui.database_override else get_settings()
+    try:
+        settings.check_production_secrets("cookie_key")
+    except RuntimeError as exc:
+        st.error(f"Range-Control will not start: {exc}.", icon="🛑")
+        st.stop()
+    db = ui.database()
+    authn = auth.EngineAuthenticate(db, settings)
+    st.session_state["rc_authn"] = authn
+    user = auth.signed_in_user(authn, db)
+    if user is None:
+        public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
+        if settings.allow_self_registration:
+            public.append(page("register.py", "Create an account", ":material/person_add:"))
+        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
+    else:
+        nav = st.navigation(pages_for(user.role))
+        sidebar(authn, user)
+    authn.sync_cookie(user is not None)
+    st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")
+    nav.run()
+
+
+main()

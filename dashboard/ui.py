@@ -1,0 +1,188 @@
+"""Shared dashboard helpers: the cached Database, the signed-in user, site-zone times, errors.
+
+Pages stay thin: they read widgets, call one engine service and render its result with these.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TypeVar
+from uuid import UUID
+
+import pandas as pd
+import streamlit as st
+
+from engine.db import Database
+from engine.domain.permissions import Permission, has_permission
+from engine.errors import ConflictError, DomainError, ValidationError
+
+T = TypeVar("T")
+
+#: Set by tests (and only tests) to run the app against a fixture database and clock.
+database_override: Database | None = None
+
+STATUS_COLOURS = {"pending": "#f0a202", "approved": "#2e933c", "denied": "#c0392b",
+                  "cancelled": "#8d99ae", "bumped": "#7b2cbf", "blackout": "#1f2933"}
+STATUS_ICONS = {"pending": "⏳", "approved": "✅", "denied": "⛔", "cancelled": "✖️",
+                "bumped": "↪️"}
+STATUSES = ("pending", "approved", "denied", "cancelled", "bumped")
+
+
+@st.cache_resource
+def _shared_database() -> Database:
+    return Database()
+
+
+def database() -> Database:
+    """One Database (engine and pool) per process, never a Session."""
+    return database_override or _shared_database()
+
+
+def uow():
+    return database().uow()
+
+
+def tz():
+    return database().settings.tz
+
+
+# --- the signed-in user ---------------------------------------------------------------
+
+def user_id() -> UUID:
+    """The signed-in user's id; app.py only runs pages once sign-in has set it."""
+    return UUID(st.session_state["rc_user_id"])
+
+
+def role() -> str:
+    return st.session_state.get("rc_role", "user")
+
+
+def can(permission: Permission) -> bool:
+    """For showing or hiding controls only; the engine checks every call itself."""
+    return has_permission(role(), permission)
+
+
+# --- times in the site's zone ---------------------------------------------------------
+
+def local(dt: datetime | None) -> datetime | None:
+    return dt.astimezone(tz()) if dt is not None else None
+
+
+def fmt(dt: datetime | None) -> str:
+    return local(dt).strftime("%a %d %b %Y %H:%M") if dt is not None else ""
+
+
+def fmt_span(start: datetime, end: datetime) -> str:
+    s, e = local(start), local(end)
+    tail = e.strftime("%H:%M") if s.date() == e.date() else e.strftime("%a %d %b %H:%M")
+    return f"{s:%a %d %b %Y %H:%M} – {tail}"
+
+
+def at(day: date, clock: time) -> datetime:
+    """A date and wall-clock time typed in the site zone, as an aware datetime."""
+    return datetime.combine(day, clock, tz())
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tz())
+
+
+def today() -> date:
+    return datetime.now(timezone.utc).astimezone(tz()).date()
+
+
+def next_hour() -> time:
+    now = datetime.now(timezone.utc).astimezone(tz()) + timedelta(hours=1)
+    return time(now.hour)
+
+
+# --- errors beside the form -----------------------------------------------------------
+
+def show_error(exc: DomainError) -> None:
+    """A service's message as is; conflicts listed one per row with their priorities."""
+    if isinstance(exc, ConflictError):
+        st.error(exc.summary, icon="⚠️")
+        if exc.conflicts:
+            st.dataframe(conflict_frame(exc.conflicts), hide_index=True, width="stretch")
+    elif isinstance(exc, ValidationError):
+        st.error(f"**{exc.field.replace('_', ' ')}**: {exc.rule}", icon="⚠️")
+    else:
+        st.error(exc.message, icon="⚠️")
+
+
+def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
+    """Run one service call; show its DomainError beside the form (the widgets keep their
+    values because nothing reruns), or a success toast."""
+    try:
+        result = action()
+    except DomainError as exc:
+        show_error(exc)
+        return None
+    if success:
+        st.toast(success, icon="✅")
+        st.session_state["rc_flash"] = success
+    return result
+
+
+def flash() -> None:
+    """Show (once) the message the last successful action left before its rerun."""
+    message = st.session_state.pop("rc_flash", None)
+    if message:
+        st.success(message)
+
+
+def conflict_frame(conflicts) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "What": c.kind, "Resource": c.resource_name, "When": fmt_span(c.start_time, c.end_time),
+        "Priority": c.priority if c.priority is not None else "—",
+        "Note": c.label or (c.status or ""), "Id": str(c.id)} for c in conflicts])
+
+
+def bookings_frame(bookings, *, requester: bool = True) -> pd.DataFrame:
+    rows = []
+    for b in bookings:
+        row = {"Status": f"{STATUS_ICONS.get(b.status, '')} {b.status}", "Resource": b.resource_name,
+               "Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,
+               "Purpose": b.purpose or ""}
+        if requester:
+            row["Requested by"] = b.requester_name
+        row["Reason"] = b.decision_reason or ""
+        row["Id"] = str(b.id)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def page_header(title: str, caption: str | None = None) -> None:
+    st.title(title)
+    if caption:
+        st.caption(caption)
+
+
+def paged(fetch: Callable[[int], T], key: str) -> T:
+    """Fetch the page kept in session state under `key` (back to page 1 when a narrower filter
+    leaves it empty) and return it; call `pager` after the table to draw the page picker."""
+    number = int(st.session_state.get(key, 1))
+    result = fetch(number)
+    if number > 1 and not result.items:
+        st.session_state.pop(key, None)
+        result = fetch(1)
+    return result
+
+
+def pager(result, key: str) -> None:
+    if result.pages > 1:
+        c1, c2 = st.columns([1, 4])
+        c1.number_input("Page", min_value=1, max_value=result.pages, step=1, key=key)
+        c2.caption(f"Page {result.page} of {result.pages} · {result.total} in all")
+
+
+@contextmanager
+def section(title: str) -> Iterator[None]:
+    with st.container(border=True):
+        st.subheader(title)
+        yield
+
+
+def short_id(ident: UUID | str) -> str:
+    return str(ident)[:8]

@@ -1,0 +1,4 @@
+"""admin_blackouts"""
+import streamlit as st
+
+st.title("admin_blackouts")

@@ -1,0 +1,4 @@
+"""admin_resources"""
+import streamlit as st
+
+st.title("admin_resources")

@@ -1,0 +1,4 @@
+"""admin_users"""
+import streamlit as st
+
+st.title("admin_users")

@@ -1,0 +1,4 @@
+"""admin_zones"""
+import streamlit as st
+
+st.title("admin_zones")

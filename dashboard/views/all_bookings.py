@@ -1,0 +1,4 @@
+"""all_bookings"""
+import streamlit as st
+
+st.title("all_bookings")

@@ -1,0 +1,4 @@
+"""approval_queue"""
+import streamlit as st
+
+st.title("approval_queue")

@@ -1,0 +1,4 @@
+"""audit_log"""
+import streamlit as st
+
+st.title("audit_log")

@@ -1,0 +1,4 @@
+"""calendar"""
+import streamlit as st
+
+st.title("calendar")

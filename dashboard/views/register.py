@@ -1,0 +1,21 @@
+"""Self-registration for members, where the site allows it (staff and admins are made by admins)."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_authenticator.utilities import RegisterError
+
+_, middle, _ = st.columns([1, 2, 1])
+with middle:
+    st.title("Create a member account")
+    st.caption("Staff and admin accounts are created by an admin.")
+    authn = st.session_state["rc_authn"]
+    try:
+        email, _, name = authn.register_user(
+            location="main", merge_username_email=True, password_hint=False, captcha=True,
+            key="register", fields={"Form name": "Your details", "Register": "Create account"})
+    except RegisterError as exc:
+        st.error(str(exc), icon="⚠️")
+    else:
+        if email:
+            st.success(f"Welcome, {name}: your account {email} is ready. Sign in to book.")
+            st.page_link("views/sign_in.py", label="Go to sign in", icon=":material/login:")

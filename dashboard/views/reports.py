@@ -1,0 +1,4 @@
+"""reports"""
+import streamlit as st
+
+st.title("reports")
