@@ -293,11 +293,17 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_BUMP)
         reason = validate_reason(reason)
-        booking = _locked_booking(uow, booking_id)
-        _transition(booking, BookingAction.BUMP)
         winner = None
-        if in_favour_of is not None:
-            winner = _locked_booking(uow, in_favour_of, scope_key(booking.resource))
+        extra_scopes = []
+        if in_favour_of is not None:  # lock both zones up front, in one sorted call
+            winner = get_or_404(uow, Booking, in_favour_of, "booking", "in_favour_of")
+            extra_scopes.append(scope_key(winner.resource))
+        booking = _locked_booking(uow, booking_id, *extra_scopes)
+        _transition(booking, BookingAction.BUMP)
+        if winner is not None:
+            winner = uow.session.scalars(
+                select(Booking).where(Booking.id == winner.id).with_for_update(of=Booking)
+                .execution_options(populate_existing=True)).one()
             if winner.priority <= booking.priority:
                 raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
                                       f"{winner.priority}) must outrank booking {booking.id} "

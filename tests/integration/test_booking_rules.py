@@ -221,3 +221,28 @@ def test_list_bookings_filters_and_paginates(db, make, staff):
     assert all(b.resource_id == r1.id for b in page.items)
     starts = [b.start_time for b in svc.list_bookings(db.uow(), staff.id, page_size=10).items]
     assert starts == sorted(starts)
+
+
+def test_bump_in_favour_of_a_lower_priority_request_is_refused(db, make, staff):
+    r = make.resource()
+    high = make.booking(r, priority=5, approve_by=staff)
+    low = make.booking(r, priority=2)
+    with pytest.raises(ValidationError) as err:
+        svc.bump_booking(db.uow(), staff.id, high.id, reason="Try it", in_favour_of=low.id)
+    assert err.value.field == "in_favour_of"
+    assert svc.get_booking(db.uow(), staff.id, high.id).status == "approved"
+    assert audit_actions(db, high.id) == ["approved", "created"]
+
+
+def test_bump_is_undone_when_the_replacement_still_conflicts(db, make, staff):
+    zone = make.zone()
+    r1, r2 = make.resource(safety_zone_id=zone.id), make.resource()
+    s, e = make.window()
+    low = make.booking(r2, priority=1, start=s, end=e, approve_by=staff)
+    blocker = make.booking(r1, priority=9, start=s, end=e, approve_by=staff)
+    winner = make.booking(r1, priority=5, start=s, end=e)
+    with pytest.raises(ConflictError) as err:
+        svc.bump_booking(db.uow(), staff.id, low.id, reason="Make room", in_favour_of=winner.id)
+    assert [c.id for c in err.value.conflicts] == [blocker.id]
+    assert svc.get_booking(db.uow(), staff.id, low.id).status == "approved"
+    assert svc.get_booking(db.uow(), staff.id, winner.id).status == "pending"
