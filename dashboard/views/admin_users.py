@@ -1,4 +1,79 @@
-"""admin_users"""
+"""Admin: users — create staff and admins, change roles, deactivate, reset passwords."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("admin_users")
+from dashboard import ui
+from engine import services
+from engine.services import sessions
+
+ROLES = {"user": "Member", "staff": "Staff", "admin": "Admin"}
+
+ui.page_header("Users")
+ui.flash()
+uid = ui.user_id()
+c1, c2 = st.columns([2, 1])
+search = c1.text_input("Search name or email", key="au_search")
+role = c2.selectbox("Role", ["Any", *ROLES], key="au_role",
+                    format_func=lambda r: ROLES.get(r, r))
+result = ui.attempt(lambda: ui.paged(lambda n: services.list_users(
+    ui.uow(), uid, role=None if role == "Any" else role, search=search or None, page=n,
+    page_size=50), "au_page"))
+if result is None:
+    st.stop()
+st.dataframe(pd.DataFrame([{
+    "Name": u.name, "Email": u.email, "Role": ROLES[u.role],
+    "Active": "yes" if u.is_active else "no",
+    "Locked until": ui.fmt(u.locked_until) if u.locked_until else "",
+    "Since": ui.fmt(u.created_at)} for u in result.items]), hide_index=True, width="stretch")
+ui.pager(result, "au_page")
+
+manage, create = st.tabs(["Manage a user", "Add a user"])
+with manage:
+    users = {str(u.id): u for u in result.items}
+    if users:
+        pick = st.selectbox("User", list(users), key="au_pick",
+                            format_func=lambda k: f"{users[k].name} <{users[k].email}>")
+        u = users[pick]
+        c1, c2, c3 = st.columns(3)
+        with c1, st.container(border=True):
+            new_role = st.selectbox("Role", list(ROLES), index=list(ROLES).index(u.role),
+                                    format_func=ROLES.get, key=f"au_newrole_{u.id}")
+            if st.button("Change role", key="au_change_role"):
+                if ui.attempt(lambda: services.change_role(ui.uow(), uid, u.id, new_role),
+                              f"{u.name} is now {ROLES[new_role]}"):
+                    sessions.revoke_all_sessions(ui.uow(), u.id)
+                    st.rerun()
+        with c2, st.container(border=True):
+            st.write("Active" if u.is_active else "Deactivated")
+            if u.is_active and st.button("Deactivate", key="au_deactivate"):
+                if ui.attempt(lambda: services.deactivate_user(ui.uow(), uid, u.id),
+                              f"{u.name} deactivated"):
+                    sessions.revoke_all_sessions(ui.uow(), u.id)
+                    st.rerun()
+            if not u.is_active and st.button("Reactivate", key="au_reactivate"):
+                if ui.attempt(lambda: services.reactivate_user(ui.uow(), uid, u.id),
+                              f"{u.name} reactivated"):
+                    st.rerun()
+        with c3, st.container(border=True):
+            new_pw = st.text_input("New password", type="password", key=f"au_pw_{u.id}")
+            if st.button("Reset password", key="au_reset"):
+                if ui.attempt(lambda: services.reset_password(ui.uow(), uid, u.id, new_pw),
+                              f"Password reset for {u.name}; their sessions are ended"):
+                    sessions.revoke_all_sessions(ui.uow(), u.id)
+                    st.rerun()
+with create:
+    with st.form("au_create", clear_on_submit=False):
+        c1, c2 = st.columns(2)
+        name = c1.text_input("Name")
+        email = c2.text_input("Email")
+        c1, c2 = st.columns(2)
+        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get, index=1)
+        password = c2.text_input("First password", type="password")
+        if st.form_submit_button("Add user", type="primary"):
+            made = ui.attempt(lambda: services.register_user(
+                ui.uow(), email=email, name=name, password=password, role=new_role,
+                actor_id=uid), f"Added {email}")
+            if made:
+                st.rerun()

@@ -15,7 +15,7 @@ from engine.domain.permissions import Permission as P
 from engine.domain.status import BookingStatus
 from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
 from engine.models import Booking, Resource
-from engine.services.bookings import _approve_locked, _commit, _locked_booking
+from engine.services.bookings import _approve_locked, _locked_booking, refused_by_database
 from engine.services.common import as_uuid, load_actor, paginate, scope_key
 from engine.services.conflicts import conflict_report
 from engine.services.views import BookingView, ConflictReport, Page
@@ -75,13 +75,14 @@ def approve_clear(uow: UnitOfWork, actor_id: object, booking_ids: list[object]) 
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         found = uow.session.scalars(select(Booking).where(Booking.id.in_(ids))).unique().all()
         uow.lock_scope(*(scope_key(b.resource) for b in found))  # all locks first, sorted
-        for booking_id in ids:
-            try:
-                booking = _locked_booking(uow, booking_id)
-                _approve_locked(uow, actor, booking, force_override=False)
-            except (ConflictError, ValidationError, InvalidTransition, NotFoundError) as exc:
-                result.skipped.append((booking_id, getattr(exc, "summary", exc.message)))
-                continue
-            result.approved.append(booking.id)
-        _commit(uow, "batch approval")
+        with refused_by_database(uow, "batch approval"):
+            for booking_id in ids:
+                try:
+                    booking = _locked_booking(uow, booking_id)
+                    _approve_locked(uow, actor, booking, force_override=False)
+                except (ConflictError, ValidationError, InvalidTransition, NotFoundError) as exc:
+                    result.skipped.append((booking_id, getattr(exc, "summary", exc.message)))
+                    continue
+                result.approved.append(booking.id)
+            uow.commit()
     return result

@@ -63,6 +63,14 @@ class CalendarView:
     def pages(self) -> int:
         return max(1, -(-self.total_resources // self.page_size))
 
+    @property
+    def total(self) -> int:
+        return self.total_resources
+
+    @property
+    def items(self) -> list[ResourceView]:
+        return self.resources
+
 
 def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, window_end: datetime,
              resource_type: str | None = None, safety_zone_id: object | None = None,
