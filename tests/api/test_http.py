@@ -1,0 +1,70 @@
+"""HTTP plumbing: gzip, rate limits with Retry-After, the OpenAPI schema and docs, health."""
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.ratelimit import TokenBucket
+from tests.api.conftest import bearer, login, make_app
+
+
+def test_large_lists_are_gzipped(client, people, make):
+    for _ in range(8):
+        make.resource(description="A long description of the lanes and their targets. " * 3)
+    r = client.get("/api/v1/resources", headers={**people.headers["member"],
+                                                  "Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.json()["total"] == 8  # httpx decodes it transparently
+
+
+def test_per_user_limit_answers_429_with_retry_after(db, make):
+    with TestClient(make_app(db, API_RATE_LIMIT_PER_USER=3)) as c:
+        a, b = bearer(login(c, make.user().email)), bearer(login(c, make.user().email))
+        assert [c.get("/api/v1/bookings", headers=a).status_code for _ in range(3)] == [200] * 3
+        r = c.get("/api/v1/bookings", headers=a)
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1 and "rate limit" in r.json()["error"]
+        assert c.get("/api/v1/bookings", headers=b).status_code == 200  # others unaffected
+
+
+def test_per_ip_limit_covers_anonymous_callers_but_not_health(db):
+    with TestClient(make_app(db, API_RATE_LIMIT_PER_IP=2)) as c:
+        codes = [c.post("/api/v1/auth/login", data={"username": "a@b.example",
+                                                     "password": "whatever-1"}).status_code
+                 for _ in range(3)]
+        assert codes == [401, 401, 429]
+        assert c.get("/health").status_code == 200
+
+
+def test_token_bucket_refills_at_its_rate():
+    now = [0.0]
+    bucket = TokenBucket(60, clock=lambda: now[0])  # one a second, bursts of 60
+    assert all(bucket.take("k") == 0 for _ in range(60))
+    assert bucket.take("k") == 1.0
+    now[0] += 0.5
+    assert bucket.take("k") == 0.5
+    now[0] += 0.5
+    assert bucket.take("k") == 0 and bucket.take("other") == 0
+
+
+def test_openapi_and_docs_are_served_under_v1(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["title"] == "Range-Control API"
+    for path in ("/api/v1/auth/login", "/api/v1/bookings/{booking_id}/approve",
+                 "/api/v1/audit-logs", "/api/v1/users/{user_id}", "/health"):
+        assert path in schema["paths"], path
+    approve = schema["paths"]["/api/v1/bookings/{booking_id}/approve"]["post"]
+    assert "409" in approve["responses"]
+    assert "text/html" in client.get("/api/v1/docs").headers["content-type"]
+
+
+def test_health_reports_the_database_revision(client):
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok" and r.json()["revision"]
+
+
+def test_unknown_routes_and_methods_answer_in_the_error_shape(client, people):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and "error" in r.json()
+    r = client.patch("/api/v1/bookings", headers=people.headers["member"])
+    assert r.status_code == 405 and "error" in r.json()

@@ -1,0 +1,109 @@
+"""The role table over HTTP: every endpoint for anonymous, member, staff and admin callers.
+
+Each cell gets fresh targets, so one role's success cannot change what the next role meets.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+
+import pytest
+
+from tests.api.conftest import iso
+
+ROLES = ("anon", "member", "staff", "admin")
+_n = count()
+
+
+def _window(w, days=1):
+    start = w.clock.now + timedelta(days=days, hours=next(_n) % 20)
+    return start, start + timedelta(hours=1)
+
+
+def _booking(w, requester=None, approved=False):
+    start, end = _window(w)
+    return w.make.booking(w.make.resource(), requester or w.people.other, start=start, end=end,
+                          approve_by=w.people.staff if approved else None)
+
+
+def _new_user_body():
+    return {"email": f"matrix{next(_n)}@test.example", "name": "Matrix", "password": "pass-word-1"}
+
+
+def _booking_body(w):
+    start, end = _window(w)
+    return {"resource_id": str(w.make.resource().id), "start_time": iso(start),
+            "end_time": iso(end), "purpose": "Matrix practice"}
+
+
+def _move_body(w):
+    start, end = _window(w, days=3)
+    return {"start_time": iso(start), "end_time": iso(end), "reason": "Matrix move"}
+
+
+# name -> (builder of (method, path, json/params), expected status per role in ROLES order)
+MATRIX = {
+    "health": (lambda w: ("GET", "/health", None), (200, 200, 200, 200)),
+    "list users": (lambda w: ("GET", "/api/v1/users", None), (401, 403, 403, 200)),
+    "read me": (lambda w: ("GET", "/api/v1/users/me", None), (401, 200, 200, 200)),
+    "read other user": (lambda w: ("GET", f"/api/v1/users/{w.people.other.id}", None),
+                        (401, 403, 403, 200)),
+    "create user": (lambda w: ("POST", "/api/v1/users", _new_user_body()), (401, 403, 403, 201)),
+    "update user": (lambda w: ("PUT", f"/api/v1/users/{w.make.user().id}", {"role": "staff"}),
+                    (401, 403, 403, 200)),
+    "deactivate user": (lambda w: ("DELETE", f"/api/v1/users/{w.make.user().id}", None),
+                        (401, 403, 403, 200)),
+    "list resources": (lambda w: ("GET", "/api/v1/resources", None), (401, 200, 200, 200)),
+    "read resource": (lambda w: ("GET", f"/api/v1/resources/{w.make.resource().id}", None),
+                      (401, 200, 200, 200)),
+    "create resource": (lambda w: ("POST", "/api/v1/resources",
+                                   {"name": "Bay X", "resource_type": "bay"}),
+                        (401, 403, 403, 201)),
+    "update resource": (lambda w: ("PUT", f"/api/v1/resources/{w.make.resource().id}",
+                                   {"description": "new"}), (401, 403, 403, 200)),
+    "deactivate resource": (lambda w: ("DELETE", f"/api/v1/resources/{w.make.resource().id}",
+                                       None), (401, 403, 403, 200)),
+    "list bookings": (lambda w: ("GET", "/api/v1/bookings", None), (401, 200, 200, 200)),
+    "read own booking": (lambda w: ("GET", f"/api/v1/bookings/{_booking(w, w.people.member).id}",
+                                    None), (401, 200, 200, 200)),
+    "read others' booking": (lambda w: ("GET", f"/api/v1/bookings/{_booking(w).id}", None),
+                             (401, 404, 200, 200)),
+    "create booking": (lambda w: ("POST", "/api/v1/bookings", _booking_body(w)),
+                       (401, 201, 201, 201)),
+    "put booking": (lambda w: ("PUT", f"/api/v1/bookings/{_booking(w).id}", _move_body(w)),
+                    (401, 403, 200, 200)),
+    "cancel own booking": (lambda w: ("DELETE",
+                                      f"/api/v1/bookings/{_booking(w, w.people.member).id}", None),
+                           (401, 200, 200, 200)),
+    "cancel others' booking": (lambda w: ("DELETE", f"/api/v1/bookings/{_booking(w).id}", None),
+                               (401, 404, 200, 200)),
+    "approve": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/approve",
+                           {"force_override": False}), (401, 403, 200, 200)),
+    "deny": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/deny",
+                        {"reason": "Matrix says no"}), (401, 403, 200, 200)),
+    "reschedule": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/reschedule",
+                              _move_body(w)), (401, 403, 200, 200)),
+    "bump": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w, approved=True).id}/bump",
+                        {"reason": "Matrix bump"}), (401, 403, 200, 200)),
+    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200)),
+}
+
+
+class World:
+    def __init__(self, client, make, people, clock):
+        self.client, self.make, self.people, self.clock = client, make, people, clock
+
+
+@pytest.mark.parametrize("endpoint", list(MATRIX))
+def test_role_matrix(endpoint, client, make, people, clock):
+    build, expected = MATRIX[endpoint]
+    world = World(client, make, people, clock)
+    got = []
+    for role in ROLES:
+        method, path, body = build(world)
+        kwargs = {"json": body} if body is not None and method != "GET" else {}
+        r = client.request(method, path, headers=people.headers[role], **kwargs)
+        got.append(r.status_code)
+        if r.status_code >= 400:
+            assert "error" in r.json(), r.text
+    assert tuple(got) == expected, dict(zip(ROLES, got))
