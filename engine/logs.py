@@ -62,6 +62,18 @@ class ArchitectureJsonFormatter(JsonFormatter):
         log_record.update(extra)
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (test runners swap it between tests)."""
+
+    @property
+    def stream(self) -> IO[str]:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -81,7 +93,7 @@ def configure_logging(service: str, level: str | None = None, stream: IO[str] | 
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     setattr(handler, _HANDLER_MARK, True)
     handler.setFormatter(ArchitectureJsonFormatter())
     root.addHandler(handler)
