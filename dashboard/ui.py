@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import TypeVar
 from uuid import UUID
 
@@ -88,13 +88,13 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tz())
 
 
+def now() -> datetime:
+    """The engine's clock (the same one services judge 'in the past' by), in the site zone."""
+    return database().clock().astimezone(tz())
+
+
 def today() -> date:
-    return datetime.now(timezone.utc).astimezone(tz()).date()
-
-
-def next_hour() -> time:
-    now = datetime.now(timezone.utc).astimezone(tz()) + timedelta(hours=1)
-    return time(now.hour)
+    return now().date()
 
 
 # --- errors beside the form -----------------------------------------------------------

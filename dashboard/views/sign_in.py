@@ -9,8 +9,8 @@ with middle:
     st.title("Range-Control")
     st.caption("Bookings and range control for ranges, bays, training areas, classrooms, "
                "vehicles and equipment.")
-    message = st.session_state.pop("rc_auth_error", None)
     authn = st.session_state["rc_authn"]
+    message = None
     try:
         authn.login(location="main", key="sign-in",
                     fields={"Form name": "Sign in", "Username": "Email",
@@ -19,7 +19,8 @@ with middle:
         message = str(exc)
     if st.session_state.get("authentication_status"):
         st.rerun()  # rebuild the navigation for the signed-in role
+    message = message or st.session_state.pop("rc_auth_error", None)
     if st.session_state.get("authentication_status") is False and not message:
-        message = "Email or password is incorrect."
+        message = "email or password is incorrect"
     if message:
-        st.error(message, icon="🔒")
+        st.error(message[:1].upper() + message[1:], icon="🔒")

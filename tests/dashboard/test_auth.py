@@ -1,0 +1,165 @@
+"""Signing in, out, registering and changing passwords through the dashboard (AppTest)."""
+from __future__ import annotations
+
+import pytest
+from streamlit_authenticator.utilities import Encryptor
+
+from engine import services
+from engine.config import get_settings
+from engine.domain.permissions import Role
+from engine.errors import AuthenticationError
+from engine.services import sessions
+from tests.dashboard.helpers import (
+    PASSWORD, button, by_label, errors, new_app, sign_in_with_form, signed_in,
+)
+
+MEMBER_PAGES = {"new_booking", "my_bookings", "calendar", "account"}
+STAFF_PAGES = MEMBER_PAGES | {"approval_queue", "all_bookings", "audit_log", "reports"}
+ADMIN_PAGES = STAFF_PAGES | {"admin_users", "admin_resources", "admin_zones", "admin_blackouts"}
+ALL_PAGES = ADMIN_PAGES | {"sign_in", "register"}
+
+
+def reachable(at) -> set[str]:
+    out = set()
+    for name in ALL_PAGES:
+        try:
+            at.switch_page(f"views/{name}.py")
+        except ValueError:
+            continue
+        out.add(name)
+    return out
+
+
+def test_production_with_the_default_cookie_key_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("RANGE_CONTROL_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.delenv("AUTH_COOKIE_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        at = new_app().run()
+    finally:
+        get_settings.cache_clear()
+    assert any("AUTH_COOKIE_KEY" in e for e in errors(at))
+    assert not at.text_input  # no sign-in form: nothing runs
+
+
+def test_sign_in_with_the_form_opens_the_member_pages(dashboard, make):
+    member = make.user(Role.USER)
+    at = sign_in_with_form(member.email)
+    assert not at.exception
+    assert at.session_state["rc_user_id"] == str(member.id)
+    assert [t.value for t in at.title] == ["New booking"]
+    assert sessions.session_user(dashboard.uow(), at.session_state["rc_token"],
+                                 kind="dashboard") == member.id
+
+
+@pytest.mark.parametrize("role,pages", [(Role.USER, MEMBER_PAGES), (Role.STAFF, STAFF_PAGES),
+                                        (Role.ADMIN, ADMIN_PAGES)])
+def test_each_role_reaches_its_pages_only(dashboard, make, role, pages):
+    at = signed_in(dashboard, make.user(role))
+    assert reachable(at) == pages
+
+
+def test_signed_out_visitors_see_only_sign_in_and_register(dashboard):
+    at = new_app().run()
+    assert reachable(at) == {"sign_in", "register"}
+
+
+def test_wrong_password_shows_the_engine_message_and_locks_after_five(dashboard, make):
+    member = make.user()
+    for _ in range(4):
+        at = sign_in_with_form(member.email, "not-the-password")
+        assert "email or password is incorrect" in " ".join(errors(at)).lower()
+    at = sign_in_with_form(member.email, "not-the-password")
+    at = sign_in_with_form(member.email, PASSWORD)  # right password, but locked now
+    assert "locked" in " ".join(errors(at))
+    assert "rc_user_id" not in at.session_state
+
+
+def test_deactivated_account_cannot_sign_in(dashboard, make):
+    member = make.user()
+    services.deactivate_user(dashboard.uow(), make.admin.id, member.id)
+    at = sign_in_with_form(member.email)
+    assert "deactivated" in " ".join(errors(at))
+
+
+def test_sign_out_revokes_the_session_so_the_old_token_signs_no_one_in(dashboard, make):
+    member = make.user()
+    at = sign_in_with_form(member.email)
+    token = at.session_state["rc_token"]
+    button(at, "Sign out").click().run()
+    assert sessions.session_user(dashboard.uow(), token, kind="dashboard") is None
+    assert [t.value for t in at.title] == ["Range-Control"]  # the sign-in page
+    # A browser presenting the old token (as the cookie would) is not signed in.
+    replay = new_app()
+    replay.session_state["authentication_status"] = True
+    replay.session_state["rc_token"] = token
+    replay.session_state["username"] = member.email
+    replay.run()
+    assert "rc_user_id" not in replay.session_state
+    assert any("session has ended" in e for e in errors(replay))
+
+
+def test_deactivating_a_signed_in_user_ends_their_session_on_the_next_run(dashboard, make):
+    member = make.user()
+    at = signed_in(dashboard, member)
+    services.deactivate_user(dashboard.uow(), make.admin.id, member.id)
+    at.run()
+    assert "rc_user_id" not in at.session_state
+
+
+def test_register_creates_a_member_through_the_engine(dashboard, make):
+    at = new_app().run()
+    at.switch_page("views/register.py").run()
+    by_label(at.text_input, "First name").input("Robin")
+    by_label(at.text_input, "Last name").input("Shaw")
+    by_label(at.text_input, "Email").input("robin@club.example")
+    by_label(at.text_input, "Password").input("long-enough-1")
+    by_label(at.text_input, "Repeat password").input("long-enough-1")
+    key = dashboard.settings.cookie_key
+    captcha = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
+    by_label(at.text_input, "Captcha").input(captcha)
+    button(at, "Create account").click().run()
+    assert not errors(at), errors(at)
+    user = services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
+    assert (user.name, user.role) == ("Robin Shaw", "user")
+
+
+def test_register_shows_the_engine_rule_and_keeps_the_form(dashboard, make):
+    at = new_app().run()
+    at.switch_page("views/register.py").run()
+    by_label(at.text_input, "First name").input("Robin")
+    by_label(at.text_input, "Last name").input("Shaw")
+    by_label(at.text_input, "Email").input("robin@club.example")
+    by_label(at.text_input, "Password").input("short")
+    by_label(at.text_input, "Repeat password").input("short")
+    key = dashboard.settings.cookie_key
+    by_label(at.text_input, "Captcha").input(
+        Encryptor(key).decrypt(at.session_state["register_user_captcha"]))
+    button(at, "Create account").click().run()
+    assert any("password: must be at least 8 characters" in e for e in errors(at))
+    assert by_label(at.text_input, "Email").value == "robin@club.example"
+    with pytest.raises(AuthenticationError):
+        services.authenticate(dashboard.uow(), "robin@club.example", "short")
+
+
+def test_change_password_on_the_account_page(dashboard, make):
+    member = make.user()
+    at = signed_in(dashboard, member, "account")
+    by_label(at.text_input, "Current password").input(PASSWORD)
+    by_label(at.text_input, "New password").input("brand-new-pass")
+    by_label(at.text_input, "Repeat password").input("brand-new-pass")
+    button(at, "Change password").click().run()
+    assert not errors(at), errors(at)
+    assert services.authenticate(dashboard.uow(), member.email, "brand-new-pass").id == member.id
+
+
+def test_change_password_with_a_wrong_current_password_is_refused(dashboard, make):
+    member = make.user()
+    at = signed_in(dashboard, member, "account")
+    by_label(at.text_input, "Current password").input("wrong-password")
+    by_label(at.text_input, "New password").input("brand-new-pass")
+    by_label(at.text_input, "Repeat password").input("brand-new-pass")
+    button(at, "Change password").click().run()
+    assert any("current_password: is incorrect" in e for e in errors(at))
+    assert services.authenticate(dashboard.uow(), member.email, PASSWORD).id == member.id
