@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from api import errors
 from api.config import ApiSettings
 from api.ratelimit import RateLimitMiddleware
+from api.requestlog import RequestLogMiddleware
 from api.routes import audit, auth, bookings, resources, users
 from api.schemas import HealthOut
 from api.tokens import TokenIssuer
@@ -46,7 +47,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
     app.include_router(v1)
 
     @app.get("/health", response_model=HealthOut, tags=["health"],
-             responses={503: {"model": HealthOut, "description": "database unreachable"}})
+             responses={503: {"model": HealthOut,
+                                   "description": "database unreachable or not migrated"}})
     def health(request: Request):
         """Liveness and database reachability (Railway's health check)."""
         try:
@@ -54,10 +56,14 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
         except Exception as exc:  # noqa: BLE001 - any failure to reach the database
             log.warning("health check: database unreachable: %s", exc.__class__.__name__)
             return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+        if revision is None:
+            return JSONResponse({"status": "degraded", "database": "not migrated"}, 503)
         return HealthOut(status="ok", database="ok", revision=revision)
 
-    # Outermost last: gzip wraps everything, rate limits answer before any work is done.
+    # Added innermost first: rate limits answer before any work is done, gzip compresses,
+    # and the request log (outermost) sees every answer, 429s included.
     app.add_middleware(RateLimitMiddleware, per_ip=api_settings.rate_limit_per_ip,
                        per_user=api_settings.rate_limit_per_user, tokens=tokens)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(RequestLogMiddleware, tokens=tokens)
     return app

@@ -68,3 +68,36 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(client, people):
     assert r.status_code == 404 and "error" in r.json()
     r = client.patch("/api/v1/bookings", headers=people.headers["member"])
     assert r.status_code == 405 and "error" in r.json()
+
+
+def test_each_request_is_logged_once_with_trace_id_user_and_status(client, people, caplog):
+    caplog.set_level("INFO", logger="range_control.api.requests")
+    r = client.get("/api/v1/bookings", headers=people.headers["member"])
+    lines = [rec for rec in caplog.records if rec.name == "range_control.api.requests"]
+    assert len(lines) == 1
+    rec = lines[0]
+    assert rec.status_code == 200 and rec.method == "GET" and rec.endpoint == "/api/v1/bookings"
+    assert rec.trace_id == r.headers["x-trace-id"] and str(people.member.id) == rec.user_id
+    r = client.get("/api/v1/bookings", headers={"X-Trace-Id": "abcdef0123456789"})
+    assert r.status_code == 401 and r.headers["x-trace-id"] == "abcdef0123456789"
+
+
+def test_health_is_503_on_an_unmigrated_database(tmp_path):
+    from engine.db import Database
+    from tests.conftest import test_settings
+
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}", settings=test_settings())
+    with TestClient(make_app(empty)) as c:
+        r = c.get("/health")
+    empty.dispose()
+    assert r.status_code == 503 and r.json()["database"] == "not migrated"
+
+
+def test_railway_api_service_runs_this_app_with_its_health_check():
+    import tomllib
+    from pathlib import Path
+
+    conf = tomllib.loads((Path(__file__).resolve().parents[2] / "railway.api.toml").read_text())
+    assert "uvicorn api.main:app" in conf["deploy"]["startCommand"]
+    assert "$PORT" in conf["deploy"]["startCommand"]
+    assert conf["deploy"]["healthcheckPath"] == "/health"
