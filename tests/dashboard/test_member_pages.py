@@ -1,0 +1,125 @@
+"""Member pages (AppTest): New booking, My bookings, Calendar — and what they change."""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from engine import services
+from engine.domain.permissions import Role
+from engine.services import BookingFilter
+from tests.conftest import NOW
+from tests.dashboard.helpers import button, by_label, errors, signed_in
+
+TOMORROW = (NOW + timedelta(days=1)).date()  # Tuesday 2030-01-08 (site zone UTC in tests)
+
+
+def bookings_of(db, user):
+    return services.list_bookings(db.uow(), user.id, BookingFilter(requester_id=user.id)).items
+
+
+def fill_request(at, resource_name: str, day: date, start: time, end: time, purpose: str):
+    resource = by_label(at.selectbox, "Resource")
+    resource.select(next(o for o in resource.options if o.startswith(resource_name))).run()
+    by_label(at.date_input, "Date").set_value(day)
+    by_label(at.time_input, "Start").set_value(start)
+    by_label(at.time_input, "End").set_value(end)
+    by_label(at.text_area, "Purpose").input(purpose)
+    return at.run()
+
+
+def test_member_requests_a_booking_and_it_waits_as_pending(dashboard, make):
+    make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    at = fill_request(signed_in(dashboard, member, "new_booking"), "Range 1", TOMORROW,
+                      time(10), time(12), "Zeroing session")
+    assert any("is free" in s.value for s in at.success)
+    button(at, "Send request").click().run()
+    assert not errors(at), errors(at)
+    [booking] = bookings_of(dashboard, member)
+    assert (booking.status, booking.purpose, booking.resource_name) == (
+        "pending", "Zeroing session", "Range 1")
+    assert booking.start_time.hour == 10 and booking.end_time.hour == 12
+    assert any("Request sent" in s.value for s in at.success)
+
+
+def test_a_refused_request_shows_the_rule_and_keeps_what_was_typed(dashboard, make):
+    make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    at = fill_request(signed_in(dashboard, member, "new_booking"), "Range 1", TOMORROW,
+                      time(16), time(19), "Evening league")
+    button(at, "Send request").click().run()
+    assert any("start time" in e and "open 08:00-18:00" in e for e in errors(at)), errors(at)
+    assert by_label(at.text_area, "Purpose").value == "Evening league"
+    assert by_label(at.time_input, "End").value == time(19)
+    assert bookings_of(dashboard, member) == []
+
+
+def test_conflicts_and_alternatives_show_before_sending_and_one_can_be_taken(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    start = NOW.replace(day=8, hour=10)
+    make.booking(r1, start=start, end=start + timedelta(hours=2), priority=3, approve_by=staff)
+    member = make.user(Role.USER)
+    at = fill_request(signed_in(dashboard, member, "new_booking"), "Range 1", TOMORROW,
+                      time(10), time(12), "Club night")
+    assert any("already taken" in w.value for w in at.warning)
+    conflict_table = at.dataframe[0].value
+    assert list(conflict_table["Priority"]) == [3]
+    take = [b for b in at.button if b.label == "Use this"]
+    assert take, "alternatives are offered"
+    take[0].click().run()
+    assert by_label(at.time_input, "Start").value != time(10) or \
+        by_label(at.date_input, "Date").value != TOMORROW
+    assert any("is free" in s.value for s in at.success)
+    button(at, "Send request").click().run()
+    [mine] = bookings_of(dashboard, member)
+    assert not services.find_conflicts(dashboard.uow(), member.id, mine.resource_id,
+                                       mine.start_time, mine.end_time).has_hard
+
+
+def test_my_bookings_shows_the_denial_reason_and_cancels(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1")
+    member = make.user(Role.USER)
+    denied = make.booking(r1, member, start=NOW + timedelta(days=2),
+                          end=NOW + timedelta(days=2, hours=1))
+    services.deny_booking(dashboard.uow(), staff.id, denied.id, "Range closed for the match")
+    kept = make.booking(r1, member, start=NOW + timedelta(days=3),
+                        end=NOW + timedelta(days=3, hours=1))
+    at = signed_in(dashboard, member, "my_bookings")
+    at.pills[0].set_value(["pending", "denied"]).run()
+    assert any("Range closed for the match" in w.value for w in at.warning)
+    assert len(at.dataframe[0].value) == 2
+    by_label(at.selectbox, "Booking").set_value(str(kept.id))
+    by_label(at.text_input, "Reason (optional)").input("Plans changed")
+    button(at, "Cancel booking").click().run()
+    assert not errors(at), errors(at)
+    assert services.get_booking(dashboard.uow(), member.id, kept.id).status == "cancelled"
+    assert services.get_booking(dashboard.uow(), member.id, denied.id).status == "denied"
+
+
+def test_members_see_only_their_own_bookings(dashboard, make):
+    r1 = make.resource(name="Range 1")
+    mine, other = make.user(Role.USER), make.user(Role.USER)
+    make.booking(r1, other, purpose="Someone else's shoot")
+    make.booking(r1, mine, start=NOW + timedelta(days=2), end=NOW + timedelta(days=2, hours=1),
+                 purpose="My own shoot")
+    at = signed_in(dashboard, mine, "my_bookings")
+    assert list(at.dataframe[0].value["Purpose"]) == ["My own shoot"]
+
+
+def test_calendar_draws_bookings_and_blackouts_but_hides_others_details(dashboard, make):
+    r1 = make.resource(name="Range 1")
+    mine, other = make.user(Role.USER), make.user(Role.USER)
+    make.booking(r1, other, purpose="Private club shoot")
+    make.booking(r1, mine, start=NOW + timedelta(days=2), end=NOW + timedelta(days=2, hours=1),
+                 purpose="My practice")
+    services.create_blackout(dashboard.uow(), make.admin.id, resource_id=r1.id,
+                             start_time=NOW + timedelta(days=3),
+                             end_time=NOW + timedelta(days=3, hours=4), reason="Butts repair")
+    at = signed_in(dashboard, mine, "calendar")
+    assert not errors(at), errors(at)
+    listing = at.dataframe[0].value
+    assert sorted(listing["What"]) == ["Booked", "Butts repair", "My practice"]
+    assert sorted(listing["Status"]) == ["blackout", "pending", "pending"]
+    assert "Private club shoot" not in set(listing["What"])
+    assert at.get("plotly_chart")

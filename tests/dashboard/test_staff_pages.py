@@ -1,0 +1,181 @@
+"""Staff pages (AppTest): approval queue decisions, all bookings, audit log, reports."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine import services
+from engine.domain.permissions import Role
+from tests.conftest import NOW
+from tests.dashboard.helpers import button, by_label, errors, signed_in
+
+
+def status(db, staff, booking) -> str:
+    return services.get_booking(db.uow(), staff.id, booking.id).status
+
+
+def window(days: int, hours: int = 2, at_hour: int = 10):
+    start = (NOW + timedelta(days=days)).replace(hour=at_hour)
+    return start, start + timedelta(hours=hours)
+
+
+def queue_for(db, staff, booking):
+    at = signed_in(db, staff, "approval_queue")
+    by_label(at.selectbox, "Request to decide").set_value(str(booking.id)).run()
+    return at
+
+
+def test_queue_lists_pending_soonest_first_with_conflicts_and_priorities(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1")
+    s, e = window(2)
+    make.booking(r1, start=s, end=e, priority=4, approve_by=staff)
+    later = make.booking(r1, start=window(3)[0], end=window(3)[1], purpose="Later one")
+    sooner = make.booking(r1, start=s, end=e, priority=1, purpose="Sooner one")
+    at = signed_in(dashboard, staff, "approval_queue")
+    table = at.dataframe[0].value
+    assert list(table["Purpose"]) == ["Sooner one", "Later one"]
+    assert "p4" in table["Conflicts"][0] and table["Conflicts"][1].startswith("✅")
+    by_label(at.selectbox, "Request to decide").set_value(str(sooner.id)).run()
+    assert list(at.dataframe[1].value["Priority"]) == [4]  # the conflict, with its priority
+    assert later.id != sooner.id
+
+
+def test_approve_from_the_queue(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource())
+    at = queue_for(dashboard, staff, b)
+    button(at, "Approve").click().run()
+    assert not errors(at), errors(at)
+    assert status(dashboard, staff, b) == "approved"
+    assert any("Approved" in s.value for s in at.success)
+
+
+def test_approval_over_a_conflict_is_refused_with_the_conflict_listed(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1")
+    s, e = window(2)
+    make.booking(r1, start=s, end=e, approve_by=staff)
+    b = make.booking(r1, start=s, end=e)
+    at = queue_for(dashboard, staff, b)
+    button(at, "Approve").click().run()
+    assert any("conflicts with existing bookings" in m for m in errors(at))
+    assert status(dashboard, staff, b) == "pending"
+
+
+def test_deny_needs_a_reason_then_records_it(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource())
+    at = queue_for(dashboard, staff, b)
+    button(at, "Deny").click().run()
+    assert any("reason" in m for m in errors(at))
+    assert status(dashboard, staff, b) == "pending"
+    by_label(at.text_input, "Reason (the requester sees it)").input("Range officer unavailable")
+    button(at, "Deny").click().run()
+    view = services.get_booking(dashboard.uow(), staff.id, b.id)
+    assert (view.status, view.decision_reason) == ("denied", "Range officer unavailable")
+
+
+def test_reschedule_from_the_queue(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource(), start=window(2)[0], end=window(2)[1])
+    at = queue_for(dashboard, staff, b)
+    new_day = (NOW + timedelta(days=4)).date()
+    by_label(at.date_input, "Date").set_value(new_day)
+    button(at, "Reschedule").click().run()
+    assert not errors(at), errors(at)
+    view = services.get_booking(dashboard.uow(), staff.id, b.id)
+    assert view.start_time.date() == new_day and view.status == "pending"
+
+
+def test_bump_needs_confirmation_then_swaps_the_bookings(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource()
+    s, e = window(2)
+    victim = make.booking(r1, start=s, end=e, priority=1, approve_by=staff)
+    winner = make.booking(r1, start=s, end=e, priority=5)
+    at = queue_for(dashboard, staff, winner)
+    assert button(at, "Bump and approve").disabled
+    by_label(at.text_input, "Reason (its requester sees it)").input("Police qualification")
+    at.checkbox[0].check().run()
+    button(at, "Bump and approve").click().run()
+    assert not errors(at), errors(at)
+    assert status(dashboard, staff, victim) == "bumped"
+    assert status(dashboard, staff, winner) == "approved"
+
+
+def test_force_override_needs_confirmation_and_bumps_lower_priority(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource()
+    s, e = window(2)
+    victim = make.booking(r1, start=s, end=e, priority=1, approve_by=staff)
+    winner = make.booking(r1, start=s, end=e, priority=5)
+    at = queue_for(dashboard, staff, winner)
+    assert button(at, "Force override").disabled
+    by_label(at.checkbox, "I confirm the force override").check().run()
+    button(at, "Force override").click().run()
+    assert not errors(at), errors(at)
+    assert status(dashboard, staff, winner) == "approved"
+    assert status(dashboard, staff, victim) == "bumped"
+
+
+def test_approve_every_conflict_free_request_in_one_step(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1, r2 = make.resource(), make.resource()
+    s, e = window(2)
+    make.booking(r1, start=s, end=e, approve_by=staff)
+    blocked = make.booking(r1, start=s, end=e)
+    a = make.booking(r2, start=s, end=e)
+    rival = make.booking(r2, start=s + timedelta(hours=1), end=e + timedelta(hours=1))
+    c = make.booking(r2, start=window(3)[0], end=window(3)[1])
+    at = signed_in(dashboard, staff, "approval_queue")
+    [clear_all] = [b for b in at.button if b.label.startswith("Approve all")]
+    assert "3 conflict-free" in clear_all.label
+    clear_all.click().run()
+    assert status(dashboard, staff, a) == "approved"
+    assert status(dashboard, staff, c) == "approved"
+    assert status(dashboard, staff, rival) == "pending"  # met the request approved before it
+    assert status(dashboard, staff, blocked) == "pending"
+    assert any("Approved 2" in s.value for s in at.success)
+
+
+def test_all_bookings_filters_and_paginates(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1, r2 = make.resource(name="Range 1"), make.resource(name="Bay 9", resource_type="bay")
+    for day in range(1, 4):
+        make.booking(r1, start=window(day)[0], end=window(day)[1])
+    make.booking(r2, start=window(1)[0], end=window(1)[1], approve_by=staff)
+    at = signed_in(dashboard, staff, "all_bookings")
+    assert len(at.dataframe[0].value) == 4
+    by_label(at.selectbox, "Resource type").set_value("bay").run()
+    assert list(at.dataframe[0].value["Resource"]) == ["Bay 9"]
+    by_label(at.selectbox, "Resource type").set_value("Any").run()
+    at.pills[0].set_value(["pending"]).run()
+    assert len(at.dataframe[0].value) == 3
+    assert at.download_button and "3 rows" in at.download_button[0].label
+
+
+def test_audit_log_filters_by_booking_and_shows_previous_state(dashboard, make, clock):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource())
+    clock.advance(minutes=5)
+    services.deny_booking(dashboard.uow(), staff.id, b.id, "No range officer")
+    at = signed_in(dashboard, staff, "audit_log")
+    by_label(at.text_input, "Booking id").input(str(b.id)).run()
+    table = at.dataframe[0].value
+    assert list(table["Action"]) == ["denied", "created"]
+    assert at.json[0].value and '"status": "pending"' in at.json[0].value  # before the denial
+    assert "No range officer" in at.json[1].value
+    by_label(at.text_input, "Booking id").input("not-an-id").run()
+    assert any("booking_id" in m or "booking id" in m for m in errors(at))
+
+
+def test_reports_page_draws_the_engine_figures(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource())
+    services.approve_booking(dashboard.uow(), staff.id, b.id)
+    at = signed_in(dashboard, staff, "reports")
+    assert not errors(at), errors(at)
+    assert len(at.get("plotly_chart")) == 4
+    assert {m.label for m in at.metric} >= {"Decisions in range", "Median turnaround"}
+    decided = [m for m in at.metric if m.label == "Decisions in range"][0]
+    assert decided.value == "1"
