@@ -29,8 +29,7 @@ def register(body: RegisterIn, db: DB, conf: Conf):
              responses={**ERRS, 423: {"description": "account locked after failed sign-ins"}})
 def login(username: Annotated[ShortText, Form(description="the account's email")],
           password: Annotated[ShortText, Form()], db: DB, tokens: Tokens,
-          grant_type: Annotated[ShortText | None, Form(pattern="^password$")] = None,
-          scope: Annotated[ShortText, Form()] = ""):
+          grant_type: Annotated[ShortText | None, Form(pattern="^password$")] = None):
     """OAuth2 password flow: form fields `username` (email) and `password`."""
     user = services.authenticate(db.uow(), username, password)
     access, access_exp = tokens.issue(user.id, user.role, ACCESS)
