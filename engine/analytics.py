@@ -254,9 +254,24 @@ def _days(first: date, end: date):
         d += timedelta(days=1)
 
 
-def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
-                     ) -> tuple[dict[tuple[int, UUID], float], dict[UUID, Resource]]:
-    """Operating seconds per (bucket, active resource), minus blackouts.
+HoursKey = tuple[time | None, time | None]
+
+
+@dataclass(frozen=True)
+class Bookable:
+    """The bookable side, factored: per opening-hours pattern, plus sparse blackout losses."""
+
+    resources: dict[UUID, Resource]
+    per_hours: dict[HoursKey, dict[int, float]]  # (opens, closes) -> bucket -> seconds
+    lost: dict[tuple[int, UUID], float]  # (bucket, resource) -> blackout seconds
+
+    def seconds(self, index: int, resource: Resource) -> float:
+        return (self.per_hours[(resource.opens_at, resource.closes_at)][index]
+                - self.lost.get((index, resource.id), 0.0))
+
+
+def bookable_parts(session: Session, items: list[Bucket], tz: ZoneInfo) -> Bookable:
+    """Operating seconds of every active resource per bucket, minus blackouts.
 
     Computed from the small resources x days set: resources sharing the same hours share one
     calendar pass, and only the (few) blackouts touching the range are read and subtracted.
@@ -264,7 +279,7 @@ def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
     resources = {r.id: r for r in session.scalars(
         select(Resource).where(Resource.is_active.is_(True)))}
     utc_from, utc_to = items[0].utc_from, items[-1].utc_to
-    per_hours: dict[tuple[time | None, time | None], dict[int, float]] = {}
+    per_hours: dict[HoursKey, dict[int, float]] = {}
     for r in resources.values():
         key = (r.opens_at, r.closes_at)
         if key not in per_hours:
@@ -273,10 +288,6 @@ def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
                              (_day_window(d, *key, tz) for d in _days(b.first_day, b.end_day)))
                 for b in items
             }
-    result: dict[tuple[int, UUID], float] = {
-        (b.index, rid): per_hours[(r.opens_at, r.closes_at)][b.index]
-        for rid, r in resources.items() for b in items
-    }
     blackouts: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
     for rid, s, e in session.execute(
             select(Blackout.resource_id, Blackout.start_time, Blackout.end_time)
@@ -284,6 +295,7 @@ def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
                    overlaps_clause(Blackout.start_time, Blackout.end_time, utc_from, utc_to))):
         blackouts[rid].append((max(s, utc_from), min(e, utc_to)))
     day_bucket = {d: b.index for b in items for d in _days(b.first_day, b.end_day)}
+    lost: dict[tuple[int, UUID], float] = defaultdict(float)
     for rid, spans in blackouts.items():
         r = resources[rid]
         for s, e in merge_intervals(spans):
@@ -292,10 +304,18 @@ def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
                 if d not in day_bucket:
                     continue
                 w_s, w_e = _day_window(d, r.opens_at, r.closes_at, tz)
-                lost = (min(e, w_e) - max(s, w_s)).total_seconds()
-                if lost > 0:
-                    result[(day_bucket[d], rid)] -= lost
-    return result, resources
+                overlap = (min(e, w_e) - max(s, w_s)).total_seconds()
+                if overlap > 0:
+                    lost[(day_bucket[d], rid)] += overlap
+    return Bookable(resources, per_hours, dict(lost))
+
+
+def bookable_seconds(session: Session, items: list[Bucket], tz: ZoneInfo
+                     ) -> tuple[dict[tuple[int, UUID], float], dict[UUID, Resource]]:
+    """Bookable seconds per (bucket, active resource), spelled out."""
+    parts = bookable_parts(session, items, tz)
+    return ({(b.index, rid): parts.seconds(b.index, r) for rid, r in parts.resources.items()
+             for b in items}, parts.resources)
 
 
 def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
@@ -304,8 +324,8 @@ def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
     _check_choice("group_by", group_by, GROUP_BYS)
     items = buckets(start, end, tz, period)
     booked = booked_seconds(session, items, group_by)
-    bookable_by_resource, resources = bookable_seconds(session, items, tz)
-    zone_names = {str(z.id): z.name for z in session.scalars(select(SafetyZone))}
+    parts = bookable_parts(session, items, tz)
+    zone_names = {z.id: z.name for z in session.scalars(select(SafetyZone))}
 
     def key_and_label(r: Resource) -> tuple[str, str]:
         if group_by == "resource":
@@ -314,21 +334,30 @@ def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
             return r.resource_type, r.resource_type
         if r.safety_zone_id is None:
             return NO_ZONE_KEY, NO_ZONE_LABEL
-        return str(r.safety_zone_id), zone_names.get(str(r.safety_zone_id), str(r.safety_zone_id))
+        return str(r.safety_zone_id), zone_names.get(r.safety_zone_id, str(r.safety_zone_id))
 
+    # Bookable per group = sum over its hours patterns (resource count x pattern seconds),
+    # minus the blackout losses of its resources: groups x patterns x buckets, not resources.
     labels: dict[str, str] = {}
-    bookable: dict[tuple[int, str], float] = defaultdict(float)
-    for (k, rid), seconds in bookable_by_resource.items():
-        g, label = key_and_label(resources[rid])
-        labels[g] = label
-        bookable[(k, g)] += seconds
+    group_of: dict[UUID, str] = {}
+    pattern_count: dict[str, dict[HoursKey, int]] = defaultdict(lambda: defaultdict(int))
+    for rid, r in parts.resources.items():
+        g, labels[g] = key_and_label(r)
+        group_of[rid] = g
+        pattern_count[g][(r.opens_at, r.closes_at)] += 1
+    lost_by_group: dict[tuple[int, str], float] = defaultdict(float)
+    for (k, rid), seconds in parts.lost.items():
+        lost_by_group[(k, group_of[rid])] += seconds
+    ordered = sorted(labels, key=lambda g: (labels[g], g))
     rows = []
     for b in items:
-        for g in labels:
-            booked_h, bookable_h = _hours(booked.get((b.index, g))), _hours(bookable[(b.index, g)])
+        k = b.index
+        for g in ordered:
+            bookable_s = sum(n * parts.per_hours[hk][k] for hk, n in pattern_count[g].items())
+            bookable_h = _hours(bookable_s - lost_by_group.get((k, g), 0.0))
+            booked_h = _hours(booked.get((k, g)))
             rows.append(UtilizationRow(b.period_start, g, labels[g], booked_h, bookable_h,
                                        round(booked_h / bookable_h, 6) if bookable_h > 0 else 0.0))
-    rows.sort(key=lambda r: (r.period_start, r.label, r.group_key))
     return rows
 
 
@@ -470,5 +499,6 @@ __all__ = [
     "Period", "GroupBy", "PERIODS", "GROUP_BYS", "UtilizationRow", "RateRow", "TurnaroundRow",
     "DailyCountRow", "BumpCancelRow", "Bucket", "buckets", "utilization", "conflict_rate",
     "approval_rate", "approval_turnaround", "bookings_per_day", "bumps_and_cancellations",
-    "booked_seconds", "bookable_seconds", "local_midnight_utc", "period_start_of",
+    "booked_seconds", "bookable_seconds", "bookable_parts", "Bookable", "local_midnight_utc",
+    "period_start_of",
 ]

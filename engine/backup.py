@@ -26,7 +26,9 @@ def libpq_target(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    uri = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    # URL.set(password=None) means "unchanged"; _replace really drops it.
+    uri = parsed._replace(drivername="postgresql", password=None).render_as_string(
+        hide_password=False)
     return uri, env
 
 
