@@ -1,0 +1,132 @@
+"""The Railway config files parse, and every command they name exists and starts."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from reports.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DASHBOARD = ROOT / "railway.toml"
+REPORTS = ROOT / "railway.reports.toml"
+
+
+def load(path: Path) -> dict:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def argv(command: str) -> list[str]:
+    """A config command as argv, run from this virtualenv (Railway runs it from its own)."""
+    args = shlex.split(command)
+    if args[0] == "python":
+        return [sys.executable, *args[1:]]
+    exe = BIN / args[0]
+    assert exe.exists() or shutil.which(args[0]), f"{args[0]} is not installed"
+    return [str(exe if exe.exists() else shutil.which(args[0])), *args[1:]]
+
+
+def run(args: list[str], env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dashboard_service_config():
+    cfg = load(DASHBOARD)
+    assert cfg["build"]["buildCommand"] == "pip install -r requirements.txt"
+    deploy = cfg["deploy"]
+    assert deploy["preDeployCommand"] == ["alembic upgrade head"]
+    assert deploy["healthcheckPath"] == "/_stcore/health"
+    assert deploy["restartPolicyType"] == "ON_FAILURE"
+    start = shlex.split(deploy["startCommand"])
+    assert start[:3] == ["streamlit", "run", "dashboard/app.py"]
+    assert start[start.index("--server.port") + 1] == "$PORT"
+    assert start[start.index("--server.address") + 1] == "0.0.0.0"
+    assert (ROOT / "dashboard" / "app.py").is_file()
+
+
+def test_reports_cron_config():
+    deploy = load(REPORTS)["deploy"]
+    assert deploy["restartPolicyType"] == "NEVER"
+    fields = deploy["cronSchedule"].split()
+    assert len(fields) == 5  # minute hour day month weekday, UTC on Railway
+    start = shlex.split(deploy["startCommand"])
+    assert start[:3] == ["python", "-m", "reports"]
+    args = build_parser().parse_args(start[3:])  # every flag the cron passes exists
+    assert args.report == "weekly-summary" and args.email
+
+
+@pytest.mark.parametrize("path", [DASHBOARD, REPORTS])
+def test_build_command_names_a_real_requirements_file(path):
+    build = shlex.split(load(path)["build"]["buildCommand"])
+    assert build[:3] == ["pip", "install", "-r"] and (ROOT / build[3]).is_file()
+
+
+@pytest.mark.parametrize("command", [
+    "alembic --help",
+    "streamlit run --help",
+    "python -m reports --help",
+    "python -m engine --help",
+])
+def test_named_programs_start(command):
+    done = run(argv(command))
+    assert done.returncode == 0, done.stderr
+    assert "usage" in (done.stdout + done.stderr).lower()
+
+
+def test_pre_deploy_migrates_a_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'railway.db'}"
+    (command,) = load(DASHBOARD)["deploy"]["preDeployCommand"]
+    done = run(argv(command), env={"DATABASE_URL": url})
+    assert done.returncode == 0, done.stderr
+    current = run(argv("alembic current"), env={"DATABASE_URL": url})
+    assert "(head)" in current.stdout
+
+
+@pytest.mark.slow
+def test_start_command_serves_the_health_check(tmp_path):
+    """The start command, on a free port of 127.0.0.1, answers the health check path."""
+    deploy = load(DASHBOARD)["deploy"]
+    port = free_port()
+    command = deploy["startCommand"].replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'rc.db'}",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen(argv(command), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        status, body = None, ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}{deploy['healthcheckPath']}", timeout=2) as resp:
+                    status, body = resp.status, resp.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None, proc.stderr.read()
+        assert (status, body) == (200, "ok")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
