@@ -24,8 +24,6 @@ database_override: Database | None = None
 
 STATUS_COLOURS = {"pending": "#f0a202", "approved": "#2e933c", "denied": "#c0392b",
                   "cancelled": "#8d99ae", "bumped": "#7b2cbf", "blackout": "#1f2933"}
-STATUS_ICONS = {"pending": "⏳", "approved": "✅", "denied": "⛔", "cancelled": "✖️",
-                "bumped": "↪️"}
 STATUSES = ("pending", "approved", "denied", "cancelled", "bumped")
 
 
@@ -142,7 +140,7 @@ def conflict_frame(conflicts) -> pd.DataFrame:
 def bookings_frame(bookings, *, requester: bool = True) -> pd.DataFrame:
     rows = []
     for b in bookings:
-        row = {"Status": f"{STATUS_ICONS.get(b.status, '')} {b.status}", "Resource": b.resource_name,
+        row = {"Status": b.status, "Resource": b.resource_name,
                "Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,
                "Purpose": b.purpose or ""}
         if requester:

@@ -37,16 +37,18 @@ if not queue.items:
 def conflict_summary(report) -> str:
     hard = [f"{c.resource_name} {'blackout' if c.kind == 'blackout' else f'p{c.priority}'}"
             for c in report.hard]
-    text = ("⚠️ " + "; ".join(hard)) if hard else "✅ clear"
+    text = ("blocked by " + "; ".join(hard)) if hard else "clear"
     return text + (f" · {len(report.soft)} competing" if report.soft else "")
 
 
 st.dataframe(pd.DataFrame([{
-    "Starts": ui.fmt(i.booking.start_time), "Ends": ui.fmt(i.booking.end_time),
+    "When": ui.fmt_span(i.booking.start_time, i.booking.end_time),
     "Resource": i.booking.resource_name, "Requested by": i.booking.requester_name,
-    "Priority": i.booking.priority, "Purpose": i.booking.purpose,
-    "Conflicts": conflict_summary(i.conflicts), "Id": ui.short_id(i.booking.id)}
-    for i in queue.items]), hide_index=True, width="stretch")
+    "Priority": i.booking.priority, "Conflicts": conflict_summary(i.conflicts),
+    "Purpose": i.booking.purpose, "Ref": ui.short_id(i.booking.id)}
+    for i in queue.items]), hide_index=True, width="stretch",
+    column_config={"Conflicts": st.column_config.TextColumn(width="large"),
+                   "When": st.column_config.TextColumn(width="medium")})
 ui.pager(queue, "aq_page")
 
 clear = [i.booking.id for i in queue.items if not i.conflicts.has_hard]

@@ -10,14 +10,28 @@ from engine.services import BookingFilter
 
 PAGE_SIZE = 25
 
+BADGE = {"pending": "orange", "approved": "green", "denied": "red", "cancelled": "gray",
+         "bumped": "violet"}
+
 ui.page_header("My bookings", "Your requests and bookings, soonest first.")
 ui.flash()
 uid = ui.user_id()
-c1, c2 = st.columns([3, 1])
+upcoming = services.list_bookings(ui.uow(), uid, BookingFilter(
+    requester_id=uid, statuses=("pending", "approved"), window_start=ui.now(), order="start"),
+    page=1, page_size=3)
+if upcoming.items:
+    st.markdown("**Next up**")
+    for col, b in zip(st.columns(3), upcoming.items):
+        with col, st.container(border=True):
+            st.markdown(f"**{b.resource_name}**  \n{ui.fmt_span(b.start_time, b.end_time)}  \n"
+                        f":{BADGE[b.status]}-badge[{b.status}] {b.purpose or ''}")
+c1, c2, c3 = st.columns([3, 1, 1])
 statuses = c1.pills("Status", ui.STATUSES, selection_mode="multi", key="mb_status",
                     default=["pending", "approved"])
 order = c2.selectbox("Order", ["Soonest first", "Latest first"], key="mb_order")
+past = c3.toggle("Include past", key="mb_past")
 flt = BookingFilter(requester_id=uid, statuses=tuple(statuses or ()),
+                    window_start=None if past else ui.now(),
                     order="start" if order == "Soonest first" else "-start")
 page = ui.attempt(lambda: ui.paged(lambda n: services.list_bookings(
     ui.uow(), uid, flt, page=n, page_size=PAGE_SIZE), "mb_page"))

@@ -34,7 +34,7 @@ def test_queue_lists_pending_soonest_first_with_conflicts_and_priorities(dashboa
     at = signed_in(dashboard, staff, "approval_queue")
     table = at.dataframe[0].value
     assert list(table["Purpose"]) == ["Sooner one", "Later one"]
-    assert "p4" in table["Conflicts"][0] and table["Conflicts"][1].startswith("✅")
+    assert "p4" in table["Conflicts"][0] and table["Conflicts"][1] == "clear"
     by_label(at.selectbox, "Request to decide").set_value(str(sooner.id)).run()
     assert list(at.dataframe[1].value["Priority"]) == [4]  # the conflict, with its priority
     assert later.id != sooner.id

@@ -1,0 +1,147 @@
+"""The dashboard in headless Chromium: a member requests, staff approve, the member sees it.
+
+Runs the real `streamlit run dashboard/app.py` on a free 127.0.0.1 port over a temp SQLite
+database with the demo data, drives Debian's chromium through Playwright, and saves
+screenshots under tests/e2e/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, prepare_demo
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+RESOURCE = "E2E Lane"
+PURPOSE = "Browser test practice"
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run does)")
+    data = tmp_path_factory.mktemp("e2e-data")
+    env = prepare_demo(data)
+    env["RANGE_CONTROL_DATA_DIR"] = str(data)
+    _add_free_resource(data)
+    srv = DashboardServer(env, data / "streamlit.log")
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _add_free_resource(data: Path) -> None:
+    """A resource with no bookings, so tomorrow's default window is certainly free."""
+    from engine.config import Settings
+    from engine.db import Database
+    from engine.demo import DEMO_LOGINS
+    from engine.services import authenticate, create_resource
+
+    db = Database(settings=Settings(RANGE_CONTROL_DATA_DIR=str(data),
+                                    DATABASE_URL=f"sqlite:///{data / 'range_control.db'}"))
+    admin = authenticate(db.uow(), *DEMO_LOGINS["admin"])
+    create_resource(db.uow(), admin.id, name=RESOURCE, resource_type="lane",
+                    description="Lane kept free for the browser test")
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def settle(page) -> None:
+    """Wait for the script run to finish and the previous run's (stale) elements to go."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=stStatusWidgetRunningIcon],"
+        "[data-testid=stStatusWidgetRunningManIcon]') && "
+        "!document.querySelector('[data-stale=true]')", timeout=TIMEOUT)
+
+
+def sign_in(page, url: str, email: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+
+
+def choose(page, label: str, text: str) -> None:
+    """Pick an option of a Streamlit selectbox by typing into its search."""
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+    box.locator("input").click()
+    page.keyboard.type(text)
+    page.get_by_role("option", name=text, exact=False).first.click()
+
+
+def test_member_requests_staff_approves_member_sees_it_approved(server, browser):
+    member_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    member = member_ctx.new_page()
+    sign_in(member, server.url, "member@range.example", "member-demo-pass")
+    member.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    choose(member, "Resource", RESOURCE)
+    member.get_by_text(f"{RESOURCE} is free").wait_for(timeout=TIMEOUT)
+    settle(member)
+    member.get_by_label("Purpose").fill(PURPOSE)
+    member.get_by_label("Purpose").press("Control+Enter")
+    member.screenshot(path=str(SHOTS / "1-member-new-booking.png"), full_page=True)
+    member.get_by_role("button", name="Send request").click()
+    member.get_by_text("Request sent").wait_for(timeout=TIMEOUT)
+    member.screenshot(path=str(SHOTS / "2-member-request-sent.png"), full_page=True)
+
+    staff_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    staff = staff_ctx.new_page()
+    sign_in(staff, server.url, "staff@range.example", "staff-demo-pass")
+    staff.get_by_role("heading", name="Approval queue").wait_for(timeout=TIMEOUT)
+    choose(staff, "Request to decide", RESOURCE)
+    staff.get_by_role("heading", name=RESOURCE).wait_for(timeout=TIMEOUT)
+    settle(staff)
+    staff.screenshot(path=str(SHOTS / "3-staff-approval-queue.png"), full_page=True)
+    staff.get_by_role("button", name="Approve", exact=True).click()
+    staff.get_by_text(f"Approved: {RESOURCE}").first.wait_for(timeout=TIMEOUT)
+    staff.screenshot(path=str(SHOTS / "4-staff-approved.png"), full_page=True)
+
+    member.goto(f"{server.url}/my_bookings")
+    card = member.get_by_test_id("stMarkdownContainer").filter(has_text=RESOURCE)
+    card.filter(has_text=PURPOSE).filter(has_text="approved").wait_for(timeout=TIMEOUT)
+    member.screenshot(path=str(SHOTS / "5-member-sees-approved.png"), full_page=True)
+    staff_ctx.close()
+
+    # Signing out ends the session for real: the old cookie no longer signs anyone in.
+    old_cookies = member_ctx.cookies()
+    assert any(c["name"] == "range_control_auth" for c in old_cookies)
+    member.get_by_role("button", name="Sign out").click()
+    member.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    replay_ctx = browser.new_context()
+    replay_ctx.add_cookies(old_cookies)
+    replay = replay_ctx.new_page()
+    replay.goto(server.url)
+    replay.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    assert replay.get_by_role("button", name="Sign out").count() == 0
+    replay.screenshot(path=str(SHOTS / "6-old-cookie-refused.png"), full_page=True)
+    replay_ctx.close()
+    member_ctx.close()
+
+
+def test_a_valid_cookie_signs_the_browser_back_in(server, browser):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sign_in(page, server.url, "admin@range.example", "admin-demo-pass")
+    page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
+    again = ctx.new_page()  # same browser, new Streamlit session: only the cookie carries over
+    again.goto(server.url)
+    again.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+    assert again.get_by_label("Email").count() == 0
+    ctx.close()
