@@ -163,3 +163,18 @@ def test_change_password_with_a_wrong_current_password_is_refused(dashboard, mak
     button(at, "Change password").click().run()
     assert any("current_password: is incorrect" in e for e in errors(at))
     assert services.authenticate(dashboard.uow(), member.email, PASSWORD).id == member.id
+
+
+def test_register_page_is_absent_where_self_registration_is_closed(db_url, clock):
+    from dashboard import ui
+    from engine.db import Database
+    from tests.conftest import test_settings
+
+    closed = Database(db_url, settings=test_settings(ALLOW_SELF_REGISTRATION=False), clock=clock)
+    ui.database_override = closed
+    try:
+        at = new_app().run()
+        assert reachable(at) == {"sign_in"}
+    finally:
+        ui.database_override = None
+        closed.dispose()
