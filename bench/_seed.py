@@ -19,13 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, insert, pool, text
+from sqlalchemy import create_engine, func, insert, pool, select, text
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from engine import migrate
 from engine.demo import PURPOSES
-from engine.models import AuditLog, Blackout, Resource, SafetyZone, User
+from engine.models import AuditLog, Blackout, Booking, Resource, SafetyZone, User
 from engine.passwords import hash_password
 
 #: Every seeded account signs in with this password (hashed once, cheaply).
@@ -227,6 +227,41 @@ def seed(url: str, resources: int = 1000, bookings: int = 1_000_000, pending: fl
     return SeedResult(now, admin_id, staff_ids, member_ids, scopes, by_status, audit_rows,
                       sum(len(v) for v in blackout_days.values()),
                       _time.perf_counter() - t0, phases)
+
+
+def load_seed_result(url: str) -> SeedResult:
+    """Rebuild the SeedResult of a database seeded earlier, so a bench can measure it again
+    without reseeding. `now` is the seeding minute (stored as every seeded user's updated_at)."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            users = conn.execute(select(User.id, User.role, User.updated_at)).all()
+            resources = conn.execute(
+                select(Resource.id, Resource.name, Resource.safety_zone_id, Resource.opens_at,
+                       Resource.closes_at).order_by(Resource.safety_zone_id, Resource.name)).all()
+            by_status = Counter({s.value: n for s, n in conn.execute(
+                select(Booking.status, func.count()).group_by(Booking.status))})
+            audit_rows = conn.scalar(select(func.count()).select_from(AuditLog))
+            blackouts = conn.scalar(select(func.count()).select_from(Blackout))
+    finally:
+        engine.dispose()
+    if not users:
+        raise RuntimeError(f"{url} holds no seeded data: run without --reuse first")
+    scopes: dict[str, Scope] = {}
+    for r in resources:
+        key = (r.safety_zone_id or r.id).hex
+        opens = r.opens_at.hour * 60 + r.opens_at.minute if r.opens_at else 6 * 60
+        closes = r.closes_at.hour * 60 + r.closes_at.minute if r.closes_at else 22 * 60
+        sc = scopes.setdefault(key, Scope(key, [], [], r.safety_zone_id.hex if r.safety_zone_id
+                                          else None, opens, closes))
+        sc.resource_ids.append(r.id.hex)
+        sc.resource_names.append(r.name)
+    role = {u.id: u.role.value for u in users}
+    admin = next(i for i, r in role.items() if r == "admin")
+    return SeedResult(max(u.updated_at for u in users), admin,
+                      [i for i, r in role.items() if r == "staff"],
+                      [i for i, r in role.items() if r == "user"], list(scopes.values()),
+                      by_status, audit_rows, blackouts, 0.0)
 
 
 def _draw_status(rng: random.Random, future: bool, pending: float) -> str:
