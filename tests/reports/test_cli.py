@@ -4,6 +4,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import logging
 import re
 import socket
 import sqlite3
@@ -144,6 +145,7 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 @pytest.fixture
 def smtp_server():
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd chats at INFO
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
                             authenticator=authenticate, auth_require_tls=False)
