@@ -302,6 +302,8 @@ def main() -> int:
             diff = {k for k in set(sql["booked"]) | set(pdx["booked"])
                     if sql["booked"].get(k) != pdx["booked"].get(k)}
             print(f"  {len(diff)} cells differ, e.g. {sorted(diff)[:3]}", file=out)
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}, cores: {os.cpu_count()}",
+          file=out)
     print(out.getvalue(), end="")
     return 0
 

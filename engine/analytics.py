@@ -225,7 +225,14 @@ def booked_seconds(session: Session, items: list[Bucket], group_by: GroupBy
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     else:
         stmt = _booked_stmt_bucket_join(session, items, group_by)
-    return {(k, _group_key(group_by, g)): float(s or 0) for k, g, s in session.execute(stmt)}
+    keys: dict[Any, str] = {}  # one str() per group, not per row
+    out: dict[tuple[int, str], float] = {}
+    for k, g, seconds in session.execute(stmt):
+        key = keys.get(g)
+        if key is None:
+            key = keys[g] = _group_key(group_by, g)
+        out[(k, key)] = float(seconds or 0)
+    return out
 
 
 def _booked_stmt_bucket_join(session: Session, items: list[Bucket], group_by: GroupBy) -> Any:
@@ -401,12 +408,19 @@ def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
     for (k, rid), seconds in parts.lost.items():
         lost_by_group[(k, group_of[rid])] += seconds
     ordered = sorted(labels, key=lambda g: (labels[g], g))
+    # Groups with the same mix of opening hours share one per-bucket bookable series.
+    series: dict[frozenset, list[float]] = {}
+    group_series: dict[str, list[float]] = {}
+    for g in ordered:
+        mix = frozenset(pattern_count[g].items())
+        if mix not in series:
+            series[mix] = [sum(n * parts.per_hours[hk][b.index] for hk, n in mix) for b in items]
+        group_series[g] = series[mix]
     rows = []
     for b in items:
         k = b.index
         for g in ordered:
-            bookable_s = sum(n * parts.per_hours[hk][k] for hk, n in pattern_count[g].items())
-            bookable_h = _hours(bookable_s - lost_by_group.get((k, g), 0.0))
+            bookable_h = _hours(group_series[g][k] - lost_by_group.get((k, g), 0.0))
             booked_h = _hours(booked.get((k, g)))
             rows.append(UtilizationRow(b.period_start, g, labels[g], booked_h, bookable_h,
                                        round(booked_h / bookable_h, 6) if bookable_h > 0 else 0.0))
