@@ -5,7 +5,8 @@ own (recreated each run), seeds one member and one resource per client plus a st
 then runs the clients for a bounded number of iterations and seconds. Prints p50/p95/p99
 latency per operation and the error rate, and writes them as JSON under bench/results/.
 
-    .venv/bin/python bench/load_api.py --clients 32 --iterations 40 --duration 90
+    .venv/bin/python bench/load_api.py --clients 32 --iterations 40 --duration 120
+    .venv/bin/python bench/load_api.py --zones 2     # approvals queue on two zone locks
 
 Rate limits are turned off for the server under test (they would measure the limiter, not
 the API); bcrypt uses 4 rounds so sign-in does not dominate the setup.
@@ -60,21 +61,26 @@ def fresh_database(admin_url: str, name: str) -> str:
     return url
 
 
-def seed(url: str, clients: int) -> tuple[list[str], list[str], str]:
-    """Members and resources, one each per client (so approvals never conflict), and a staff user."""
+def seed(url: str, clients: int, zones: int) -> tuple[list[str], list[str], str]:
+    """Members and resources, one each per client, and a staff user. With `zones`, the
+    resources are dealt round-robin into that many safety zones, so approvals queue on the
+    zone locks (windows stay unique, so they still never conflict)."""
     db = Database(url, settings=Settings(DATABASE_URL=url))
     admin = create_first_admin(db, email="bench-admin@bench.example", name="Bench Admin",
                                password=PASSWORD, hash_rounds=4)
     staff = user_services.register_user(db.uow(), email="bench-staff@bench.example",
                                         name="Bench Staff", password=PASSWORD,
                                         role=Role.STAFF, actor_id=admin.id, hash_rounds=4)
+    zone_ids = [resource_services.create_zone(db.uow(), admin.id, name=f"Bench Zone {z}").id
+                for z in range(zones)]
     members, resources = [], []
     for i in range(clients):
         m = user_services.register_user(db.uow(), email=f"member{i}@bench.example",
                                         name=f"Member {i}", password=PASSWORD,
                                         actor_id=admin.id, hash_rounds=4)
-        r = resource_services.create_resource(db.uow(), admin.id, name=f"Bench Bay {i}",
-                                              resource_type="bay")
+        r = resource_services.create_resource(
+            db.uow(), admin.id, name=f"Bench Bay {i}", resource_type="bay",
+            safety_zone_id=zone_ids[i % zones] if zones else None)
         members.append(m.email)
         resources.append(str(r.id))
     db.dispose()
@@ -133,7 +139,7 @@ class Results:
 
 
 def client_loop(base: str, member_token: str, staff_token: str, resource_id: str, index: int,
-                iterations: int, stop_at: float, start_gate: threading.Barrier,
+                clients: int, iterations: int, stop_at: float, start_gate: threading.Barrier,
                 results: Results) -> None:
     """create + approve, `iterations` times or until `stop_at`; each window is unique."""
     base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(second=0, microsecond=0)
@@ -144,7 +150,7 @@ def client_loop(base: str, member_token: str, staff_token: str, resource_id: str
         for i in range(iterations):
             if time.monotonic() >= stop_at:
                 break
-            start = base_start + timedelta(minutes=30 * i)
+            start = base_start + timedelta(minutes=30 * (i * clients + index))  # unique
             body = {"resource_id": resource_id, "start_time": start.isoformat(),
                     "end_time": (start + timedelta(minutes=30)).isoformat(),
                     "purpose": f"Bench session {index}-{i}", "priority": 1}
@@ -201,14 +207,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=40, help="create+approve per client")
     parser.add_argument("--duration", type=float, default=120, help="stop after this many seconds")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--zones", type=int, default=0,
+                        help="share the resources among this many safety zones (lock contention)")
     parser.add_argument("--database", default="rc_bench_api")
     parser.add_argument("--admin-url", default=os.environ.get(
         "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args(argv)
+    if args.clients * args.iterations * 30 > 360 * 24 * 60:
+        parser.error("clients x iterations half-hour windows must fit in the 366-day booking horizon")
 
     url = fresh_database(args.admin_url, args.database)
-    members, resources, staff_email = seed(url, args.clients)
+    members, resources, staff_email = seed(url, args.clients, args.zones)
     port = free_port()
     server = start_server(url, port, args.workers)
     base = f"http://127.0.0.1:{port}"
@@ -219,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         gate = threading.Barrier(args.clients + 1)
         stop_at = time.monotonic() + args.duration
         threads = [threading.Thread(target=client_loop, args=(
-            base, member_tokens[i], staff_token, resources[i], i, args.iterations, stop_at, gate,
-            results), daemon=True) for i in range(args.clients)]
+            base, member_tokens[i], staff_token, resources[i], i, args.clients, args.iterations,
+            stop_at, gate, results), daemon=True) for i in range(args.clients)]
         for t in threads:
             t.start()
         gate.wait()
@@ -238,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarize(results, wall, {"create": 201, "approve": 200})
     summary.update({"clients": args.clients, "iterations": args.iterations,
-                    "workers": args.workers, "database": "postgresql",
+                    "workers": args.workers, "zones": args.zones, "database": "postgresql",
                     "cpus": os.cpu_count(), "when": datetime.now(timezone.utc).isoformat()})
-    print(f"{args.clients} clients, {args.workers} uvicorn workers, PostgreSQL, "
+    print(f"{args.clients} clients, {args.workers} uvicorn workers, {args.zones} safety zones, "
+          "PostgreSQL, "
           f"{summary['requests']} requests in {summary['wall_seconds']} s")
     print(f"{'op':<8} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'req/s':>7} {'errors':>6}")
