@@ -123,3 +123,30 @@ def test_calendar_draws_bookings_and_blackouts_but_hides_others_details(dashboar
     assert sorted(listing["Status"]) == ["blackout", "pending", "pending"]
     assert "Private club shoot" not in set(listing["What"])
     assert at.get("plotly_chart")
+
+
+def test_calendar_day_week_and_month_views_and_filters(dashboard, make):
+    zone = make.zone("North Danger Area")
+    r1 = make.resource(name="Range 1", safety_zone_id=zone.id)
+    bay = make.resource(name="Bay 1", resource_type="bay")
+    member = make.user(Role.USER)
+    make.booking(r1, member, purpose="Tomorrow")                       # Tue 8 Jan
+    make.booking(bay, member, start=NOW + timedelta(days=20),
+                 end=NOW + timedelta(days=20, hours=1), purpose="In three weeks")
+    at = signed_in(dashboard, member, "calendar")
+
+    def shown():
+        return sorted(at.dataframe[0].value["What"]) if at.dataframe else []
+
+    assert shown() == ["Tomorrow"]
+    at.segmented_control[0].set_value("Month").run()
+    assert shown() == ["In three weeks", "Tomorrow"]
+    by_label(at.selectbox, "Resource type").set_value("bay").run()
+    assert shown() == ["In three weeks"]
+    by_label(at.selectbox, "Resource type").set_value("Any")
+    by_label(at.selectbox, "Safety zone").set_value("North Danger Area").run()
+    assert shown() == ["Tomorrow"]
+    at.segmented_control[0].set_value("Day").run()
+    assert shown() == []  # today (Mon 7 Jan) holds nothing
+    by_label(at.date_input, "From").set_value(TOMORROW).run()
+    assert shown() == ["Tomorrow"]
