@@ -11,7 +11,8 @@ Each measurement runs in a fresh child process, so peak memory (ru_maxrss, which
 interpreter and its imports) belongs to that one computation:
   sql    - engine.analytics.utilization(group_by="resource", period="week") for 2029
   pandas - read every booking row into a DataFrame, clip and sum per (week, resource) there
-Both produce booked hours per (week, resource); the script checks they are equal.
+  cli    - the whole `python -m reports utilization` run for 2029, files written
+sql and pandas produce booked hours per (week, resource); the script checks they are equal.
 """
 from __future__ import annotations
 
@@ -256,6 +257,25 @@ def child_pandas(url: str) -> dict:
             "bookable_cells": len(bookable)}
 
 
+def child_cli(url: str) -> dict:
+    """The whole report command: query, tables, CSV and self-contained HTML written to disk."""
+    import contextlib
+    import tempfile
+
+    from reports import cli
+
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
+        t0 = time.perf_counter()
+        code = cli.main(["utilization", "--from", START.isoformat(),
+                         "--to", (END - timedelta(days=1)).isoformat(), "--database-url", url,
+                         "--out", out, "--no-progress"])
+        seconds = time.perf_counter() - t0
+        files = sum(p.stat().st_size for p in Path(out).iterdir())
+    if code != 0:
+        raise SystemExit(f"report command failed with exit {code}")
+    return {"seconds": seconds, "rows": 0, "booked": {}, "bytes_written": files}
+
+
 def run_child(kind: str, url: str) -> dict:
     """Run one computation in a fresh interpreter; add its wall time and peak RSS."""
     t0 = time.perf_counter()
@@ -275,11 +295,11 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per method; the table shows the fastest and the median")
-    parser.add_argument("--child", choices=["sql", "pandas"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["sql", "pandas", "cli"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = (child_sql if args.child == "sql" else child_pandas)(args.url)
+        result = {"sql": child_sql, "pandas": child_pandas, "cli": child_cli}[args.child](args.url)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         json.dump(result, sys.stdout)
         return 0
@@ -308,6 +328,14 @@ def main() -> int:
               f"{pdx['peak_rss_mb'] / sql['peak_rss_mb']:.1f}x; "
               f"booked hours identical: {same} ({len(sql['booked']):,} non-zero cells); pandas "
               f"loaded {pdx['rows_loaded']:,} booking rows", file=out)
+        cli_runs = [run_child("cli", url) for _ in range(max(1, args.repeat))]
+        best = min(cli_runs, key=lambda r: r["seconds"])
+        print(f"{backend:<11} whole `python -m reports utilization` (query, CSV, HTML): best "
+              f"{best['seconds']:.2f} s, median "
+              f"{statistics.median(r['seconds'] for r in cli_runs):.2f} s in the command, "
+              f"{best['process_seconds']:.2f} s with interpreter start and imports; peak RSS "
+              f"{max(r['peak_rss_mb'] for r in cli_runs):.0f} MB; "
+              f"{best['bytes_written'] / 1e6:.1f} MB written", file=out)
         if not same:
             diff = {k for k in set(sql["booked"]) | set(pdx["booked"])
                     if sql["booked"].get(k) != pdx["booked"].get(k)}

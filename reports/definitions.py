@@ -6,7 +6,7 @@ fixed column order and row order, so the same inputs always give byte-identical 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,8 @@ class Report:
 
 
 def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([asdict(r) for r in rows], columns=columns)
+    """Rows of flat dataclasses to a frame (vars(), not asdict(): no deep copy per row)."""
+    return pd.DataFrame.from_records([vars(r) for r in rows], columns=columns)
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, percent: bool = False) -> go.Figure:
