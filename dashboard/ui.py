@@ -172,7 +172,8 @@ def pager(result, key: str) -> None:
     if result.pages > 1:
         c1, c2 = st.columns([1, 4])
         c1.number_input("Page", min_value=1, max_value=result.pages, step=1, key=key)
-        c2.caption(f"Page {result.page} of {result.pages} · {result.total} in all")
+        more = "+" if getattr(result, "more", False) else ""
+        c2.caption(f"Page {result.page} of {result.pages}{more} · {result.total:,}{more} in all")
 
 
 @contextmanager

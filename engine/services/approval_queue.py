@@ -32,6 +32,16 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class QueuePage(Page[QueueItem]):
+    #: True when more requests wait than COUNT_CAP: `total` then stops at COUNT_CAP.
+    more: bool = False
+
+
+#: Counting stops here, so the first screen costs the same with 10,000 or 1,000,000 waiting.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
 class BatchApproval:
     approved: list[UUID] = field(default_factory=list)
     skipped: list[tuple[UUID, str]] = field(default_factory=list)
@@ -39,9 +49,10 @@ class BatchApproval:
 
 def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size: int = 20,
                    resource_type: str | None = None, safety_zone_id: object | None = None,
-                   include_past: bool = False) -> Page[QueueItem]:
+                   include_past: bool = False) -> QueuePage:
     """Pending requests, soonest start first (past ones hidden unless asked for: they must be
-    rescheduled before they can be approved)."""
+    rescheduled before they can be approved). Pages reach the first COUNT_CAP requests;
+    narrow the filters to see beyond them."""
     page, page_size = paginate(page, page_size, max_size=100)
     with uow.read():
         load_actor(uow, actor_id, P.BOOKING_APPROVE)
@@ -56,13 +67,14 @@ def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_siz
                 sub = sub.where(Resource.safety_zone_id == as_uuid("safety_zone_id",
                                                                     safety_zone_id))
             conds.append(Booking.resource_id.in_(sub))
-        total = uow.session.scalar(select(func.count()).select_from(Booking).where(*conds))
+        total = uow.session.scalar(select(func.count()).select_from(
+            select(Booking.id).where(*conds).limit(COUNT_CAP + 1).subquery())) or 0
         rows = uow.session.scalars(select(Booking).where(*conds)
                                    .order_by(Booking.start_time, Booking.id)
                                    .limit(page_size).offset((page - 1) * page_size)).all()
         reports = page_conflicts(uow, rows)
-        return Page([QueueItem(BookingView.of(b), reports[b.id]) for b in rows], total or 0,
-                    page, page_size)
+        return QueuePage([QueueItem(BookingView.of(b), reports[b.id]) for b in rows],
+                         min(total, COUNT_CAP), page, page_size, more=total > COUNT_CAP)
 
 
 def page_conflicts(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, ConflictReport]:

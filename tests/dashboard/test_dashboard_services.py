@@ -143,3 +143,17 @@ def test_the_queue_page_reports_exactly_what_conflict_report_finds(db, make):
             expected = conflict_report(uow, b.resource, b.start_time, b.end_time, {b.id})
             assert item.conflicts == expected
     assert sum(len(i.conflicts.hard) for i in page.items) >= 5
+
+
+def test_the_queue_count_stops_at_the_cap(db, make, monkeypatch):
+    from engine.services import approval_queue as module
+
+    monkeypatch.setattr(module, "COUNT_CAP", 2)
+    staff, r1 = make.user(Role.STAFF), make.resource()
+    for day in (2, 3, 4):
+        make.booking(r1, start=NOW + timedelta(days=day), end=NOW + timedelta(days=day, hours=1))
+    page = approval_queue(db.uow(), staff.id, page_size=1)
+    assert (page.total, page.more, page.pages) == (2, True, 2)
+    monkeypatch.setattr(module, "COUNT_CAP", 3)
+    page = approval_queue(db.uow(), staff.id, page_size=1)
+    assert (page.total, page.more) == (3, False)
