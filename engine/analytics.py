@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     DateTime, Float, Integer, Interval, and_, bindparam, case, func, literal, not_, or_, select,
-    text, true, union_all,
+    join, text, true, union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -275,7 +275,7 @@ def _booked_stmt_postgresql(items: list[Bucket], group_by: GroupBy) -> Any:
     generate_series and are clipped to each bucket's bounds.
     """
     edges = [b.utc_from for b in items] + [items[-1].utc_to]
-    edge_array = bindparam("bucket_edges", edges, type_=ARRAY(DateTime(timezone=True)))
+    edge_array = _edges_param(items)
     first = func.width_bucket(Booking.start_time, edge_array) - 1
     last = func.width_bucket(Booking.end_time - literal(timedelta(microseconds=1), Interval),
                              edge_array) - 1
@@ -433,14 +433,29 @@ def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
 
 # ---------------------------------------------------------------- rates and counts
 
+def _edges_param(items: list[Bucket]) -> Any:
+    """The sorted UTC bucket edges as one PostgreSQL timestamptz[] parameter."""
+    edges = [b.utc_from for b in items] + [items[-1].utc_to]
+    return bindparam("bucket_edges", edges, type_=ARRAY(DateTime(timezone=True)))
+
+
+def _place(session: Session, items: list[Bucket], ts_col: Any, source: Any
+           ) -> tuple[Any, Any, list[Any]]:
+    """(bucket number, FROM clause, conditions) that put each row of `source` in the bucket
+    holding `ts_col`. PostgreSQL: width_bucket() over the edges, one pass. SQLite: a join to
+    the small bucket table."""
+    if _dialect(session) == "postgresql":
+        k = func.width_bucket(ts_col, _edges_param(items)) - 1
+        return k, source, [ts_col >= items[0].utc_from, ts_col < items[-1].utc_to]
+    bk = _bucket_table(items)
+    return bk.c.k, join(bk, source, and_(ts_col >= bk.c.b_from, ts_col < bk.c.b_to)), []
+
+
 def _bucketed_counts(session: Session, items: list[Bucket], ts_col: Any, *extra_cols: Any,
                      where: tuple = (), from_: Any = None) -> list[tuple]:
     """COUNT-style aggregates of rows whose `ts_col` falls in each bucket, grouped in SQL."""
-    bk = _bucket_table(items)
-    stmt = (select(bk.c.k, *extra_cols).select_from(bk)
-            .join(from_ if from_ is not None else Booking,
-                  and_(ts_col >= bk.c.b_from, ts_col < bk.c.b_to))
-            .where(*where).group_by(bk.c.k))
+    k, frm, conds = _place(session, items, ts_col, from_ if from_ is not None else Booking)
+    stmt = select(k, *extra_cols).select_from(frm).where(*conds, *where).group_by(k)
     return list(session.execute(stmt))
 
 
@@ -504,20 +519,19 @@ def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInf
     items = buckets(start, end, tz, period)
     dialect = _dialect(session)
     dec = _decisions(dialect)
-    bk = _bucket_table(items)
-    joined = and_(dec.c.decided_at >= bk.c.b_from, dec.c.decided_at < bk.c.b_to)
+    k, frm, conds = _place(session, items, dec.c.decided_at, dec)
     if dialect == "postgresql":
-        stmt = (select(bk.c.k, func.count(),
+        stmt = (select(k, func.count(),
                        func.percentile_cont(0.5).within_group(dec.c.seconds),
                        func.percentile_cont(0.9).within_group(dec.c.seconds))
-                .select_from(bk).join(dec, joined).group_by(bk.c.k))
+                .select_from(frm).where(*conds).group_by(k))
         got = {k: (int(n), p50, p90) for k, n, p50, p90 in session.execute(stmt)}
     else:
-        ranked = (select(bk.c.k.label("k"), dec.c.seconds.label("s"),
-                         (func.row_number().over(partition_by=bk.c.k, order_by=dec.c.seconds)
+        ranked = (select(k.label("k"), dec.c.seconds.label("s"),
+                         (func.row_number().over(partition_by=k, order_by=dec.c.seconds)
                           - 1).label("i"),
-                         func.count().over(partition_by=bk.c.k).label("n"))
-                  .select_from(bk).join(dec, joined).subquery("ranked"))
+                         func.count().over(partition_by=k).label("n"))
+                  .select_from(frm).where(*conds).subquery("ranked"))
         cols = [ranked.c.k, func.max(ranked.c.n)]
         for p in (0.5, 0.9):
             pos = literal(p, Float) * (ranked.c.n - 1)
@@ -540,10 +554,9 @@ def bookings_per_day(session: Session, *, start: date, end: date, tz: ZoneInfo
                      ) -> list[DailyCountRow]:
     """Bookings by local start day and current status (days without bookings are left out)."""
     items = buckets(start, end, tz, "day")
-    bk = _bucket_table(items)
-    stmt = (select(bk.c.k, Booking.status, func.count()).select_from(bk)
-            .join(Booking, and_(Booking.start_time >= bk.c.b_from, Booking.start_time < bk.c.b_to))
-            .group_by(bk.c.k, Booking.status))
+    k, frm, conds = _place(session, items, Booking.start_time, Booking)
+    stmt = (select(k, Booking.status, func.count()).select_from(frm).where(*conds)
+            .group_by(k, Booking.status))
     by_index = {b.index: b.period_start for b in items}
     rows = [DailyCountRow(by_index[k], getattr(s, "value", s), int(n))
             for k, s, n in session.execute(stmt)]
