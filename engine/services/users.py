@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
@@ -70,7 +71,10 @@ def register_user(uow: UnitOfWork, *, email: object, name: object, password: obj
                     password_hash=hash_password(password, hash_rounds), failed_logins=0,
                     session_version=0, created_at=uow.now, updated_at=uow.now)
         uow.session.add(user)
-        uow.session.flush()
+        try:
+            uow.session.flush()
+        except IntegrityError:  # a concurrent registration of the same email won the race
+            raise ValidationError("email", f"{email} is already registered") from None
         record(uow.session, actor_id=actor.id if actor else user.id,
                action=AuditAction.USER_REGISTERED, now=uow.now, entity=user,
                details={"email": email, "role": role.value})

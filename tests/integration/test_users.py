@@ -114,3 +114,24 @@ def test_list_users_filters_by_role_and_search(db, make):
     page = s.list_users(db.uow(), make.admin.id, role="staff")
     assert [u.name for u in page.items] == ["Zed Staff"]
     assert s.list_users(db.uow(), make.admin.id, search="amy").total == 1
+
+
+def test_concurrent_registrations_of_one_email_give_one_user_and_a_clear_error(db):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(6)
+
+    def register(i):
+        barrier.wait()
+        try:
+            s.register_user(db.uow(), email="race@example.org", name=f"R{i}",
+                            password="password-123", hash_rounds=4)
+            return "ok"
+        except ValidationError as exc:
+            assert exc.field == "email"
+            return "taken"
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(register, range(6)))
+    assert results.count("ok") == 1 and results.count("taken") == 5
