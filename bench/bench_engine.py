@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,7 +267,7 @@ def _sqlite_trigger_plan(db: Database, res: SeedResult) -> str:
         body = conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'trg_bookings_no_overlap_insert'"
         ).scalar_one()
-        query = re.search(r"SELECT 1 FROM bookings b.*?\)", body, re.S).group(0)[:-1]
+        query = re.search(r"(SELECT 1 FROM bookings b.*)\)\s*;\s*END", body, re.S).group(1)
         query = re.sub(r"NEW\.(\w+)", r":\1", query)
         start = (res.now + timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S.%f")
         end = (res.now + timedelta(days=30, hours=2)).strftime("%Y-%m-%d %H:%M:%S.%f")
