@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import email
+import io
 import email.policy
 import json
 import logging
 import re
 import socket
 import sqlite3
+import sys
+import time as wall_clock
 from datetime import date, time
 from pathlib import Path
 
@@ -216,3 +219,28 @@ def test_smtp_defaults():
     s = SmtpSettings.from_env({"SMTP_HOST": "mail", "SMTP_FROM": "a@b",
                                "REPORT_RECIPIENTS": "x@y"})
     assert (s.port, s.starttls, s.use_ssl, s.user) == (587, True, False, None)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_for_slow_runs(data, db_url, tmp_path, monkeypatch):
+    real_report, description = cli.REPORTS["approval-rate"]
+
+    def slow_report(session, request):
+        wall_clock.sleep(0.8)  # longer than the bar's 0.5 s delay
+        return real_report(session, request)
+
+    monkeypatch.setitem(cli.REPORTS, "approval-rate", (slow_report, description))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["approval-rate", *ARGS, "--out", str(tmp_path), "--format", "csv",
+                     "--database-url", db_url]) == 0
+    assert "approval-rate" in terminal.getvalue() and "step" in terminal.getvalue()
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert cli.main(["approval-rate", *ARGS, "--out", str(tmp_path), "--format", "csv",
+                     "--database-url", db_url, "--no-progress"]) == 0
+    assert "step" not in quiet.getvalue()
