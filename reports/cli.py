@@ -86,6 +86,8 @@ def _period(args: argparse.Namespace, settings: Settings) -> tuple[date, date]:
 def run(args: argparse.Namespace, settings: Settings) -> list[Path]:
     from engine.db import Database
 
+    if not args.database_url:
+        settings.check_production_secrets()  # production: refuse to fall back to a local SQLite
     first, last = _period(args, settings)
     period = args.period or ("day" if (last - first).days < 14 else "week")
     request = ReportRequest(first, last + timedelta(days=1), settings.tz, period, args.group_by)

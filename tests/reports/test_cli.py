@@ -244,3 +244,18 @@ def test_progress_bar_on_a_terminal_for_slow_runs(data, db_url, tmp_path, monkey
     assert cli.main(["approval-rate", *ARGS, "--out", str(tmp_path), "--format", "csv",
                      "--database-url", db_url, "--no-progress"]) == 0
     assert "step" not in quiet.getvalue()
+
+
+def test_production_without_database_url_refuses(monkeypatch, tmp_path, capsys):
+    from engine.config import get_settings
+
+    monkeypatch.setenv("RANGE_CONTROL_ENV", "production")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("RANGE_CONTROL_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["utilization", *ARGS, "--out", str(tmp_path / "out")]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert "without DATABASE_URL" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
