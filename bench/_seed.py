@@ -108,8 +108,12 @@ def database_size(url: str) -> int:
         return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
-def _pg_conninfo(url: str) -> str:
+def pg_conninfo(url: str) -> str:
+    """A psycopg connection string from a SQLAlchemy URL (drops the +psycopg driver name)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_pg_conninfo = pg_conninfo  # the name bench_dashboard.py imports
 
 
 def seed(url: str, resources: int = 1000, bookings: int = 1_000_000, pending: float = 0.35,

@@ -301,7 +301,7 @@ def seed_check(db: Database) -> int:
 # --------------------------------------------------------------------------- driver
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
-    url = PG_URL if backend == "postgresql" else SQLITE_URL
+    url = args.pg_url if backend == "postgresql" else args.sqlite_url
     print(f"\n=== {backend}: {url}", flush=True)
     t = time.perf_counter()
     if args.reuse:
@@ -381,7 +381,7 @@ def print_table(results: list[dict]) -> None:
              for r in results for n in r["phases"]]
     add("bookings seeded", lambda r, p: f"{r['bookings']:,}")
     add("  approved/pending/denied/cancelled/bumped", lambda r, p: "/".join(
-        f"{r['by_status'].get(k, 0) // 1000}k" for k in
+        _compact(r["by_status"].get(k, 0)) for k in
         ("approved", "pending", "denied", "cancelled", "bumped")))
     add("audit rows seeded", lambda r, p: f"{r['audit_rows']:,}")
     add("resources / zones / users / blackouts",
@@ -415,6 +415,10 @@ def print_table(results: list[dict]) -> None:
         print(label.ljust(width) + " | " + " | ".join(c.rjust(w) for c, w in zip(cells, colw)))
 
 
+def _compact(n: int) -> str:
+    return f"{n // 1000}k" if n >= 10_000 else str(n)
+
+
 def _mark(value: float, target: float, higher_is_better: bool) -> str:
     ok = value >= target if higher_is_better else value <= target
     return f"{value:.2f} ({'meets' if ok else 'MISSES'} {target:g})"
@@ -423,6 +427,8 @@ def _mark(value: float, target: float, higher_is_better: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--pg-url", default=PG_URL, help="dropped and recreated unless --reuse")
+    ap.add_argument("--sqlite-url", default=SQLITE_URL, help="deleted and recreated unless --reuse")
     ap.add_argument("--resources", type=int, default=1000)
     ap.add_argument("--bookings", type=int, default=1_000_000)
     ap.add_argument("--ops", type=int, default=2000, help="request+approve pairs (and as many "
