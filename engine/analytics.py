@@ -203,13 +203,16 @@ def _group_key(group_by: GroupBy, value: Any) -> str:
     return str(value)
 
 
-def _longest_approved(session: Session, dialect: str, utc_from: datetime, utc_to: datetime
-                      ) -> timedelta:
-    """The longest approved booking touching the range: how far back a bucket must look."""
+def _longest_booking(session: Session, dialect: str, utc_from: datetime, utc_to: datetime
+                     ) -> timedelta:
+    """The longest booking touching the range: how far back a bucket must look.
+
+    Any status, not only approved: still a safe bound, and it reads nothing but the
+    (start_time, end_time) index, several times faster than visiting the rows.
+    """
     longest = session.scalar(
         select(func.max(_seconds(dialect, Booking.end_time, Booking.start_time)))
-        .where(Booking.status == BookingStatus.APPROVED,
-               overlaps_clause(Booking.start_time, Booking.end_time, utc_from, utc_to)))
+        .where(overlaps_clause(Booking.start_time, Booking.end_time, utc_from, utc_to)))
     return timedelta(seconds=float(longest or 0))
 
 
@@ -239,7 +242,7 @@ def _booked_stmt_bucket_join(session: Session, items: list[Bucket], group_by: Gr
     """Portable form: each bucket scans the bookings that start inside it, or up to the longest
     booking before it, through the (status, start_time) index: no bucket-by-booking product."""
     dialect = _dialect(session)
-    lookback = _longest_approved(session, dialect, items[0].utc_from, items[-1].utc_to)
+    lookback = _longest_booking(session, dialect, items[0].utc_from, items[-1].utc_to)
     bk = _bucket_table(items, lookback)
     clipped = _seconds(dialect, _least(dialect, Booking.end_time, bk.c.b_to),
                        _greatest(dialect, Booking.start_time, bk.c.b_from))
