@@ -4,9 +4,13 @@ Periods are calendar buckets in the site time zone `tz`: days, ISO weeks (Monday
 months. `start`/`end` are local dates and the range is [start, end); a bucket that sticks out of
 the range is clipped to it but keeps its calendar label (`period_start`).
 
-SQLite has no time zone database, so local bucket boundaries are computed here in Python (a few
-hundred rows at most) and sent to the database as a small table of UTC bounds that bookings are
-joined to. Durations are rounded to whole seconds per row, so SQLite and PostgreSQL sums agree.
+Local bucket boundaries are computed here in Python (a few hundred at most, daylight saving
+included) and sent to the database as UTC instants: PostgreSQL places rows with width_bucket()
+over that sorted array in one pass; SQLite, which has neither time zones nor width_bucket, joins
+bookings to a small table of the bounds through the (status, start_time) index. Durations are
+rounded to whole seconds per row, so both databases sum the same integers and agree exactly.
+The bookable side (operating hours minus blackouts) is computed from the small resources x
+days set in Python; bookings are never loaded.
 """
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    DateTime, Float, Integer, Interval, and_, bindparam, case, func, literal, not_, or_, select,
-    join, text, true, union_all,
+    DateTime, Float, Integer, Interval, and_, bindparam, case, func, join, literal, not_, or_,
+    select, text, true, union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
