@@ -1,7 +1,7 @@
 """engine.analytics and the reporting services, on SQLite and PostgreSQL (same figures on both)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
