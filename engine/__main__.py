@@ -20,6 +20,7 @@ log = logging.getLogger("range_control.engine")
 def _cmd_migrate(args: argparse.Namespace) -> int:
     url = get_settings().sqlalchemy_url
     migrate.upgrade(url)
+    migrate.refresh_statistics(url)
     print(f"database at revision {migrate.current_revision(url)}")
     return 0
 

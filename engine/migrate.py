@@ -22,6 +22,18 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def refresh_statistics(url: str) -> None:
+    """SQLite plans conflict look-ups well only with statistics; PostgreSQL's autovacuum keeps its own."""
+    if not url.startswith("sqlite"):
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 

@@ -133,6 +133,13 @@ class Blackout(Base):
 
 
 class Booking(Base):
+    """A request for a resource over [start_time, end_time).
+
+    Migrations add what the ORM cannot say: on PostgreSQL the exclusion constraint
+    ex_bookings_no_overlapping_approved and ck_bookings_max_duration (24 hours); on SQLite,
+    triggers with the same effect.
+    """
+
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("end_time > start_time", name="valid_time_range"),
@@ -141,7 +148,7 @@ class Booking(Base):
         Index("idx_bookings_requester", "requester_id"),
         Index("idx_bookings_status", "status"),
         Index("idx_bookings_time", "start_time", "end_time"),
-        Index("ix_bookings_resource_status_end", "resource_id", "status", "end_time"),
+        Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start", "status", "start_time"),
     )
 

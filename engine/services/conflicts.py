@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission
-from engine.domain.rules import opening_intervals, validate_window
+from engine.domain.rules import MAX_DURATION, opening_intervals, validate_window
 from engine.domain.status import BookingStatus
 from engine.domain.suggestions import nearest_free_windows
 from engine.errors import ConflictItem
@@ -33,7 +33,10 @@ def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end:
                Booking.end_time, Booking.priority, Booking.status)
         .join(Resource, Resource.id == Booking.resource_id)
         .where(_scope_resources(resource), Booking.status == status,
-               overlaps_clause(Booking.start_time, Booking.end_time, start, end))
+               overlaps_clause(Booking.start_time, Booking.end_time, start, end),
+               # Bookings last at most MAX_DURATION (a database CHECK): this lower bound lets
+               # the (resource_id, status, start_time) index read only the rows that can overlap.
+               Booking.start_time > start - MAX_DURATION - timedelta(minutes=1))
         .order_by(Booking.start_time)
     )
     if exclude:

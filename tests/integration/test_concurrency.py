@@ -105,3 +105,15 @@ def test_audit_trail_is_append_only_in_the_database(db, make, statement):
     with db.uow().read() as uow:
         assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "edited")) == 0
+
+
+def test_database_refuses_a_booking_longer_than_24_hours(db, make):
+    """Conflict look-ups rely on this bound, so the database enforces it, not just Python."""
+    from datetime import timedelta
+
+    b = make.booking(make.resource())
+    with pytest.raises((IntegrityError, DBAPIError)) as err:
+        with db.engine.begin() as conn:
+            conn.execute(update(Booking).where(Booking.id == b.id).values(
+                end_time=b.start_time + timedelta(hours=24, minutes=1)))
+    assert "ck_bookings_max_duration" in str(err.value)
