@@ -173,10 +173,10 @@ def signed_in_user(authn: EngineAuthenticate, db: Database):
     a revoked token, an expired session or a deactivated account signs the browser out."""
     if not st.session_state.get("authentication_status"):
         authn.login(location="unrendered")  # restores from the cookie, draws nothing
-    token = st.session_state.get("rc_token")
-    if not st.session_state.get("authentication_status") or not token:
+    if not st.session_state.get("authentication_status"):
         return None
-    user_id = sessions.session_user(db.uow(), token, kind="dashboard")
+    token = st.session_state.get("rc_token")
+    user_id = sessions.session_user(db.uow(), token, kind="dashboard") if token else None
     user = None
     if user_id is not None:
         try:

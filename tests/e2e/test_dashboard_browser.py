@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 RESOURCE = "E2E Lane"
 PURPOSE = "Browser test practice"
-TIMEOUT = 30_000
+TIMEOUT = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,20 @@ def _add_free_resource(data: Path) -> None:
     db.dispose()
 
 
+@pytest.fixture
+def pages_on_failure(request):
+    """Pages registered here are saved as failure-*.png when the test fails, to see why."""
+    pages: dict = {}
+    yield pages
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for name, page in pages.items():
+            try:
+                page.screenshot(path=str(SHOTS / f"failure-{name}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 - the page may be gone already
+                pass
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -76,19 +90,23 @@ def sign_in(page, url: str, email: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(500)  # the cookie components report back and rerun once
+    settle(page)
 
 
 def choose(page, label: str, text: str) -> None:
     """Pick an option of a Streamlit selectbox by typing into its search."""
+    settle(page)
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     box.locator("input").click()
     page.keyboard.type(text)
     page.get_by_role("option", name=text, exact=False).first.click()
 
 
-def test_member_requests_staff_approves_member_sees_it_approved(server, browser):
+def test_member_requests_staff_approves_member_sees_it_approved(server, browser,
+                                                              pages_on_failure):
     member_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    member = member_ctx.new_page()
+    member = pages_on_failure["member"] = member_ctx.new_page()
     sign_in(member, server.url, "member@range.example", "member-demo-pass")
     member.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
     choose(member, "Resource", RESOURCE)
@@ -96,13 +114,14 @@ def test_member_requests_staff_approves_member_sees_it_approved(server, browser)
     settle(member)
     member.get_by_label("Purpose").fill(PURPOSE)
     member.get_by_label("Purpose").press("Control+Enter")
+    settle(member)
     member.screenshot(path=str(SHOTS / "1-member-new-booking.png"), full_page=True)
     member.get_by_role("button", name="Send request").click()
     member.get_by_text("Request sent").wait_for(timeout=TIMEOUT)
     member.screenshot(path=str(SHOTS / "2-member-request-sent.png"), full_page=True)
 
     staff_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    staff = staff_ctx.new_page()
+    staff = pages_on_failure["staff"] = staff_ctx.new_page()
     sign_in(staff, server.url, "staff@range.example", "staff-demo-pass")
     staff.get_by_role("heading", name="Approval queue").wait_for(timeout=TIMEOUT)
     choose(staff, "Request to decide", RESOURCE)
@@ -114,6 +133,7 @@ def test_member_requests_staff_approves_member_sees_it_approved(server, browser)
     staff.screenshot(path=str(SHOTS / "4-staff-approved.png"), full_page=True)
 
     member.goto(f"{server.url}/my_bookings")
+    member.get_by_role("heading", name="My bookings").wait_for(timeout=TIMEOUT)
     card = member.get_by_test_id("stMarkdownContainer").filter(has_text=RESOURCE)
     card.filter(has_text=PURPOSE).filter(has_text="approved").wait_for(timeout=TIMEOUT)
     member.screenshot(path=str(SHOTS / "5-member-sees-approved.png"), full_page=True)
