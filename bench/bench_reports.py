@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_reports.py --backend postgresql --bookings 1000000
 
 Seeds its own databases once (PostgreSQL `rc_bench_reports`, SQLite `data/rc_bench_reports.db`;
-re-seeded when the size differs): 1,000 resources in 10 zones and 6 types, half with opening
+re-seeded when the size or the schema revision differs): 1,000 resources in 10 zones and 6 types, half with opening
 hours 08:00-18:00, 1,000 bookings each over 2029 (70 % approved), plus a few blackouts.
 
 Each measurement runs in a fresh child process, so peak memory (ru_maxrss, which includes the
@@ -87,6 +87,18 @@ def _rows(n_bookings: int):
     return user, zones, resources, bookings, blackouts, now
 
 
+def _ready(url: str, n_bookings: int) -> bool:
+    """Already seeded with this many bookings, on the current schema?"""
+    from engine import migrate
+
+    if _count(url) != n_bookings:
+        return False
+    try:
+        return migrate.current_revision(url) == migrate.head_revision(url)
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _count(url: str) -> int | None:
     from sqlalchemy import create_engine, text
     engine = create_engine(url)
@@ -105,7 +117,7 @@ def seed_postgresql(n_bookings: int) -> None:
 
     from engine import migrate
 
-    if _count(pg_url()) == n_bookings:
+    if _ready(pg_url(), n_bookings):
         return
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -138,7 +150,7 @@ def seed_sqlite(n_bookings: int) -> None:
 
     from engine import migrate
 
-    if SQLITE_PATH.exists() and _count(url_for("sqlite")) == n_bookings:
+    if SQLITE_PATH.exists() and _ready(url_for("sqlite"), n_bookings):
         return
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import AuditAction
 from engine.domain.overlap import merge_intervals, overlaps_clause
+from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import AuditLog, Blackout, Booking, Resource, SafetyZone, UTCDateTime
@@ -207,19 +208,6 @@ def _group_key(group_by: GroupBy, value: Any) -> str:
     return str(value)
 
 
-def _longest_booking(session: Session, dialect: str, utc_from: datetime, utc_to: datetime
-                     ) -> timedelta:
-    """The longest booking touching the range: how far back a bucket must look.
-
-    Any status, not only approved: still a safe bound, and it reads nothing but the
-    (start_time, end_time) index, several times faster than visiting the rows.
-    """
-    longest = session.scalar(
-        select(func.max(_seconds(dialect, Booking.end_time, Booking.start_time)))
-        .where(overlaps_clause(Booking.start_time, Booking.end_time, utc_from, utc_to)))
-    return timedelta(seconds=float(longest or 0))
-
-
 def booked_seconds(session: Session, items: list[Bucket], group_by: GroupBy
                    ) -> dict[tuple[int, str], float]:
     """Approved booking seconds per (bucket, group), clipped to each bucket, summed in SQL."""
@@ -244,10 +232,11 @@ def booked_seconds(session: Session, items: list[Bucket], group_by: GroupBy
 
 def _booked_stmt_bucket_join(session: Session, items: list[Bucket], group_by: GroupBy) -> Any:
     """Portable form: each bucket scans the bookings that start inside it, or up to the longest
-    booking before it, through the (status, start_time) index: no bucket-by-booking product."""
+    possible booking before it, through the (status, start_time) index: no bucket-by-booking
+    product. The longest possible booking is MAX_DURATION, which the database itself enforces
+    (migration 0004; `python -m engine check` reports any row that escaped it)."""
     dialect = _dialect(session)
-    lookback = _longest_booking(session, dialect, items[0].utc_from, items[-1].utc_to)
-    bk = _bucket_table(items, lookback)
+    bk = _bucket_table(items, MAX_DURATION)
     clipped = _seconds(dialect, _least(dialect, Booking.end_time, bk.c.b_to),
                        _greatest(dialect, Booking.start_time, bk.c.b_from))
     per_resource = (

@@ -1,8 +1,9 @@
 """`python -m engine check`: does this database still keep the system's promises?
 
 Checks: migrations at head; no two approved bookings overlapping on one resource or on two
-resources of one safety zone; every booking has its 'created' audit entry; every booking whose
-status records a decision (approved, denied, bumped, cancelled) has the matching entry.
+resources of one safety zone; no booking longer than the rules allow (reports rely on it);
+every booking has its 'created' audit entry; every booking whose status records a decision
+(approved, denied, bumped, cancelled) has the matching entry.
 Any finding makes the command exit 1, so a cron or CI job can alert on it.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from engine import migrate
 from engine.audit import AuditAction
 from engine.domain.overlap import overlaps_clause
+from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.models import AuditLog, Booking, Resource
 
@@ -103,6 +105,21 @@ def _overlap_pairs(session: Session, *, same_zone: bool) -> tuple[int, list[dict
     return count, examples
 
 
+def _too_long(session: Session) -> tuple[int, list[dict[str, Any]]]:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        seconds = func.extract("epoch", Booking.end_time - Booking.start_time)
+    else:
+        seconds = (func.julianday(Booking.end_time) - func.julianday(Booking.start_time)) * 86400
+    cond = seconds > MAX_DURATION.total_seconds() + 0.5
+    count = session.scalar(select(func.count()).select_from(Booking).where(cond)) or 0
+    examples = [{"booking": str(i), "start_time": s.isoformat(), "end_time": e.isoformat()}
+                for i, s, e in session.execute(
+                    select(Booking.id, Booking.start_time, Booking.end_time).where(cond)
+                    .order_by(Booking.start_time, Booking.id).limit(EXAMPLES))] if count else []
+    return count, examples
+
+
 def _missing_audit(session: Session, status: BookingStatus | None, action: AuditAction
                    ) -> tuple[int, list[dict[str, Any]]]:
     has_entry = exists().where(AuditLog.booking_id == Booking.id,
@@ -134,6 +151,10 @@ def run_checks(url: str, session: Session) -> CheckResult:
         if count:
             findings.append(Finding(kind, count, f"{count} pair(s) of approved bookings "
                                     f"overlap {what}", examples))
+    count, examples = _too_long(session)
+    if count:
+        findings.append(Finding("booking_longer_than_allowed", count,
+                                f"{count} booking(s) last longer than {MAX_DURATION}", examples))
     count, examples = _missing_audit(session, None, AuditAction.CREATED)
     if count:
         findings.append(Finding("booking_without_created_audit", count,

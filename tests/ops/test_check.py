@@ -120,3 +120,20 @@ def test_unreachable_database_exits_2(capsys):
                         "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"])
     assert code == 2
     assert "error: cannot check the database" in capsys.readouterr().err
+
+
+def test_booking_longer_than_the_rules_allow(db, db_url, booked, capsys):
+    """The database refuses it since migration 0004; on SQLite the trigger is dropped here."""
+    one = booked["one"].id
+    if db.dialect != "sqlite":
+        with pytest.raises(Exception, match="ck_bookings_max_duration"):
+            raw(db_url, "UPDATE bookings SET end_time = end_time + interval '2 days' WHERE id = :b",
+                b=str(one))
+        return
+    raw(db_url, "DROP TRIGGER trg_bookings_max_duration_update",
+        "UPDATE bookings SET end_time = '2030-01-10 11:00:00.000000' WHERE id = :b", b=one.hex)
+    code, report = check(db_url, capsys)
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["kind"] == "booking_longer_than_allowed"
+    assert finding["examples"][0]["booking"] == str(one)
