@@ -64,7 +64,7 @@ def main() -> None:
     try:
         settings.check_production_secrets("cookie_key")
     except RuntimeError as exc:
-        st.error(f"Range-Control will not start: {exc}.", icon="🛑")
+        st.error(f"Range-Control will not start: {exc}.", icon=":material/block:")
         st.stop()
     db = ui.database()
     authn = auth.EngineAuthenticate(db, settings)

@@ -100,13 +100,13 @@ def today() -> date:
 def show_error(exc: DomainError) -> None:
     """A service's message as is; conflicts listed one per row with their priorities."""
     if isinstance(exc, ConflictError):
-        st.error(exc.summary, icon="⚠️")
+        st.error(exc.summary, icon=":material/warning:")
         if exc.conflicts:
             st.dataframe(conflict_frame(exc.conflicts), hide_index=True, width="stretch")
     elif isinstance(exc, ValidationError):
-        st.error(f"**{exc.field.replace('_', ' ')}**: {exc.rule}", icon="⚠️")
+        st.error(f"**{exc.field.replace('_', ' ')}**: {exc.rule}", icon=":material/warning:")
     else:
-        st.error(exc.message, icon="⚠️")
+        st.error(exc.message, icon=":material/warning:")
 
 
 def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
@@ -118,7 +118,7 @@ def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
         show_error(exc)
         return None
     if success:
-        st.toast(success, icon="✅")
+        st.toast(success, icon=":material/check_circle:")
         st.session_state["rc_flash"] = success
     return result
 

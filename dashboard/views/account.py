@@ -26,7 +26,7 @@ with left:
                                         "Reset": "Change password"}):
             st.success("Password changed.")
     except (ResetError, CredentialsError) as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/warning:")
 with right:
     with ui.section("Sign out everywhere"):
         st.write("Ends every signed-in browser of yours, including this one.")

@@ -30,7 +30,7 @@ queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(
 if queue is None:
     st.stop()
 if not queue.items:
-    st.success("Nothing waiting: every request has been decided.", icon="🎉")
+    st.success("Nothing waiting: every request has been decided.", icon=":material/celebration:")
     st.stop()
 
 
@@ -75,10 +75,10 @@ with st.container(border=True):
     st.write(f"**{b.requester_name}** asks for it: _{b.purpose}_ · priority **{b.priority}** · "
              f"requested {ui.fmt(b.created_at)} · reference `{ui.short_id(b.id)}`")
     if item.conflicts.hard:
-        st.error(f"{len(item.conflicts.hard)} conflict(s) stand in the way:", icon="⚠️")
+        st.error(f"{len(item.conflicts.hard)} conflict(s) stand in the way:", icon=":material/warning:")
         st.dataframe(ui.conflict_frame(item.conflicts.hard), hide_index=True, width="stretch")
     else:
-        st.success("No approved booking or blackout stands in the way.", icon="✅")
+        st.success("No approved booking or blackout stands in the way.", icon=":material/check_circle:")
     if item.conflicts.soft:
         st.info(f"{len(item.conflicts.soft)} other pending request(s) want overlapping time "
                 "(approving this one will make them conflict):")
@@ -135,7 +135,7 @@ with st.container(border=True):
         st.write("Approves this request and bumps every lower-priority approved booking in its "
                  "way. Blackouts and bookings of equal or higher priority still block it.")
         if lower:
-            st.warning(f"{len(lower)} booking(s) would be bumped.", icon="↪️")
+            st.warning(f"{len(lower)} booking(s) would be bumped.", icon=":material/swap_horiz:")
         sure = st.checkbox("I confirm the force override", key=f"aq_force_ok_{b.id}")
         if st.button("Force override", type="primary", icon=":material/bolt:", key="aq_force",
                      disabled=not sure):

@@ -47,7 +47,7 @@ ui.pager(page, "mb_page")
 for b in page.items:
     if b.status in ("denied", "bumped") and b.decision_reason:
         st.warning(f"**{b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}** was "
-                   f"{b.status}: {b.decision_reason}", icon="ℹ️")
+                   f"{b.status}: {b.decision_reason}", icon=":material/info:")
 
 cancellable = [b for b in page.items if BookingAction.CANCEL in allowed_actions(b.status)]
 if cancellable:

@@ -79,10 +79,10 @@ with ui.section("Availability"):
         if report.has_hard:
             st.warning("This window is already taken: staff cannot approve it as it stands. "
                        "Pick an alternative below, or send it anyway to ask for an override.",
-                       icon="⚠️")
+                       icon=":material/warning:")
             st.dataframe(ui.conflict_frame(report.hard), hide_index=True, width="stretch")
         else:
-            st.success(f"{resource.name} is free {ui.fmt_span(start, end)}.", icon="✅")
+            st.success(f"{resource.name} is free {ui.fmt_span(start, end)}.", icon=":material/check_circle:")
         if report.soft:
             st.info(f"{len(report.soft)} other pending request(s) ask for overlapping time; "
                     "staff decide between them.")

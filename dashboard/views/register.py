@@ -14,7 +14,7 @@ with middle:
             location="main", merge_username_email=True, password_hint=False, captcha=True,
             key="register", fields={"Form name": "Your details", "Register": "Create account"})
     except RegisterError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/warning:")
     else:
         if email:
             st.success(f"Welcome, {name}: your account {email} is ready. Sign in to book.")

@@ -23,4 +23,4 @@ with middle:
     if st.session_state.get("authentication_status") is False and not message:
         message = "email or password is incorrect"
     if message:
-        st.error(message[:1].upper() + message[1:], icon="🔒")
+        st.error(message[:1].upper() + message[1:], icon=":material/lock:")
