@@ -19,13 +19,14 @@ ui.flash()
 uid = ui.user_id()
 types = services.list_resource_types(ui.uow(), uid)
 zones = {z.name: z.id for z in services.list_zones(ui.uow(), uid)}
-c1, c2, c3 = st.columns([1, 1, 1])
+c1, c2, c3, c4 = st.columns([2, 2, 1, 2])
 rtype = c1.selectbox("Resource type", [ANY, *types], key="aq_type")
 zone = c2.selectbox("Safety zone", [ANY, *zones], key="aq_zone")
-past = c3.toggle("Include requests whose start has passed", key="aq_past")
+per_page = c3.selectbox("Per page", [PAGE_SIZE, 50, 100], key="aq_per_page")
+past = c4.toggle("Include requests whose start has passed", key="aq_past")
 
 queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(
-    ui.uow(), uid, page=n, page_size=PAGE_SIZE, resource_type=None if rtype == ANY else rtype,
+    ui.uow(), uid, page=n, page_size=per_page, resource_type=None if rtype == ANY else rtype,
     safety_zone_id=zones.get(zone), include_past=past), "aq_page"))
 if queue is None:
     st.stop()
