@@ -11,7 +11,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import PageOut, ShortText, UserCreateIn, UserOut, UserUpdateIn
 from engine import services
 from engine.domain.permissions import Role
-from engine.services.api_support import update_user
+from engine.services.users import update_user
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 

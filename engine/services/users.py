@@ -156,45 +156,71 @@ def _admin_change(uow: UnitOfWork, actor_id: object, user_id: object, action: Au
     with uow:
         actor = load_actor(uow, actor_id, P.USER_MANAGE)
         user = get_or_404(uow, User, user_id, "user", "user_id")
-        previous = snapshot(user)
-        change(user)
-        user.updated_at = uow.now
-        record(uow.session, actor_id=actor.id, action=action, now=uow.now, entity=user,
-               previous_state=previous, details=details)
+        _audited_change(uow, actor, user, action, change, details)
+        view = UserView.of(user)
+        uow.commit()
+        return view
+
+
+def _audited_change(uow: UnitOfWork, actor: User, user: User, action: AuditAction, change,
+                    details: dict | None = None) -> None:
+    previous = snapshot(user)
+    change(user)
+    user.updated_at = uow.now
+    record(uow.session, actor_id=actor.id, action=action, now=uow.now, entity=user,
+           previous_state=previous, details=details)
+    uow.session.flush()
+
+
+def update_user(uow: UnitOfWork, actor_id: object, user_id: object, *, role: object = None,
+                is_active: object = None) -> UserView:
+    """Change a user's role and/or active flag in one transaction, one audit entry per change.
+    The last active admin can be neither demoted nor deactivated; either change ends the
+    user's sessions."""
+    if is_active is not None and not isinstance(is_active, bool):
+        raise ValidationError("is_active", "must be true or false")
+    new_role = _role(role) if role is not None else None
+
+    def set_role(user: User) -> None:
+        if new_role is not Role.ADMIN:
+            _guard_last_admin(uow, user)
+        user.role = new_role
+        user.session_version += 1
+
+    def deactivate(user: User) -> None:
+        _guard_last_admin(uow, user)
+        user.is_active = False
+        user.session_version += 1
+
+    def reactivate(user: User) -> None:
+        user.is_active = True
+        user.failed_logins, user.locked_until = 0, None
+
+    with uow:
+        actor = load_actor(uow, actor_id, P.USER_MANAGE)
+        user = get_or_404(uow, User, user_id, "user", "user_id")
+        if new_role is not None and user.role is not new_role:
+            _audited_change(uow, actor, user, AuditAction.USER_ROLE_CHANGED, set_role,
+                            {"role": new_role.value})
+        if is_active is False and user.is_active:
+            _audited_change(uow, actor, user, AuditAction.USER_DEACTIVATED, deactivate)
+        elif is_active is True and not user.is_active:
+            _audited_change(uow, actor, user, AuditAction.USER_REACTIVATED, reactivate)
         view = UserView.of(user)
         uow.commit()
         return view
 
 
 def change_role(uow: UnitOfWork, actor_id: object, user_id: object, role: object) -> UserView:
-    new_role = _role(role)
-
-    def change(user: User) -> None:
-        if user.role is not new_role:
-            if new_role is not Role.ADMIN:
-                _guard_last_admin(uow, user)
-            user.role = new_role
-            user.session_version += 1
-
-    return _admin_change(uow, actor_id, user_id, AuditAction.USER_ROLE_CHANGED, change,
-                         {"role": new_role.value})
+    return update_user(uow, actor_id, user_id, role=role)
 
 
 def deactivate_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserView:
-    def change(user: User) -> None:
-        _guard_last_admin(uow, user)
-        user.is_active = False
-        user.session_version += 1
-
-    return _admin_change(uow, actor_id, user_id, AuditAction.USER_DEACTIVATED, change)
+    return update_user(uow, actor_id, user_id, is_active=False)
 
 
 def reactivate_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserView:
-    def change(user: User) -> None:
-        user.is_active = True
-        user.failed_logins, user.locked_until = 0, None
-
-    return _admin_change(uow, actor_id, user_id, AuditAction.USER_REACTIVATED, change)
+    return update_user(uow, actor_id, user_id, is_active=True)
 
 
 def reset_password(uow: UnitOfWork, actor_id: object, user_id: object, new_password: object,
