@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import psycopg  # noqa: E402
-from _seed import _pg_conninfo, reset_database, seed  # noqa: E402
+from _seed import pg_conninfo, reset_database, seed  # noqa: E402
 
 from engine import services  # noqa: E402
 from engine.config import Settings  # noqa: E402
@@ -91,14 +91,14 @@ def apptest_first_screen(db: Database, staff_id, page: str, repeat: int) -> list
 
 
 def pending_count(url: str) -> tuple[int, int]:
-    with psycopg.connect(_pg_conninfo(url)) as conn:
+    with psycopg.connect(pg_conninfo(url)) as conn:
         return conn.execute("SELECT count(*) FILTER (WHERE status = 'pending'), count(*) "
                             "FROM bookings").fetchone()
 
 
 def keep_pending(url: str, keep: int) -> None:
     """Deny all but `keep` pending requests (chosen at random), then refresh statistics."""
-    with psycopg.connect(_pg_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(url), autocommit=True) as conn:
         conn.execute("""UPDATE bookings SET status = 'denied',
                                decision_reason = 'bench: thinned the queue'
                         WHERE status = 'pending' AND id NOT IN (

@@ -6,6 +6,7 @@ home (engine/services/conflicts.py) and approvals from the booking services' own
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import func, literal, select, union_all
@@ -13,6 +14,7 @@ from sqlalchemy import func, literal, select, union_all
 from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
+from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.errors import (
     ConflictError, ConflictItem, InvalidTransition, NotFoundError, ValidationError,
@@ -79,7 +81,8 @@ def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_siz
 
 def page_conflicts(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, ConflictReport]:
     """conflicts.conflict_report for a whole page in two queries instead of three per booking:
-    one UNION ALL branch per booking, built from the same scope and overlap clauses."""
+    one UNION ALL branch per booking, built from the same scope and overlap clauses (and the
+    same MAX_DURATION lower bound that lets the start_time index read only candidates)."""
     out = {b.id: ConflictReport() for b in bookings}
     if not bookings:
         return out
@@ -90,7 +93,8 @@ def page_conflicts(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, Confl
                Booking.status)
         .join(Resource, Resource.id == Booking.resource_id)
         .where(_scope_resources(b.resource), Booking.status.in_(wanted), Booking.id != b.id,
-               overlaps_clause(Booking.start_time, Booking.end_time, b.start_time, b.end_time))
+               overlaps_clause(Booking.start_time, Booking.end_time, b.start_time, b.end_time),
+               Booking.start_time > b.start_time - MAX_DURATION - timedelta(minutes=1))
         for b in bookings))).all()
     blackout_rows = uow.session.execute(union_all(*(
         select(literal(str(b.id)).label("for_id"), Blackout.id, Blackout.resource_id,
