@@ -20,9 +20,9 @@ from engine.errors import (
     ConflictError, ConflictItem, InvalidTransition, NotFoundError, ValidationError,
 )
 from engine.models import Blackout, Booking, Resource
-from engine.services.bookings import _approve_locked, _locked_booking, refused_by_database
+from engine.services.bookings import approve_locked, lock_booking, refused_by_database
 from engine.services.common import as_uuid, load_actor, paginate, scope_key
-from engine.services.conflicts import _scope_resources
+from engine.services.conflicts import scope_resources
 from engine.services.views import BookingView, ConflictReport, Page
 
 
@@ -92,7 +92,7 @@ def page_conflicts(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, Confl
                Resource.name, Booking.start_time, Booking.end_time, Booking.priority,
                Booking.status)
         .join(Resource, Resource.id == Booking.resource_id)
-        .where(_scope_resources(b.resource), Booking.status.in_(wanted), Booking.id != b.id,
+        .where(scope_resources(b.resource), Booking.status.in_(wanted), Booking.id != b.id,
                overlaps_clause(Booking.start_time, Booking.end_time, b.start_time, b.end_time),
                Booking.start_time > b.start_time - MAX_DURATION - timedelta(minutes=1))
         for b in bookings))).all()
@@ -100,7 +100,7 @@ def page_conflicts(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, Confl
         select(literal(str(b.id)).label("for_id"), Blackout.id, Blackout.resource_id,
                Resource.name, Blackout.start_time, Blackout.end_time, Blackout.reason)
         .join(Resource, Resource.id == Blackout.resource_id)
-        .where(_scope_resources(b.resource),
+        .where(scope_resources(b.resource),
                overlaps_clause(Blackout.start_time, Blackout.end_time, b.start_time, b.end_time))
         for b in bookings))).all()
     hard: dict[str, list] = {str(b.id): [] for b in bookings}
@@ -131,8 +131,8 @@ def approve_clear(uow: UnitOfWork, actor_id: object, booking_ids: list[object]) 
         with refused_by_database(uow, "batch approval"):
             for booking_id in ids:
                 try:
-                    booking = _locked_booking(uow, booking_id)
-                    _approve_locked(uow, actor, booking, force_override=False)
+                    booking = lock_booking(uow, booking_id)
+                    approve_locked(uow, actor, booking, force_override=False)
                 except (ConflictError, ValidationError, InvalidTransition, NotFoundError) as exc:
                     result.skipped.append((booking_id, getattr(exc, "summary", exc.message)))
                     continue

@@ -52,7 +52,7 @@ def _visible_booking(uow: UnitOfWork, actor: User, booking_id: object) -> Bookin
     return booking
 
 
-def _locked_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) -> Booking:
+def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) -> Booking:
     """Load a booking, take the zone lock(s), then re-read it under a row lock."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
     uow.lock_scope(scope_key(booking.resource), *extra_scopes)
@@ -73,7 +73,7 @@ def refused_by_database(uow: UnitOfWork, what: str):
                             f"first ({exc.orig.__class__.__name__})", []) from exc
 
 
-def _set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
+def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
                 audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
                 bumped_by: UUID | None = None) -> None:
     previous = snapshot(booking)
@@ -186,9 +186,9 @@ def cancel_booking(uow: UnitOfWork, actor_id: object, booking_id: object,
         booking = _visible_booking(uow, actor, booking_id)
         if booking.requester_id != actor.id:
             require(actor, P.BOOKING_CANCEL_ANY)
-        booking = _locked_booking(uow, booking.id)
+        booking = lock_booking(uow, booking.id)
         reason = validate_reason(reason) if reason else None
-        _set_status(uow, actor, booking, BookingAction.CANCEL, AuditAction.CANCELLED, reason=reason)
+        set_status(uow, actor, booking, BookingAction.CANCEL, AuditAction.CANCELLED, reason=reason)
         view = BookingView.of(booking)
         uow.commit()
         return view
@@ -199,14 +199,14 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_DENY)
         reason = validate_reason(reason)
-        booking = _locked_booking(uow, booking_id)
-        _set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
+        booking = lock_booking(uow, booking_id)
+        set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
         view = BookingView.of(booking)
         uow.commit()
         return view
 
 
-def _approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
+def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
                     ignore: set[UUID] = frozenset()) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
     approved bookings in the way. Returns the ids bumped."""
@@ -229,12 +229,12 @@ def _approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_ove
     for c in conflicts:
         victim = uow.session.scalars(select(Booking).where(Booking.id == c.id).with_for_update(of=Booking)
                                      .execution_options(populate_existing=True)).one()
-        _set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+        set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
                     reason=f"displaced by higher-priority booking {booking.id} (force override)",
                     bumped_by=booking.id)
         bumped.append(victim.id)
     assert target is BookingStatus.APPROVED
-    _set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
+    set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
                 details={"force_override": force_override, "bumped": [str(b) for b in bumped]})
     return bumped
 
@@ -245,9 +245,9 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
     force_override, lower-priority approved bookings are bumped in the same transaction."""
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
-        booking = _locked_booking(uow, booking_id)
+        booking = lock_booking(uow, booking_id)
         with refused_by_database(uow, f"approval of booking {booking.id}"):
-            _approve_locked(uow, actor, booking, force_override=bool(force_override))
+            approve_locked(uow, actor, booking, force_override=bool(force_override))
             view = BookingView.of(booking)
             uow.commit()
         return view
@@ -262,7 +262,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         actor = load_actor(uow, actor_id, P.BOOKING_RESCHEDULE)
         current = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
         resource = active_resource(uow, resource_id or current.resource_id)
-        booking = _locked_booking(uow, current.id, scope_key(resource))
+        booking = lock_booking(uow, current.id, scope_key(resource))
         target = _transition(booking, BookingAction.RESCHEDULE)
         start, end = validate_window(start_time, end_time, uow.now)
         _check_hours(uow, resource, start, end)
@@ -298,7 +298,7 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
         if in_favour_of is not None:  # lock both zones up front, in one sorted call
             winner = get_or_404(uow, Booking, in_favour_of, "booking", "in_favour_of")
             extra_scopes.append(scope_key(winner.resource))
-        booking = _locked_booking(uow, booking_id, *extra_scopes)
+        booking = lock_booking(uow, booking_id, *extra_scopes)
         _transition(booking, BookingAction.BUMP)
         if winner is not None:
             winner = uow.session.scalars(
@@ -309,10 +309,10 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
                                       f"{winner.priority}) must outrank booking {booking.id} "
                                       f"(priority {booking.priority})")
         with refused_by_database(uow, f"bump of booking {booking.id}"):
-            _set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED,
+            set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED,
                         reason=reason, bumped_by=winner.id if winner else None)
             if winner is not None:
-                _approve_locked(uow, actor, winner, force_override=False)
+                approve_locked(uow, actor, winner, force_override=False)
             view = BookingView.of(booking)
             uow.commit()
         return view

@@ -18,7 +18,7 @@ from engine.services.common import as_uuid, get_or_404, load_actor
 from engine.services.views import ConflictReport, Suggestion
 
 
-def _scope_resources(resource: Resource):
+def scope_resources(resource: Resource):
     """The resource itself and, when it sits in a safety zone, every resource of that zone."""
     if resource.safety_zone_id is None:
         return Resource.id == resource.id
@@ -32,7 +32,7 @@ def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end:
         select(Booking.id, Booking.resource_id, Resource.name, Booking.start_time,
                Booking.end_time, Booking.priority, Booking.status)
         .join(Resource, Resource.id == Booking.resource_id)
-        .where(_scope_resources(resource), Booking.status == status,
+        .where(scope_resources(resource), Booking.status == status,
                overlaps_clause(Booking.start_time, Booking.end_time, start, end),
                # Bookings last at most MAX_DURATION (a database CHECK): this lower bound lets
                # the (resource_id, status, start_time) index read only the rows that can overlap.
@@ -52,7 +52,7 @@ def blackout_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end
         select(Blackout.id, Blackout.resource_id, Resource.name, Blackout.start_time,
                Blackout.end_time, Blackout.reason)
         .join(Resource, Resource.id == Blackout.resource_id)
-        .where(_scope_resources(resource),
+        .where(scope_resources(resource),
                overlaps_clause(Blackout.start_time, Blackout.end_time, start, end))
         .order_by(Blackout.start_time)
     )

@@ -17,6 +17,7 @@ from engine.domain.rules import require_aware, validate_reason
 from engine.domain.status import BookingAction, BookingStatus
 from engine.errors import ConflictError, ValidationError
 from engine.models import Blackout, Booking, Resource, SafetyZone
+from engine.services.bookings import set_status
 from engine.services.common import as_uuid, get_or_404, load_actor, scope_key
 from engine.services.conflicts import booking_conflicts
 from engine.services.views import BlackoutView, ResourceView, ZoneView
@@ -230,8 +231,6 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                     bump_conflicting: bool = False) -> BlackoutView:
     """Close a resource for a window. Approved bookings in the way (on it or its zone) refuse
     the blackout, listed, unless `bump_conflicting` bumps them with the blackout's reason."""
-    from engine.services.bookings import _set_status  # one home for status changes
-
     with uow:
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
@@ -251,7 +250,7 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         uow.session.flush()
         for c in in_way:
             victim = get_or_404(uow, Booking, c.id, "booking", "booking_id")
-            _set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+            set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
                         reason=f"blackout: {reason}")
         record(uow.session, actor_id=actor.id, action=AuditAction.BLACKOUT_CREATED, now=uow.now,
                entity=blackout, details={"resource": resource.name, "start_time": start,
