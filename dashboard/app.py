@@ -16,6 +16,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth, ui  # noqa: E402
 from engine.config import get_settings  # noqa: E402
+from engine.logs import configure_logging  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
 ROLE_LABELS = {"user": "Member", "staff": "Staff", "admin": "Admin"}
@@ -61,6 +62,7 @@ def main() -> None:
     st.set_page_config(page_title="Range-Control", page_icon=":material/my_location:",
                        layout="wide")
     settings = ui.database_override.settings if ui.database_override else get_settings()
+    configure_logging("range-control-dashboard", settings.log_level)
     try:
         settings.check_production_secrets("cookie_key")
     except RuntimeError as exc:

@@ -24,6 +24,8 @@ from typing import IO, Any, TypeVar
 
 from pythonjsonlogger.json import JsonFormatter
 
+from engine.errors import DomainError
+
 FIELDS = ("timestamp", "level", "service", "trace_id", "user_id", "action", "status",
           "duration_ms", "message")
 DEFAULT_SERVICE = "range-control"
@@ -138,6 +140,12 @@ def log_action(action: str, *, user_id: object | None = None,
     with trace(user_id=user_id):
         try:
             yield fields
+        except DomainError as exc:  # an expected refusal (bad input, conflict, permission)
+            log.warning(message or f"{action} refused: {exc.message}", extra={
+                **fields, "action": action, "status": "refused", "error": exc.code,
+                "user_id": user_id,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            raise
         except BaseException as exc:
             log.error(message or f"{action} failed: {exc}", exc_info=not isinstance(
                 exc, (SystemExit, KeyboardInterrupt)), extra={

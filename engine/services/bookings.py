@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
+from engine.logs import logged
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
@@ -90,6 +91,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
     uow.session.flush()
 
 
+@logged("booking.request")
 def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                     start_time: object, end_time: object, purpose: object,
                     priority: object = 0) -> BookingView:
@@ -178,6 +180,7 @@ def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = Bo
         return Page([BookingView.of(b) for b in rows], total or 0, page, page_size)
 
 
+@logged("booking.cancel")
 def cancel_booking(uow: UnitOfWork, actor_id: object, booking_id: object,
                    reason: str | None = None) -> BookingView:
     """Members cancel their own bookings; staff cancel anyone's."""
@@ -194,6 +197,7 @@ def cancel_booking(uow: UnitOfWork, actor_id: object, booking_id: object,
         return view
 
 
+@logged("booking.deny")
 def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: object
                  ) -> BookingView:
     with uow:
@@ -239,6 +243,7 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
     return bumped
 
 
+@logged("booking.approve")
 def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                     force_override: bool = False) -> BookingView:
     """Approve a pending request. Refused over any hard conflict, listing each one; with
@@ -253,6 +258,7 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         return view
 
 
+@logged("booking.reschedule")
 def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                        start_time: object, end_time: object, resource_id: object | None = None,
                        reason: str | None = None) -> BookingView:
@@ -286,6 +292,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         return view
 
 
+@logged("booking.bump")
 def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reason: object,
                  in_favour_of: object | None = None) -> BookingView:
     """Staff displace an approved booking. With `in_favour_of`, a pending request of higher

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
+from engine.logs import logged
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.rules import require_aware, validate_reason
@@ -97,6 +98,7 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
         resource.safety_zone_id = zone_id
 
 
+@logged("resource.create")
 def create_resource(uow: UnitOfWork, actor_id: object, **values: Any) -> ResourceView:
     with uow:
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
@@ -115,6 +117,7 @@ def create_resource(uow: UnitOfWork, actor_id: object, **values: Any) -> Resourc
         return view
 
 
+@logged("resource.update")
 def update_resource(uow: UnitOfWork, actor_id: object, resource_id: object, **values: Any
                     ) -> ResourceView:
     with uow:
@@ -133,6 +136,7 @@ def update_resource(uow: UnitOfWork, actor_id: object, resource_id: object, **va
         return view
 
 
+@logged("resource.set_active")
 def set_resource_active(uow: UnitOfWork, actor_id: object, resource_id: object, active: bool
                         ) -> ResourceView:
     with uow:
@@ -182,6 +186,7 @@ def list_resource_types(uow: UnitOfWork, actor_id: object) -> list[str]:
                                         .order_by(Resource.resource_type)))
 
 
+@logged("zone.create")
 def create_zone(uow: UnitOfWork, actor_id: object, *, name: object,
                 description: object = None) -> ZoneView:
     with uow:
@@ -201,6 +206,7 @@ def create_zone(uow: UnitOfWork, actor_id: object, *, name: object,
         return view
 
 
+@logged("zone.update")
 def update_zone(uow: UnitOfWork, actor_id: object, zone_id: object, *, name: object = None,
                 description: object = None) -> ZoneView:
     with uow:
@@ -226,6 +232,7 @@ def list_zones(uow: UnitOfWork, actor_id: object) -> list[ZoneView]:
                                                             .order_by(SafetyZone.name))]
 
 
+@logged("blackout.create")
 def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                     start_time: object, end_time: object, reason: object,
                     bump_conflicting: bool = False) -> BlackoutView:
@@ -262,6 +269,7 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         return view
 
 
+@logged("blackout.delete")
 def delete_blackout(uow: UnitOfWork, actor_id: object, blackout_id: object) -> None:
     with uow:
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)

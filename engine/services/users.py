@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
+from engine.logs import logged
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role
 from engine.errors import (
@@ -50,6 +51,7 @@ def _by_email(uow: UnitOfWork, email: str) -> User | None:
     return uow.session.scalar(select(User).where(func.lower(User.email) == email))
 
 
+@logged("user.register")
 def register_user(uow: UnitOfWork, *, email: object, name: object, password: object,
                   role: object = Role.USER, actor_id: object | None = None,
                   hash_rounds: int = 12) -> UserView:
@@ -172,6 +174,7 @@ def _audited_change(uow: UnitOfWork, actor: User, user: User, action: AuditActio
     uow.session.flush()
 
 
+@logged("user.update")
 def update_user(uow: UnitOfWork, actor_id: object, user_id: object, *, role: object = None,
                 is_active: object = None) -> UserView:
     """Change a user's role and/or active flag in one transaction, one audit entry per change.
@@ -223,6 +226,7 @@ def reactivate_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserV
     return update_user(uow, actor_id, user_id, is_active=True)
 
 
+@logged("user.reset_password")
 def reset_password(uow: UnitOfWork, actor_id: object, user_id: object, new_password: object,
                    hash_rounds: int = 12) -> UserView:
     """Admin reset: sets the password, clears any lockout, and ends the user's sessions."""
@@ -236,6 +240,7 @@ def reset_password(uow: UnitOfWork, actor_id: object, user_id: object, new_passw
     return _admin_change(uow, actor_id, user_id, AuditAction.PASSWORD_RESET, change)
 
 
+@logged("user.change_password")
 def change_password(uow: UnitOfWork, actor_id: object, *, current_password: object,
                     new_password: object, hash_rounds: int = 12) -> UserView:
     with uow:

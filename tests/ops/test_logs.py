@@ -109,3 +109,21 @@ def test_engine_cli_logs_json_to_stderr(tmp_path):
     assert (final["service"], final["action"], final["status"]) == (
         "range-control-engine", "engine.migrate", "ok")
     assert all(set(logs.FIELDS) <= set(e) for e in entries)
+
+
+def test_engine_services_log_each_change_and_each_refusal(stream, db, make):
+    from engine.domain.permissions import Role
+    from engine.errors import PermissionDenied
+    from engine.services import approve_booking
+
+    logs.configure_logging("range-control-engine", "INFO", stream=stream)
+    member = make.user()
+    booking = make.booking(make.resource(), member)
+    with pytest.raises(PermissionDenied):
+        approve_booking(db.uow(), member.id, booking.id)
+    entries = [e for e in lines(stream) if (e["action"] or "").startswith("booking.")]
+    request, refused = entries[-2], entries[-1]
+    assert request["action"] == "booking.request" and request["status"] == "ok"
+    assert request["user_id"] == str(member.id) and request["duration_ms"] >= 0
+    assert refused["action"] == "booking.approve" and refused["status"] == "refused"
+    assert refused["level"] == "WARNING" and refused["error"] == "permission_denied"
