@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, Text, cast, literal, literal_column, null, select, union_all
 
 from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
@@ -25,55 +25,72 @@ def scope_resources(resource: Resource):
     return Resource.safety_zone_id == resource.safety_zone_id
 
 
-def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
-                      status: BookingStatus, exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+def _booking_rows(resource: Resource, start: datetime, end: datetime, status: BookingStatus,
+                  exclude: set[UUID]):
     """Bookings in `status` that overlap [start, end) on the resource or its safety zone."""
     stmt = (
-        select(Booking.id, Booking.resource_id, Resource.name, Booking.start_time,
-               Booking.end_time, Booking.priority, Booking.status)
+        select(literal("booking", String(10)).label("kind"), Booking.id, Booking.resource_id,
+               Resource.name, Booking.start_time, Booking.end_time, Booking.priority,
+               cast(Booking.status, String(50)).label("status"),
+               cast(null(), Text).label("label"))
         .join(Resource, Resource.id == Booking.resource_id)
         .where(scope_resources(resource), Booking.status == status,
                overlaps_clause(Booking.start_time, Booking.end_time, start, end),
                # Bookings last at most MAX_DURATION (a database CHECK): this lower bound lets
                # the (resource_id, status, start_time) index read only the rows that can overlap.
                Booking.start_time > start - MAX_DURATION - timedelta(minutes=1))
-        .order_by(Booking.start_time)
     )
     if exclude:
         stmt = stmt.where(Booking.id.not_in(list(exclude)))
-    return [ConflictItem("booking", r.id, r.resource_id, r.name, r.start_time, r.end_time,
-                         r.priority, r.status.value)
-            for r in uow.session.execute(stmt)]
+    return stmt
 
 
-def blackout_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime
-                       ) -> list[ConflictItem]:
-    stmt = (
-        select(Blackout.id, Blackout.resource_id, Resource.name, Blackout.start_time,
-               Blackout.end_time, Blackout.reason)
+def _blackout_rows(resource: Resource, start: datetime, end: datetime):
+    return (
+        select(literal("blackout", String(10)).label("kind"), Blackout.id, Blackout.resource_id,
+               Resource.name, Blackout.start_time, Blackout.end_time,
+               cast(null(), Integer).label("priority"), cast(null(), String(50)).label("status"),
+               Blackout.reason.label("label"))
         .join(Resource, Resource.id == Blackout.resource_id)
         .where(scope_resources(resource),
                overlaps_clause(Blackout.start_time, Blackout.end_time, start, end))
-        .order_by(Blackout.start_time)
     )
-    return [ConflictItem("blackout", r.id, r.resource_id, r.name, r.start_time, r.end_time,
-                         label=r.reason)
-            for r in uow.session.execute(stmt)]
+
+
+def _conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime, *,
+               blackouts: bool, statuses: tuple[BookingStatus, ...],
+               exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+    """One round trip: the blackouts, then the bookings of `statuses`, in the way, by start."""
+    parts = ([_blackout_rows(resource, start, end)] if blackouts else []) + [
+        _booking_rows(resource, start, end, status, exclude) for status in statuses]
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    rows = uow.session.execute(stmt.order_by(literal_column("kind"), literal_column("start_time")))
+    return [ConflictItem(r.kind, r.id, r.resource_id, r.name, r.start_time, r.end_time,
+                         r.priority, r.status, r.label or "")
+            for r in rows]
+
+
+def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
+                      status: BookingStatus, exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+    """Bookings in `status` that overlap [start, end) on the resource or its safety zone."""
+    return _conflicts(uow, resource, start, end, blackouts=False, statuses=(status,),
+                      exclude=exclude)
 
 
 def hard_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
                    exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
     """Approved bookings and blackouts in the way: approval over any of them is refused."""
-    return (blackout_conflicts(uow, resource, start, end)
-            + booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED, exclude))
+    return _conflicts(uow, resource, start, end, blackouts=True,
+                      statuses=(BookingStatus.APPROVED,), exclude=exclude)
 
 
 def conflict_report(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
                     exclude: set[UUID] = frozenset()) -> ConflictReport:
-    return ConflictReport(
-        hard=hard_conflicts(uow, resource, start, end, exclude),
-        soft=booking_conflicts(uow, resource, start, end, BookingStatus.PENDING, exclude),
-    )
+    """Hard conflicts (blackouts, approved bookings) and soft ones (pending), in one query."""
+    items = _conflicts(uow, resource, start, end, blackouts=True,
+                       statuses=(BookingStatus.APPROVED, BookingStatus.PENDING), exclude=exclude)
+    return ConflictReport(hard=[c for c in items if c.status != BookingStatus.PENDING.value],
+                          soft=[c for c in items if c.status == BookingStatus.PENDING.value])
 
 
 def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start_time: object,
