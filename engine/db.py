@@ -56,6 +56,12 @@ class Database:
         self.url = url or self.settings.sqlalchemy_url
         self.engine = make_engine(self.url, self.settings)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips for a look-up.
+        # Each statement still sees a consistent snapshot; writes always use `sessionmaker`.
+        self.read_sessionmaker = (
+            sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                         expire_on_commit=False)
+            if self.engine.dialect.name == "postgresql" else self.sessionmaker)
         self.clock = clock
 
     @property
@@ -85,7 +91,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._token = _sqlite_begin.set(self._begin)
-        self.session = self.db.sessionmaker()
+        reading = self._begin == "BEGIN"
+        self.session = (self.db.read_sessionmaker if reading else self.db.sessionmaker)()
         self.now = self.db.clock()
         return self
 
