@@ -83,16 +83,22 @@ class UnitOfWork:
     def __init__(self, db: Database):
         self.db = db
         self._begin = "BEGIN IMMEDIATE"
+        self._snapshot = False
 
-    def read(self) -> UnitOfWork:
-        """Use as `with uow.read():` for a read-only transaction (no writer lock on SQLite)."""
+    def read(self, *, snapshot: bool = False) -> UnitOfWork:
+        """Use as `with uow.read():` for read-only work (no writer lock on SQLite).
+
+        On PostgreSQL a plain read runs in autocommit; `snapshot=True` keeps one transaction,
+        so several queries see the same data and SET LOCAL applies (reports use it).
+        """
         self._begin = "BEGIN"
+        self._snapshot = snapshot
         return self
 
     def __enter__(self) -> UnitOfWork:
         self._token = _sqlite_begin.set(self._begin)
-        reading = self._begin == "BEGIN"
-        self.session = (self.db.read_sessionmaker if reading else self.db.sessionmaker)()
+        autocommit = self._begin == "BEGIN" and not self._snapshot
+        self.session = (self.db.read_sessionmaker if autocommit else self.db.sessionmaker)()
         self.now = self.db.clock()
         return self
 
@@ -101,7 +107,7 @@ class UnitOfWork:
             self.session.close()  # rolls back what was not committed, keeps loaded state
         finally:
             _sqlite_begin.reset(self._token)
-            self._begin = "BEGIN IMMEDIATE"
+            self._begin, self._snapshot = "BEGIN IMMEDIATE", False
 
     def commit(self) -> None:
         self.session.commit()

@@ -149,7 +149,7 @@ class Booking(Base):
         Index("idx_bookings_status", "status"),
         Index("idx_bookings_time", "start_time", "end_time"),
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
-        Index("ix_bookings_status_start", "status", "start_time"),
+        Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

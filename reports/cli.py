@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, settings: Settings) -> list[Path]:
         with tqdm(total=steps, desc=args.report, unit="step", delay=0.5, file=sys.stderr,
                   disable=True if args.no_progress else None) as bar:
             bar.set_postfix_str("querying")
-            with db.uow().read() as uow:
+            with db.uow().read(snapshot=True) as uow:
                 report = REPORTS[args.report][0](uow.session, request)
             bar.update()
             paths: list[Path] = []

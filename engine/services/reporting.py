@@ -19,7 +19,7 @@ from engine.services.common import load_actor
 
 def utilization(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                 group_by: GroupBy = "resource", period: Period = "week") -> list[UtilizationRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.utilization(uow.session, start=start, end=end, tz=uow.tz,
                                      group_by=group_by, period=period)
@@ -27,7 +27,7 @@ def utilization(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
 
 def conflict_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                   period: Period = "week") -> list[RateRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.conflict_rate(uow.session, start=start, end=end, tz=uow.tz,
                                        period=period)
@@ -35,7 +35,7 @@ def conflict_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
 
 def approval_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                   period: Period = "week") -> list[RateRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.approval_rate(uow.session, start=start, end=end, tz=uow.tz,
                                        period=period)
@@ -43,7 +43,7 @@ def approval_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
 
 def approval_turnaround(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                         period: Period | None = None) -> list[TurnaroundRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.approval_turnaround(uow.session, start=start, end=end, tz=uow.tz,
                                              period=period)
@@ -51,14 +51,14 @@ def approval_turnaround(uow: UnitOfWork, actor_id: object, *, start: date, end: 
 
 def bookings_per_day(uow: UnitOfWork, actor_id: object, *, start: date, end: date
                      ) -> list[DailyCountRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.bookings_per_day(uow.session, start=start, end=end, tz=uow.tz)
 
 
 def bumps_and_cancellations(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                             period: Period = "week") -> list[BumpCancelRow]:
-    with uow.read():
+    with uow.read(snapshot=True):
         load_actor(uow, actor_id, P.REPORT_VIEW)
         return analytics.bumps_and_cancellations(uow.session, start=start, end=end, tz=uow.tz,
                                                  period=period)
