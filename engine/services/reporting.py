@@ -6,7 +6,9 @@ operator process, may call engine.analytics directly.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
 from engine import analytics
 from engine.analytics import (  # noqa: F401 - re-exported for callers of this module
@@ -16,49 +18,44 @@ from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.services.common import load_actor
 
+T = TypeVar("T")
+
+
+def _report(figures: Callable[..., T], uow: UnitOfWork, actor_id: object, **kw: Any) -> T:
+    """Check the role, then compute `figures` in one snapshot of the database."""
+    with uow.read(snapshot=True):
+        load_actor(uow, actor_id, P.REPORT_VIEW)
+        return figures(uow.session, tz=uow.tz, **kw)
+
 
 def utilization(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                 group_by: GroupBy = "resource", period: Period = "week") -> list[UtilizationRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.utilization(uow.session, start=start, end=end, tz=uow.tz,
-                                     group_by=group_by, period=period)
+    return _report(analytics.utilization, uow, actor_id, start=start, end=end,
+                   group_by=group_by, period=period)
 
 
 def conflict_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                   period: Period = "week") -> list[RateRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.conflict_rate(uow.session, start=start, end=end, tz=uow.tz,
-                                       period=period)
+    return _report(analytics.conflict_rate, uow, actor_id, start=start, end=end, period=period)
 
 
 def approval_rate(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                   period: Period = "week") -> list[RateRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.approval_rate(uow.session, start=start, end=end, tz=uow.tz,
-                                       period=period)
+    return _report(analytics.approval_rate, uow, actor_id, start=start, end=end, period=period)
 
 
 def approval_turnaround(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                         period: Period | None = None) -> list[TurnaroundRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.approval_turnaround(uow.session, start=start, end=end, tz=uow.tz,
-                                             period=period)
+    return _report(analytics.approval_turnaround, uow, actor_id, start=start, end=end,
+                   period=period)
 
 
 def bookings_per_day(uow: UnitOfWork, actor_id: object, *, start: date, end: date
                      ) -> list[DailyCountRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.bookings_per_day(uow.session, start=start, end=end, tz=uow.tz)
+    return _report(analytics.bookings_per_day, uow, actor_id, start=start, end=end)
 
 
 def bumps_and_cancellations(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
                             period: Period = "week") -> list[BumpCancelRow]:
-    with uow.read(snapshot=True):
-        load_actor(uow, actor_id, P.REPORT_VIEW)
-        return analytics.bumps_and_cancellations(uow.session, start=start, end=end, tz=uow.tz,
-                                                 period=period)
+    return _report(analytics.bumps_and_cancellations, uow, actor_id, start=start, end=end,
+                   period=period)
