@@ -11,8 +11,9 @@ import pytest
 from engine import services as s
 from engine.domain.permissions import Role
 from engine.errors import NotFoundError, PermissionDenied
-from engine.services import reschedule_booking
-from engine.services.sessions import revoke_all_sessions  # noqa: F401 (imported for coverage)
+from engine.services import reporting, reschedule_booking
+from engine.services.approval_queue import approval_queue, approve_clear
+from engine.services.calendar import calendar
 
 OK, DENIED, HIDDEN = "ok", "denied", "hidden"
 ROLES = ["user", "staff", "admin"]
@@ -116,6 +117,19 @@ CALLS = {
                        {"user": OK, "staff": OK, "admin": OK}),
     "list_resource_types": (lambda w, a: s.list_resource_types(w.db.uow(), a.id),
                             {"user": OK, "staff": OK, "admin": OK}),
+    "approval_queue": (lambda w, a: approval_queue(w.db.uow(), a.id),
+                       {"user": DENIED, "staff": OK, "admin": OK}),
+    "approve_clear": (lambda w, a: approve_clear(w.db.uow(), a.id, [w.pending.id]),
+                      {"user": DENIED, "staff": OK, "admin": OK}),
+    "calendar": (lambda w, a: calendar(w.db.uow(), a.id, window_start=later(w, 0),
+                                       window_end=later(w, 24 * 7)),
+                 {"user": OK, "staff": OK, "admin": OK}),
+    "reporting.utilization": (lambda w, a: reporting.utilization(
+        w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 7).date()),
+        {"user": DENIED, "staff": OK, "admin": OK}),
+    "reporting.approval_turnaround": (lambda w, a: reporting.approval_turnaround(
+        w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 7).date()),
+        {"user": DENIED, "staff": OK, "admin": OK}),
     "change_password (own)": (lambda w, a: s.change_password(
         w.db.uow(), a.id, current_password="password-123" if a.email != "root-admin@test.example"
         else "admin-password", new_password="another-pass-1", hash_rounds=4),
