@@ -10,7 +10,6 @@ from pathlib import Path
 
 from engine import migrate
 from engine.config import get_settings
-from engine.domain.permissions import Role
 from engine.errors import DomainError
 from engine.logs import configure_logging, log_action
 
@@ -27,7 +26,6 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 def _cmd_create_admin(args: argparse.Namespace) -> int:
     from engine.db import Database
-    from engine.services.users import register_user
     from engine.bootstrap import create_first_admin
 
     password = os.environ.get("RANGE_CONTROL_ADMIN_PASSWORD")

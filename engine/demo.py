@@ -109,7 +109,7 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
         admin = users["admin"]
         deciders = [users["staff"], staff2]
         for u in [*users.values(), *members[1:], staff2]:
-            record(s, actor_id=admin.id if u is not admin else admin.id,
+            record(s, actor_id=admin.id,
                    action=AuditAction.USER_REGISTERED, now=u.created_at, entity=u,
                    details={"email": u.email, "role": u.role.value})
 

@@ -1,7 +1,7 @@
 """Domain errors. Each carries a message a person can act on, naming the field or the booking."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -170,7 +170,3 @@ class Factory:
 @pytest.fixture
 def make(db, clock) -> Factory:
     return Factory(db, clock)
-
-
-def hours(t: int) -> time:
-    return time(t)

@@ -214,7 +214,7 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                     ignore: set[UUID] = frozenset()) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
     approved bookings in the way. Returns the ids bumped."""
-    target = _transition(booking, BookingAction.APPROVE)
+    _transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
     if booking.start_time < uow.now:
@@ -237,7 +237,6 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                     reason=f"displaced by higher-priority booking {booking.id} (force override)",
                     bumped_by=booking.id)
         bumped.append(victim.id)
-    assert target is BookingStatus.APPROVED
     set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
                 details={"force_override": force_override, "bumped": [str(b) for b in bumped]})
     return bumped

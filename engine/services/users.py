@@ -18,7 +18,7 @@ from engine.errors import (
 )
 from engine.models import User
 from engine.passwords import hash_password, validate_password, verify_password
-from engine.services.common import get_or_404, load_actor, paginate
+from engine.services.common import get_or_404, load_actor, paginate, require
 from engine.services.views import Page, UserView
 
 MAX_FAILED_LOGINS = 5
@@ -121,7 +121,7 @@ def get_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserView:
     with uow.read():
         actor = load_actor(uow, actor_id)
         if str(actor.id) != str(user_id):
-            load_actor(uow, actor_id, P.USER_MANAGE)
+            require(actor, P.USER_MANAGE)
         return UserView.of(get_or_404(uow, User, user_id, "user", "user_id"))
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.domain.permissions import Role
 from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
-from engine.models import AuditLog, Booking
+from engine.models import AuditLog
 from engine.services import bookings as svc
 from engine.services.conflicts import find_conflicts, suggest_alternatives
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 

@@ -1,7 +1,6 @@
 """Migrations build the whole schema from empty, agree with the models, and downgrade cleanly."""
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool

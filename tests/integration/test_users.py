@@ -1,7 +1,6 @@
 """User rules: unique emails, bcrypt hashes, lockout, deactivation, roles, passwords."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

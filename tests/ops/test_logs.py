@@ -112,7 +112,6 @@ def test_engine_cli_logs_json_to_stderr(tmp_path):
 
 
 def test_engine_services_log_each_change_and_each_refusal(stream, db, make):
-    from engine.domain.permissions import Role
     from engine.errors import PermissionDenied
     from engine.services import approve_booking
 
