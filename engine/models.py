@@ -6,7 +6,7 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
+    JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
     String, Text, Time, TypeDecorator, Uuid, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -217,3 +217,17 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitCounter(Base):
+    """One rate-limit window's count for one key (client IP, user, or hashed account name),
+    shared by every API replica. UNLOGGED on PostgreSQL: counters need no crash safety."""
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = (Index("ix_rate_limit_counters_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: Unix seconds at which the window began (windows are aligned to multiples of their length).
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
