@@ -42,15 +42,21 @@ def test_rotating_forwarded_for_from_an_untrusted_peer_does_not_escape_the_ip_li
                 conn.exec_driver_sql("DELETE FROM rate_limit_counters")
 
 
-def test_behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client(db):
+def test_behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client(db, caplog):
+    caplog.set_level("INFO", logger="range_control.api.requests")
     app = make_app(db, API_RATE_LIMIT_PER_IP=3, TRUSTED_PROXIES="10.0.0.0/8")
     with TestClient(app, client=("10.1.2.3", 4000)) as c:
         # The client forges a different left part each time; the proxy appends the real address.
         codes = _anonymous_codes(c, 6, forwarded=lambda i: f"192.0.2.{i}, 203.0.113.50")
         assert codes == [401, 401, 401, 429, 429, 429]
+        r = c.get(BOOKINGS, headers={"X-Forwarded-For": "203.0.113.60"})
+        assert r.status_code == 401
         # Another real client behind the same proxy has its own window, through two proxy hops.
         codes = _anonymous_codes(c, 3, forwarded=lambda i: f"1.1.1.{i}, 203.0.113.51, 10.9.9.9")
         assert codes == [401] * 3
+    logged = [(rec.client_ip, rec.peer) for rec in caplog.records
+              if rec.name == "range_control.api.requests"]
+    assert ("203.0.113.60", "10.1.2.3") in logged  # the log shows both, to set TRUSTED_PROXIES
 
 
 def test_client_address_walks_forwarded_for_from_the_right():
