@@ -306,6 +306,8 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
             booking.updated_at = uow.now
+            if reason:  # the note to the requester, shown with the booking
+                booking.decision_reason = reason
             record(uow.session, actor_id=actor.id, action=AuditAction.RESCHEDULED, now=uow.now,
                    booking_id=booking.id, previous_state=previous,
                    details={"resource": resource.name, "start_time": start, "end_time": end,
