@@ -4,16 +4,16 @@ UNLOGGED on PostgreSQL (no WAL for counters that may be lost in a crash; a resta
 starts fresh windows). SQLite gets the same table for one schema, though a single SQLite
 process keeps its counters in memory.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
