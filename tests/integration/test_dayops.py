@@ -214,3 +214,20 @@ def test_release_twice_in_parallel_releases_each_once(db_url, clock, make):
             AuditLog.action == "no_show")) == len(due)
         assert uow.session.scalar(select(func.count()).select_from(Booking).where(
             Booking.status == "no_show")) == len(due)
+
+
+def test_release_command_runs_from_cron(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "RANGE_CONTROL_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    root = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-m", "engine"]
+    assert subprocess.run(run + ["migrate"], cwd=root, env=env, capture_output=True).returncode == 0
+    done = subprocess.run(run + ["release-no-shows"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["released 0 no-show booking(s)",
+                                        "expired 0 waitlist offer(s)"]
