@@ -4,8 +4,8 @@ Written by hand: SQLite cannot alter a CHECK constraint, so there the bookings t
 the way SQLite documents (new table, copy, drop, rename) and its indexes and triggers (the
 overlap and duration guarantees) are re-created from their stored SQL, whatever they are now.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
