@@ -14,3 +14,7 @@ from engine.services.users import (  # noqa: F401
     reactivate_user, register_user, reset_password, sign_out_everywhere, update_user,
 )
 from engine.services.audit_log import list_audit_logs  # noqa: F401
+from engine.services.series import (  # noqa: F401
+    approve_series, cancel_series, deny_series, get_series, preview_series, request_series,
+    series_queue,
+)

@@ -134,6 +134,7 @@ class BookingFilter:
     window_start: datetime | None = None
     window_end: datetime | None = None
     order: str = "start"  # "start" (soonest first) or "-start" or "created"
+    series_id: UUID | None = None  # the occurrences of one recurring series
 
 
 def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = BookingFilter(),
@@ -149,6 +150,8 @@ def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = Bo
             conds.append(Booking.requester_id == as_uuid("requester_id", filters.requester_id))
         if filters.resource_id:
             conds.append(Booking.resource_id == as_uuid("resource_id", filters.resource_id))
+        if filters.series_id:
+            conds.append(Booking.series_id == as_uuid("series_id", filters.series_id))
         if filters.statuses:
             try:
                 conds.append(Booking.status.in_([BookingStatus(s) for s in filters.statuses]))
