@@ -12,7 +12,7 @@ from api import errors
 from api.config import ApiSettings
 from api.ratelimit import RateLimitMiddleware
 from api.requestlog import RequestLogMiddleware
-from api.routes import audit, auth, bookings, resources, users
+from api.routes import audit, auth, bookings, resources, series, users
 from api.schemas import HealthOut
 from api.tokens import TokenIssuer
 from engine import migrate
@@ -42,7 +42,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
     errors.install(app)
 
     v1 = APIRouter(prefix=PREFIX)
-    for module in (auth, users, resources, bookings, audit):
+    # series before bookings: /bookings/series must not be read as /bookings/{booking_id}
+    for module in (auth, users, resources, series, bookings, audit):
         v1.include_router(module.router)
     app.include_router(v1)
 
