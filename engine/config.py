@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     series_max_occurrences: int = Field(default=366, ge=1, le=1000,
                                         alias="SERIES_MAX_OCCURRENCES")
+    #: Shared state for several replicas (the API's rate-limit counters); unset: PostgreSQL
+    #: holds them (or, on SQLite, each process).
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
 
     @field_validator("site_timezone")
     @classmethod
@@ -72,6 +75,15 @@ def normalize_database_url(url: str | None, data_dir: Path) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+class LoggingSettings(BaseSettings):
+    """Read on each configure_logging call (no cache), so a process picks up LOG_LEVEL at start
+    even where the site settings could not be built."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
 
 @lru_cache(maxsize=1)
