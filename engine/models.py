@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.domain.permissions import Role
-from engine.domain.status import BookingStatus
+from engine.domain.status import BookingStatus, WaitlistStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -204,11 +204,79 @@ class Booking(Base):
                                                       server_default=text("false"))
     #: The series this booking is an occurrence of, if any.
     series_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("booking_series.id"))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
                                                  default=lambda: datetime.now(timezone.utc))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
                                                  default=lambda: datetime.now(timezone.utc),
                                                  onupdate=lambda: datetime.now(timezone.utc))
+
+    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
+                                           innerjoin=True)
+
+
+class CheckInRule(Base):
+    """Per resource type: when check-in opens and closes, and how long a waitlist offer stands.
+
+    A type without a row uses the defaults in engine.services.dayops. `required_since` NULL
+    means check-in is optional there (nothing is released); otherwise approved bookings that
+    start from that moment on and are not checked in by the end of the grace are released.
+    """
+
+    __tablename__ = "checkin_rules"
+    __table_args__ = (
+        CheckConstraint("opens_before_minutes >= 0 AND opens_before_minutes <= 1440",
+                        name="opens_before_range"),
+        CheckConstraint("grace_minutes >= 1 AND grace_minutes <= 720", name="grace_range"),
+        CheckConstraint("offer_minutes >= 5 AND offer_minutes <= 10080", name="offer_range"),
+    )
+
+    resource_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    opens_before_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    grace_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    offer_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    required_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class WaitlistEntry(Base):
+    """A member waiting for a window that conflicted; offered as a pending request when it frees.
+
+    The partial unique index keeps a member to one live entry per resource and window; the
+    unique booking_id keeps one offer per entry.
+    """
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="valid_time_range"),
+        CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
+        Index("ix_waitlist_entries_resource_status_start", "resource_id", "status", "start_time"),
+        Index("ix_waitlist_entries_status_expires", "status", "offer_expires_at"),
+        Index("ix_waitlist_entries_requester_id", "requester_id"),
+        Index("uq_waitlist_entries_live_window", "requester_id", "resource_id", "start_time",
+              "end_time", unique=True,
+              sqlite_where=text("status IN ('waiting', 'offered')"),
+              postgresql_where=text("status IN ('waiting', 'offered')")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus, "waitlist_status"),
+                                                   nullable=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",

@@ -27,6 +27,7 @@ from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
     active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
 )
+from engine.services import waitlist
 from engine.services.conflicts import hard_conflicts
 from engine.services.views import BookingView, Page
 
@@ -92,6 +93,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
     """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
     the outbox, all in the caller's transaction."""
     previous = snapshot(booking)
+    previous_status = booking.status
     booking.status = _transition(booking, action)
     booking.decided_by_id = actor.id
     booking.decided_at = uow.now
@@ -112,6 +114,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 "priority": winner.priority if winner else None})
         enqueue_booking_event(uow, booking, event, actor=actor, **context)
     uow.session.flush()
+    waitlist.after_status_change(uow, actor, booking, previous_status)
 
 
 @logged("booking.request")
@@ -305,6 +308,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             if conflicts:
                 raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
         previous = snapshot(booking)
+        old_resource, old_start, old_end = booking.resource, booking.start_time, booking.end_time
         with refused_by_database(uow, f"reschedule of booking {booking.id}"):
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
@@ -320,6 +324,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                 old_start_time=previous["start_time"], old_end_time=previous["end_time"],
                 old_resource_id=previous["resource_id"], old_resource_name=current_name)
             uow.session.flush()
+            waitlist.offer_freed_window(uow, old_resource, old_start, old_end)
             view = BookingView.of(booking)
             uow.commit()
         return view
