@@ -6,7 +6,8 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
+    JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, FetchedValue, ForeignKey, Index,
+    Integer, MetaData,
     String, Text, Time, TypeDecorator, Uuid, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -170,8 +171,10 @@ class Booking(Base):
     """A request for a resource over [start_time, end_time).
 
     Migrations add what the ORM cannot say: on PostgreSQL the exclusion constraint
-    ex_bookings_no_overlapping_approved and ck_bookings_max_duration (24 hours); on SQLite,
-    triggers with the same effect.
+    ex_bookings_no_overlapping_approved_in_scope (no two approved bookings overlap within one
+    `scope_id`) and ck_bookings_max_duration (24 hours); on SQLite, triggers with the same
+    effect. Triggers on both keep `scope_id` equal to the resource's safety zone (or the
+    resource itself when it has none), including when a resource changes zone.
     """
 
     __tablename__ = "bookings"
@@ -185,6 +188,7 @@ class Booking(Base):
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
         Index("ix_bookings_series_id", "series_id"),
+        Index("ix_bookings_scope_status_start", "scope_id", "status", "start_time"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -200,6 +204,10 @@ class Booking(Base):
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bumped_by_booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"))
+    #: The exclusive scope (safety zone id, else resource id). Written only by the database's
+    #: triggers, never by the ORM: FetchedValue leaves it out of INSERT and UPDATE statements.
+    scope_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, server_default=FetchedValue(),
+                                                       server_onupdate=FetchedValue())
     conflict_at_request: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                                       server_default=text("false"))
     #: The series this booking is an occurrence of, if any.
