@@ -29,6 +29,7 @@ from engine.errors import (
 )
 from engine.logs import logged
 from engine.models import Booking, BookingSeries, Resource, User
+from engine.notifications import SeriesEvent, approvers_for, enqueue_booking_event
 from engine.services.approval_queue import page_conflicts
 from engine.services.bookings import (
     _check_hours, approve_locked, refused_by_database, set_status,
@@ -114,6 +115,27 @@ class SeriesQueueRow:
     next_start: datetime
 
 
+def _notify(uow: UnitOfWork, actor: User, series: BookingSeries, event: SeriesEvent,
+            occurrences: list[Booking], *, left: list[tuple[UUID, str]] = (),
+            reason: str | None = None, to_approvers: bool = False) -> None:
+    """One message for a series action, listing the occurrences it touched (anchored on the
+    first of them for the resource and purpose), in the caller's transaction."""
+    if not occurrences:
+        return
+    recipients = None
+    if to_approvers:
+        recipients = [u for u in approvers_for(uow, occurrences[0]) if u.id != actor.id]
+    enqueue_booking_event(
+        uow, occurrences[0], event, actor=actor, recipients=recipients, reason=reason,
+        series={"id": series.id, "rule": series.rule, "description": describe(series.rule),
+                "timezone": series.timezone,
+                "occurrences": [{"booking_id": b.id, "start_time": b.start_time,
+                                 "end_time": b.end_time, "status": b.status,
+                                 "conflict": b.conflict_at_request} for b in occurrences],
+                "left": [{"booking_id": b, "reason": r} for b, r in left],
+                "skipped_starts": list(series.skipped_starts)})
+
+
 # --- planning -------------------------------------------------------------------------------
 
 def _plan(uow: UnitOfWork, resource: Resource, start_time: object, end_time: object,
@@ -194,6 +216,7 @@ def request_series(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                    booking_id=b.id, details={"resource": resource.name, "start_time": b.start_time,
                                              "end_time": b.end_time, "priority": priority,
                                              "series_id": series.id})
+        _notify(uow, actor, series, SeriesEvent.REQUESTED, occurrences, to_approvers=True)
         view = SeriesView.of(series, occurrences)
         uow.commit()
         return view
@@ -278,16 +301,18 @@ def approve_series(uow: UnitOfWork, actor_id: object, series_id: object) -> Seri
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         series = get_or_404(uow, BookingSeries, series_id, "series", "series_id")
         result = SeriesDecision(series.id)
+        approved = []
         with refused_by_database(uow, f"approval of series {series.id}"):
             for booking in _lock_occurrences(uow, series):
                 if booking.status is not BookingStatus.PENDING:
                     continue
                 try:
-                    approve_locked(uow, actor, booking, force_override=False)
+                    approve_locked(uow, actor, booking, force_override=False, notify=False)
                 except (ConflictError, ValidationError, InvalidTransition) as exc:
                     result.left.append((booking.id, getattr(exc, "summary", exc.message)))
                     continue
                 result.changed.append(booking.id)
+                approved.append(booking)
             if not result.changed:
                 return result  # leaving the unit of work unpublished rolls back: no audit
             record(uow.session, actor_id=actor.id, action=AuditAction.SERIES_APPROVED,
@@ -295,6 +320,7 @@ def approve_series(uow: UnitOfWork, actor_id: object, series_id: object) -> Seri
                    details={"approved": len(result.changed),
                             "left_pending": [{"booking_id": b, "reason": r}
                                              for b, r in result.left]})
+            _notify(uow, actor, series, SeriesEvent.APPROVED, approved, left=result.left)
             uow.commit()
         return result
 
@@ -308,15 +334,19 @@ def deny_series(uow: UnitOfWork, actor_id: object, series_id: object, reason: ob
         reason = validate_reason(reason)
         series = get_or_404(uow, BookingSeries, series_id, "series", "series_id")
         result = SeriesDecision(series.id)
+        denied = []
         for booking in _lock_occurrences(uow, series):
             if booking.status is BookingStatus.PENDING:
                 set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED,
-                           reason=reason, details={"reason": reason, "series_id": series.id})
+                           reason=reason, details={"reason": reason, "series_id": series.id},
+                           notify=False)
                 result.changed.append(booking.id)
+                denied.append(booking)
         if not result.changed:
             raise ConflictError(f"series {series.id} has no pending occurrences to deny", [])
         record(uow.session, actor_id=actor.id, action=AuditAction.SERIES_DENIED, now=uow.now,
                entity=series, details={"reason": reason, "denied": len(result.changed)})
+        _notify(uow, actor, series, SeriesEvent.DENIED, denied, reason=reason)
         uow.commit()
         return result
 
@@ -341,6 +371,7 @@ def cancel_series(uow: UnitOfWork, actor_id: object, series_id: object, *,
                 raise ValidationError("from_booking_id", "must be an occurrence of this series")
             anchor = first.start_time
         result = SeriesDecision(series.id)
+        cancelled = []
         for booking in _lock_occurrences(uow, series):
             if anchor is not None and booking.start_time < anchor:
                 continue
@@ -348,13 +379,16 @@ def cancel_series(uow: UnitOfWork, actor_id: object, series_id: object, *,
                                                           BookingAction.CANCEL) is None:
                 continue
             set_status(uow, actor, booking, BookingAction.CANCEL, AuditAction.CANCELLED,
-                       reason=reason, details={"reason": reason, "series_id": series.id})
+                       reason=reason, details={"reason": reason, "series_id": series.id},
+                       notify=False)
             result.changed.append(booking.id)
+            cancelled.append(booking)
         if not result.changed:
             raise ConflictError(f"series {series.id} has no occurrences left to cancel", [])
         record(uow.session, actor_id=actor.id, action=AuditAction.SERIES_CANCELLED,
                now=uow.now, entity=series,
                details={"scope": "following" if anchor else "all", "from": anchor,
                         "cancelled": len(result.changed), "reason": reason})
+        _notify(uow, actor, series, SeriesEvent.CANCELLED, cancelled, reason=reason)
         uow.commit()
         return result

@@ -354,3 +354,38 @@ def test_racing_approvals_of_overlapping_series_never_overlap(db, make, staff, z
     assert sum(len(d.left) for d in decisions) == 12
     assert approved_overlaps(db, resources) == []
     assert len(audit_rows(db, "approved")) == 12
+
+
+def outbox_kinds(db):
+    from engine.models import OutboxMessage
+
+    with db.uow().read() as uow:
+        rows = uow.session.execute(select(OutboxMessage.kind, OutboxMessage.recipient_email,
+                                          OutboxMessage.context)).all()
+    return rows
+
+
+def test_each_series_action_is_one_message_not_one_per_occurrence(db, make, member, staff):
+    r = make.resource()
+    start, end = first_window(make)
+    blocker = make.booking(r, start=start + timedelta(weeks=1), end=end + timedelta(weeks=1),
+                           approve_by=staff)
+    before = len(outbox_kinds(db))
+    series = request(db, member, r, start, end)
+    s.approve_series(db.uow(), staff.id, series.id)
+    s.cancel_series(db.uow(), member.id, series.id, from_booking_id=series.occurrences[6].id)
+    s.deny_series(db.uow(), staff.id, series.id, "blocked week stays closed")
+    new = outbox_kinds(db)[before:]
+    kinds = sorted(k for k, _, _ in new)
+    assert kinds == ["series_approved", "series_cancelled", "series_denied",
+                     "series_requested"], kinds
+    by_kind = {k: (to, ctx) for k, to, ctx in new}
+    assert by_kind["series_requested"][0] == staff.email
+    assert len(by_kind["series_requested"][1]["series"]["occurrences"]) == 8
+    assert by_kind["series_approved"][0] == member.email
+    approved_ctx = by_kind["series_approved"][1]["series"]
+    assert len(approved_ctx["occurrences"]) == 7 and approved_ctx["rule"] == series.rule
+    assert [x["booking_id"] for x in approved_ctx["left"]] == [str(series.occurrences[1].id)]
+    assert len(by_kind["series_cancelled"][1]["series"]["occurrences"]) == 2
+    assert by_kind["series_denied"][1]["reason"] == "blocked week stays closed"
+    assert blocker.id  # the single booking's own e-mails came before `before`
