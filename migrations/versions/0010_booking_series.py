@@ -5,8 +5,8 @@ and the audit trail apply to it unchanged. Written by hand: SQLite cannot add a 
 with ALTER TABLE ... ADD CONSTRAINT, so there the reference goes inline in ADD COLUMN (which
 keeps the table, and with it its triggers; a batch rebuild would drop them).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from engine.models import JSONType, UTCDateTime
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
