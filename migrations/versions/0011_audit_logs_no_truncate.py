@@ -4,15 +4,15 @@ The runtime role has no TRUNCATE privilege either (engine/db_roles.py); this tri
 the owner's accidental `TRUNCATE ... CASCADE` from another table. SQLite has no TRUNCATE (its
 `DELETE FROM audit_logs` is already refused row by row), so there this revision does nothing.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
