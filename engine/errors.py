@@ -44,8 +44,15 @@ class AuthenticationError(DomainError):
     code = "authentication_failed"
 
 
-class AccountLocked(AuthenticationError):
-    code = "account_locked"
+class SignInThrottled(AuthenticationError):
+    """Too many failed sign-ins for this e-mail from this source: wait `retry_after` seconds.
+    Raised alike for real and unknown e-mails, so it reveals nothing about either."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidTransition(DomainError):
