@@ -4,16 +4,16 @@ Adds sign_in_throttles; drops users.failed_logins and users.locked_until (the lo
 trigger) and users.session_version (nothing read it: sessions are revoked row by row in
 auth_sessions). The downgrade restores the three columns with their defaults.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
