@@ -26,10 +26,15 @@ class Permission(str, enum.Enum):
     USER_MANAGE = "user:manage"
     RESOURCE_MANAGE = "resource:manage"
     CONFIG_MANAGE = "config:manage"
+    BOOKING_CHECK_IN_OWN = "booking:check_in_own"
+    BOOKING_CHECK_IN_ANY = "booking:check_in_any"
+    BOARD_VIEW = "board:view"
+    WAITLIST_JOIN = "waitlist:join"
 
 
 P = Permission
-_USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW})
+_USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW,
+                   P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN})
 _STAFF = _USER | {
     P.BOOKING_VIEW_ALL,
     P.BOOKING_CANCEL_ANY,
@@ -39,6 +44,8 @@ _STAFF = _USER | {
     P.BOOKING_BUMP,
     P.AUDIT_VIEW,
     P.REPORT_VIEW,
+    P.BOOKING_CHECK_IN_ANY,
+    P.BOARD_VIEW,
 }
 _ADMIN = _STAFF | {P.USER_MANAGE, P.RESOURCE_MANAGE, P.CONFIG_MANAGE}
 

@@ -25,8 +25,10 @@ from engine.errors import ConflictError, InvalidTransition, NotFoundError, Valid
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
+    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
+    require_scope_locked, scope_key,
 )
+from engine.services import waitlist
 from engine.services.conflicts import hard_conflicts
 from engine.services.views import BookingView, Page
 
@@ -54,13 +56,17 @@ def _visible_booking(uow: UnitOfWork, actor: User, booking_id: object) -> Bookin
     return booking
 
 
-def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) -> Booking:
-    """Load a booking, take the zone lock(s), then re-read it under a row lock."""
+def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID) -> Booking:
+    """Load a booking, take the scope lock(s) of its resource (and of `extra_scopes`), then
+    re-read it and its resource under a row lock. If its scope changed in between (a zone move,
+    a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
-    uow.lock_scope(scope_key(booking.resource), *extra_scopes)
-    return uow.session.scalars(
+    keys = lock_scopes(uow, booking.resource, *extra_scopes)
+    booking = uow.session.scalars(
         select(Booking).where(Booking.id == booking.id)
         .with_for_update(of=Booking).execution_options(populate_existing=True)).one()
+    require_scope_locked(keys, booking.resource)
+    return booking
 
 
 @contextmanager
@@ -92,6 +98,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
     """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
     the outbox, all in the caller's transaction."""
     previous = snapshot(booking)
+    previous_status = booking.status
     booking.status = _transition(booking, action)
     booking.decided_by_id = actor.id
     booking.decided_at = uow.now
@@ -112,6 +119,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 "priority": winner.priority if winner else None})
         enqueue_booking_event(uow, booking, event, actor=actor, **context)
     uow.session.flush()
+    waitlist.after_status_change(uow, actor, booking, previous_status)
 
 
 @logged("booking.request")
@@ -158,6 +166,7 @@ class BookingFilter:
     window_start: datetime | None = None
     window_end: datetime | None = None
     order: str = "start"  # "start" (soonest first) or "-start" or "created"
+    series_id: UUID | None = None  # the occurrences of one recurring series
 
 
 def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = BookingFilter(),
@@ -173,6 +182,8 @@ def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = Bo
             conds.append(Booking.requester_id == as_uuid("requester_id", filters.requester_id))
         if filters.resource_id:
             conds.append(Booking.resource_id == as_uuid("resource_id", filters.resource_id))
+        if filters.series_id:
+            conds.append(Booking.series_id == as_uuid("series_id", filters.series_id))
         if filters.statuses:
             try:
                 conds.append(Booking.status.in_([BookingStatus(s) for s in filters.statuses]))
@@ -235,9 +246,10 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
 
 
 def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: set[UUID] = frozenset()) -> list[UUID]:
+                    ignore: set[UUID] = frozenset(), notify: bool = True) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
-    approved bookings in the way. Returns the ids bumped."""
+    approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
+    e-mail to the caller (a series sends one for all its occurrences)."""
     _transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
@@ -262,7 +274,8 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                     bumped_by=booking.id)
         bumped.append(victim.id)
     set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
-                details={"force_override": force_override, "bumped": [str(b) for b in bumped]})
+                details={"force_override": force_override, "bumped": [str(b) for b in bumped]},
+                notify=notify)
     return bumped
 
 
@@ -291,7 +304,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         actor = load_actor(uow, actor_id, P.BOOKING_RESCHEDULE)
         current = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
         resource = active_resource(uow, resource_id or current.resource_id)
-        booking = lock_booking(uow, current.id, scope_key(resource))
+        booking = lock_booking(uow, current.id, resource)  # both scopes, then re-read
         current_name = booking.resource.name
         target = _transition(booking, BookingAction.RESCHEDULE)
         start, end = validate_window(start_time, end_time, uow.now)
@@ -302,6 +315,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             if conflicts:
                 raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
         previous = snapshot(booking)
+        old_resource, old_start, old_end = booking.resource, booking.start_time, booking.end_time
         with refused_by_database(uow, f"reschedule of booking {booking.id}"):
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
@@ -317,6 +331,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                 old_start_time=previous["start_time"], old_end_time=previous["end_time"],
                 old_resource_id=previous["resource_id"], old_resource_name=current_name)
             uow.session.flush()
+            waitlist.offer_freed_window(uow, old_resource, old_start, old_end)
             view = BookingView.of(booking)
             uow.commit()
         return view
@@ -334,13 +349,16 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
         extra_scopes = []
         if in_favour_of is not None:  # lock both zones up front, in one sorted call
             winner = get_or_404(uow, Booking, in_favour_of, "booking", "in_favour_of")
-            extra_scopes.append(scope_key(winner.resource))
+            extra_scopes.append(winner.resource)
         booking = lock_booking(uow, booking_id, *extra_scopes)
+        locked = {scope_key(r) for r in (booking.resource, *extra_scopes)}
         _transition(booking, BookingAction.BUMP)
         if winner is not None:
             winner = uow.session.scalars(
                 select(Booking).where(Booking.id == winner.id).with_for_update(of=Booking)
                 .execution_options(populate_existing=True)).one()
+            # lock_booking verified both scopes; the winner may not have moved since.
+            require_scope_locked(locked, winner.resource)
             if winner.priority <= booking.priority:
                 raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
                                       f"{winner.priority}) must outrank booking {booking.id} "

@@ -36,6 +36,10 @@ class World:
         self.blackout = s.create_blackout(db.uow(), make.admin.id, resource_id=self.resource.id,
                                           start_time=w2[0], end_time=w2[1], reason="Maintenance")
         self.victim = make.user()
+        w3 = make.window(120)
+        self.series = s.request_series(db.uow(), self.owner.id, resource_id=self.resource.id,
+                                       start_time=w3[0], end_time=w3[1], purpose="Weekly",
+                                       rule={"frequency": "weekly", "count": 3})
 
     def actor(self, role: str):
         return self.make.admin if role == "admin" else self.make.user(Role(role))
@@ -130,6 +134,24 @@ CALLS = {
     "reporting.approval_turnaround": (lambda w, a: reporting.approval_turnaround(
         w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 7).date()),
         {"user": DENIED, "staff": OK, "admin": OK}),
+    "preview_series": (lambda w, a: s.preview_series(
+        w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
+        end_time=later(w, 601), rule={"frequency": "daily", "count": 3}),
+        {"user": OK, "staff": OK, "admin": OK}),
+    "request_series": (lambda w, a: s.request_series(
+        w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
+        end_time=later(w, 601), rule={"frequency": "daily", "count": 3}, purpose="Course"),
+        {"user": OK, "staff": OK, "admin": OK}),
+    "get_series (another's)": (lambda w, a: s.get_series(w.db.uow(), a.id, w.series.id),
+                               {"user": HIDDEN, "staff": OK, "admin": OK}),
+    "series_queue": (lambda w, a: s.series_queue(w.db.uow(), a.id),
+                     {"user": DENIED, "staff": OK, "admin": OK}),
+    "approve_series": (lambda w, a: s.approve_series(w.db.uow(), a.id, w.series.id),
+                       {"user": DENIED, "staff": OK, "admin": OK}),
+    "deny_series": (lambda w, a: s.deny_series(w.db.uow(), a.id, w.series.id, "No officer"),
+                    {"user": DENIED, "staff": OK, "admin": OK}),
+    "cancel_series (another's)": (lambda w, a: s.cancel_series(w.db.uow(), a.id, w.series.id),
+                                  {"user": HIDDEN, "staff": OK, "admin": OK}),
     "change_password (own)": (lambda w, a: s.change_password(
         w.db.uow(), a.id, current_password="password-123" if a.email != "root-admin@test.example"
         else "admin-password", new_password="another-pass-1", hash_rounds=4),
