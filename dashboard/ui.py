@@ -137,10 +137,15 @@ def conflict_frame(conflicts) -> pd.DataFrame:
         "Note": c.label or (c.status or ""), "Ref": short_id(c.id)} for c in conflicts])
 
 
+#: Marks an occurrence of a recurring series in tables and on the calendar.
+SERIES_MARK = "↻ series"
+
+
 def bookings_frame(bookings, *, requester: bool = True) -> pd.DataFrame:
     rows = []
     for b in bookings:
-        row = {"Status": b.status, "Resource": b.resource_name,
+        row = {"Status": b.status, "Series": SERIES_MARK if b.series_id else "",
+               "Resource": b.resource_name,
                "Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,
                "Purpose": b.purpose or ""}
         if requester:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
+from dashboard.series_views import cancel_series_section
 from engine import services
 from engine.domain.status import BookingAction, allowed_actions
 from engine.services import BookingFilter
@@ -65,3 +66,5 @@ if cancellable:
                               f"Booking cancelled: {labels[chosen]}")
             if done is not None:
                 st.rerun()
+
+cancel_series_section(uid, page.items)
