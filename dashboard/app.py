@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import auth, ui
 from engine.config import get_settings
+from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
@@ -35,6 +36,9 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
         sections["Managers"] = [page("reports.py", "Reports", ":material/monitoring:")]
+    if has_permission(role, Permission.BOARD_VIEW):
+        sections.setdefault("Staff", []).insert(
+            0, page("range_board.py", "Today", ":material/radar:"))
     if role == "admin":
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),

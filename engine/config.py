@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    #: The owner of the tables: migrations, backup and restore. DATABASE_URL is the
+    #: least-privilege role the applications use (see engine/db_roles.py).
+    migration_database_url: str | None = Field(default=None, alias="MIGRATION_DATABASE_URL")
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="RANGE_CONTROL_DATA_DIR")
     db_pool_size: int = Field(default=5, ge=1, le=100, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(default=10, ge=0, le=100, alias="DB_MAX_OVERFLOW")
@@ -27,6 +30,7 @@ class Settings(BaseSettings):
     cookie_expiry_days: float = Field(default=1.0, alias="AUTH_COOKIE_EXPIRY_DAYS")
     jwt_secret: str = Field(default=DEV_SECRET, alias="JWT_SECRET_KEY")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    board_refresh_seconds: int = Field(default=30, ge=5, le=3600, alias="BOARD_REFRESH_SECONDS")
     series_max_occurrences: int = Field(default=366, ge=1, le=1000,
                                         alias="SERIES_MAX_OCCURRENCES")
     #: Shared state for several replicas (the API's rate-limit counters); unset: PostgreSQL
@@ -50,6 +54,12 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return normalize_database_url(self.database_url, self.data_dir)
+
+    @property
+    def migration_sqlalchemy_url(self) -> str:
+        """The owner's URL (MIGRATION_DATABASE_URL), falling back to DATABASE_URL."""
+        return normalize_database_url(self.migration_database_url or self.database_url,
+                                      self.data_dir)
 
     def check_production_secrets(self, *names: str) -> None:
         """Refuse to start in production while a named secret still has its development default."""
