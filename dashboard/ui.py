@@ -107,6 +107,11 @@ FIELD_WORDS = {
     "resource_type": "Resource type", "safety_zone_id": "Safety zone",
     "in_favour_of": "Request", "booking_id": "Booking", "booking_ids": "Bookings",
     "window_start": "From", "window_end": "To", "description": "Description",
+    # recurring series (dashboard/views/new_series.py)
+    "rule.frequency": "Repeat", "rule.interval": "Every N", "rule.weekdays": "On",
+    "rule.month_day": "Which day", "rule.month_week": "Which day", "rule.until": "Last date",
+    "rule.count": "Number of dates", "skip_conflicts": "Taken dates",
+    "from_booking_id": "Cancel", "series_id": "Series",
 }
 _FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(FIELD_WORDS, key=len, reverse=True)) + r")\b")
 _UUID_PATTERN = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
