@@ -64,7 +64,7 @@ def main() -> None:
     settings = ui.database_override.settings if ui.database_override else get_settings()
     configure_logging("range-control-dashboard", settings.log_level)
     try:
-        settings.check_production_secrets("cookie_key")
+        settings.signing_key("cookie_key")  # refuses weak keys; generates one in development
     except RuntimeError as exc:
         st.error(f"Range-Control will not start: {exc}.", icon=":material/block:")
         st.stop()
