@@ -28,6 +28,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         "Bookings": [page("new_booking.py", "New booking", ":material/add_circle:", default=member),
                      page("new_series.py", "Recurring booking", ":material/event_repeat:"),
                      page("my_bookings.py", "My bookings", ":material/event_note:"),
+                     page("my_waitlist.py", "My waitlist", ":material/hourglass_top:"),
                      page("calendar.py", "Calendar", ":material/calendar_month:")],
     }
     if role in ("staff", "admin"):
