@@ -48,6 +48,10 @@ class AuditAction(str, enum.Enum):
     ZONE_UPDATED = "zone_updated"
     BLACKOUT_CREATED = "blackout_created"
     BLACKOUT_DELETED = "blackout_deleted"
+    NOTIFICATION_RETRIED = "notification_retried"
+    NOTIFICATION_PREFERENCES_CHANGED = "notification_prefs_changed"
+    CALENDAR_FEED_CREATED = "calendar_feed_created"
+    CALENDAR_FEED_REVOKED = "calendar_feed_revoked"
 
 
 _SECRET_COLUMNS = {"password_hash"}
