@@ -19,7 +19,7 @@ from engine.config import get_settings  # noqa: E402
 from engine.logs import configure_logging  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
-ROLE_LABELS = {"user": "Member", "staff": "Staff", "admin": "Admin"}
+ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
@@ -39,6 +39,11 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
         sections["Managers"] = [page("reports.py", "Reports", ":material/monitoring:")]
+    elif role == "manager":  # read-only: everything to look at, nothing to decide
+        sections["Managers"] = [
+            page("reports.py", "Reports", ":material/monitoring:", default=True),
+            page("all_bookings.py", "All bookings", ":material/table_view:"),
+            page("audit_log.py", "Audit log", ":material/history:")]
     if role == "admin":
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),

@@ -20,6 +20,7 @@ class AuditAction(str, enum.Enum):
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
     BUMPED = "bumped"
+    SIGNED_OFF = "signed_off"  # first of two approvals on a two-person booking
     USER_REGISTERED = "user_registered"
     USER_ROLE_CHANGED = "user_role_changed"
     USER_DEACTIVATED = "user_deactivated"
@@ -34,6 +35,10 @@ class AuditAction(str, enum.Enum):
     ZONE_UPDATED = "zone_updated"
     BLACKOUT_CREATED = "blackout_created"
     BLACKOUT_DELETED = "blackout_deleted"
+    POLICY_CREATED = "policy_created"
+    POLICY_UPDATED = "policy_updated"
+    POLICY_DELETED = "policy_deleted"
+    APPROVERS_CHANGED = "approvers_changed"
 
 
 _SECRET_COLUMNS = {"password_hash"}

@@ -8,7 +8,7 @@ from dashboard import ui
 from engine import services
 from engine.services import sessions
 
-ROLES = {"user": "Member", "staff": "Staff", "admin": "Admin"}
+ROLES = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 ui.page_header("Users")
 ui.flash()
@@ -69,7 +69,8 @@ with create:
         name = c1.text_input("Name")
         email = c2.text_input("Email")
         c1, c2 = st.columns(2)
-        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get, index=1)
+        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get,
+                                index=list(ROLES).index("staff"))
         password = c2.text_input("First password", type="password")
         if st.form_submit_button("Add user", type="primary"):
             made = ui.attempt(lambda: services.register_user(
