@@ -22,7 +22,6 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import psycopg  # noqa: E402
 from _seed import pg_conninfo, reset_database, seed  # noqa: E402

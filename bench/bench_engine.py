@@ -25,9 +25,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for p in (str(ROOT), str(ROOT / "bench")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
 
 import psycopg  # noqa: E402
 from sqlalchemy import event, select, text  # noqa: E402

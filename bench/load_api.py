@@ -31,7 +31,6 @@ import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from engine import migrate  # noqa: E402
 from engine.bootstrap import create_first_admin  # noqa: E402

@@ -5,18 +5,13 @@ keeps people away from pages whose every call would be refused.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from dashboard import auth, ui  # noqa: E402
-from engine.config import get_settings  # noqa: E402
-from engine.logs import configure_logging  # noqa: E402
+from dashboard import auth, ui
+from engine.config import get_settings
+from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}

@@ -134,7 +134,7 @@ def conflict_frame(conflicts) -> pd.DataFrame:
     return pd.DataFrame([{
         "What": c.kind, "Resource": c.resource_name, "When": fmt_span(c.start_time, c.end_time),
         "Priority": c.priority if c.priority is not None else "—",
-        "Note": c.label or (c.status or ""), "Id": str(c.id)} for c in conflicts])
+        "Note": c.label or (c.status or ""), "Ref": short_id(c.id)} for c in conflicts])
 
 
 def bookings_frame(bookings, *, requester: bool = True) -> pd.DataFrame:

@@ -72,6 +72,15 @@ def normalize_database_url(url: str | None, data_dir: Path) -> str:
     return url
 
 
+class LoggingSettings(BaseSettings):
+    """Read on each configure_logging call (no cache), so a process picks up LOG_LEVEL at start
+    even where the site settings could not be built."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

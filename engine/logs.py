@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
+
 import sys
 import time
 import uuid
@@ -24,6 +24,7 @@ from typing import IO, Any, TypeVar
 
 from pythonjsonlogger.json import JsonFormatter
 
+from engine.config import LoggingSettings
 from engine.errors import DomainError
 
 FIELDS = ("timestamp", "level", "service", "trace_id", "user_id", "action", "status",
@@ -84,11 +85,11 @@ def configure_logging(service: str, level: str | None = None, stream: IO[str] | 
                       ) -> logging.Logger:
     """Send every logger's records to `stream` (stderr) as JSON lines; idempotent.
 
-    `level` defaults to the LOG_LEVEL environment variable (INFO when unset).
+    `level` defaults to the LOG_LEVEL setting (INFO when unset).
     """
     global _service
     _service = service
-    level_name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
+    level_name = (level or LoggingSettings().log_level or "INFO").upper()
     if not isinstance(logging.getLevelName(level_name), int):
         raise ValueError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL "
                          f"(got {level_name!r})")

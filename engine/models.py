@@ -311,3 +311,73 @@ class BookingSignOff(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     signer: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class OutboxMessage(Base):
+    """One e-mail to send, written in the same transaction as the change it tells about.
+
+    The notify worker claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE
+    on SQLite) under a lease, sends them, and marks them sent only after the SMTP server has
+    accepted them. `dedupe_key` is unique: scheduled messages (reminders, digests) use it so
+    two workers can never enqueue the same one twice.
+    """
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')",
+                        name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_notification_outbox_due", "status", "next_attempt_at"),
+        Index("ix_notification_outbox_booking_id", "booking_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(50), nullable=False)
+    recipient_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    recipient_email: Mapped[str] = mapped_column(String(255), nullable=False)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"))
+    context: Mapped[dict] = mapped_column(JSONType, nullable=False)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationPreference(Base):
+    """A person's choice for one kind of message; no row means the kind's default (on)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CalendarFeed(Base):
+    """A private iCalendar subscription URL. Only a SHA-256 of the token is stored."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (
+        CheckConstraint("scope IN ('mine', 'resource', 'zone')", name="scope_known"),
+        CheckConstraint("(scope = 'resource') = (resource_id IS NOT NULL) AND "
+                        "(scope = 'zone') = (safety_zone_id IS NOT NULL)", name="scope_target"),
+        Index("ix_calendar_feeds_owner_id", "owner_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    scope: Mapped[str] = mapped_column(String(20), nullable=False)
+    resource_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resources.id"))
+    safety_zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("safety_zones.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -29,52 +29,90 @@ st.dataframe(pd.DataFrame([{
     "Since": ui.fmt(u.created_at)} for u in result.items]), hide_index=True, width="stretch")
 ui.pager(result, "au_page")
 
-manage, create = st.tabs(["Manage a user", "Add a user"])
-with manage:
-    users = {str(u.id): u for u in result.items}
-    if users:
-        pick = st.selectbox("User", list(users), key="au_pick",
-                            format_func=lambda k: f"{users[k].name} <{users[k].email}>")
-        u = users[pick]
-        c1, c2, c3 = st.columns(3)
-        with c1, st.container(border=True):
-            new_role = st.selectbox("Role", list(ROLES), index=list(ROLES).index(u.role),
-                                    format_func=ROLES.get, key=f"au_newrole_{u.id}")
-            if st.button("Change role", key="au_change_role"):
-                if ui.attempt(lambda: services.change_role(ui.uow(), uid, u.id, new_role),
-                              f"{u.name} is now {ROLES[new_role]}"):
-                    sessions.revoke_all_sessions(ui.uow(), u.id)
-                    st.rerun()
-        with c2, st.container(border=True):
-            st.write("Active" if u.is_active else "Deactivated")
-            if u.is_active and st.button("Deactivate", key="au_deactivate"):
-                if ui.attempt(lambda: services.deactivate_user(ui.uow(), uid, u.id),
-                              f"{u.name} deactivated"):
-                    sessions.revoke_all_sessions(ui.uow(), u.id)
-                    st.rerun()
-            if not u.is_active and st.button("Reactivate", key="au_reactivate"):
-                if ui.attempt(lambda: services.reactivate_user(ui.uow(), uid, u.id),
-                              f"{u.name} reactivated"):
-                    st.rerun()
-        with c3, st.container(border=True):
-            new_pw = st.text_input("New password", type="password", key=f"au_pw_{u.id}")
-            if st.button("Reset password", key="au_reset"):
-                if ui.attempt(lambda: services.reset_password(ui.uow(), uid, u.id, new_pw),
-                              f"Password reset for {u.name}; their sessions are ended"):
-                    sessions.revoke_all_sessions(ui.uow(), u.id)
-                    st.rerun()
-with create:
+TAB_KEY = "au_tab"
+RESULT_KEY = "au_result"
+
+
+def done(where: str, message: str) -> None:
+    """Keep the result for the tab it came from; the keyed tabs survive the rerun."""
+    st.session_state[RESULT_KEY] = (where, message)
+    st.rerun()
+
+
+def show_result(where: str) -> None:
+    result = st.session_state.get(RESULT_KEY)
+    if result and result[0] == where:
+        del st.session_state[RESULT_KEY]
+        st.success(result[1], icon=":material/check_circle:")
+
+
+def change_role_box(u) -> None:
+    new_role = st.selectbox("Role", list(ROLES), index=list(ROLES).index(u.role),
+                            format_func=ROLES.get, key=f"au_newrole_{u.id}")
+    if st.button("Change role", key="au_change_role"):
+        if new_role == u.role:
+            st.info(f"Nothing changed: {u.name} is already {ROLES[u.role]}.",
+                    icon=":material/info:")
+        elif ui.attempt(lambda: services.change_role(ui.uow(), uid, u.id, new_role)):
+            sessions.revoke_all_sessions(ui.uow(), u.id)
+            done("manage", f"{u.name} is now {ROLES[new_role]}; their sessions are ended.")
+
+
+def activation_box(u) -> None:
+    st.write("Active" if u.is_active else "Deactivated")
+    if u.is_active and st.button("Deactivate", key="au_deactivate"):
+        if ui.attempt(lambda: services.deactivate_user(ui.uow(), uid, u.id)):
+            sessions.revoke_all_sessions(ui.uow(), u.id)
+            done("manage", f"{u.name} deactivated.")
+    if not u.is_active and st.button("Reactivate", key="au_reactivate"):
+        if ui.attempt(lambda: services.reactivate_user(ui.uow(), uid, u.id)):
+            done("manage", f"{u.name} reactivated.")
+
+
+def password_box(u) -> None:
+    new_pw = st.text_input("New password", type="password", key=f"au_pw_{u.id}")
+    if st.button("Reset password", key="au_reset"):
+        if ui.attempt(lambda: services.reset_password(ui.uow(), uid, u.id, new_pw)):
+            sessions.revoke_all_sessions(ui.uow(), u.id)
+            done("manage", f"Password reset for {u.name}; their sessions are ended.")
+
+
+def manage_user(users) -> None:
+    show_result("manage")
+    if not users:
+        st.caption("No user matches the search.")
+        return
+    pick = st.selectbox("User", list(users), key="au_pick",
+                        format_func=lambda k: f"{users[k].name} <{users[k].email}>")
+    u = users[pick]
+    c1, c2, c3 = st.columns(3)
+    with c1, st.container(border=True):
+        change_role_box(u)
+    with c2, st.container(border=True):
+        activation_box(u)
+    with c3, st.container(border=True):
+        password_box(u)
+
+
+def add_user() -> None:
+    show_result("add")
     with st.form("au_create", clear_on_submit=False):
         c1, c2 = st.columns(2)
         name = c1.text_input("Name")
         email = c2.text_input("Email")
         c1, c2 = st.columns(2)
-        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get,
-                                index=list(ROLES).index("staff"))
+        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get, index=0)
         password = c2.text_input("First password", type="password")
         if st.form_submit_button("Add user", type="primary"):
             made = ui.attempt(lambda: services.register_user(
                 ui.uow(), email=email, name=name, password=password, role=new_role,
-                actor_id=uid), f"Added {email}")
+                actor_id=uid))
             if made:
-                st.rerun()
+                done("add", f"Added {made.name} <{made.email}> as {ROLES[made.role]}.")
+
+
+manage, create = st.tabs(["Manage a user", "Add a user"], key=TAB_KEY, on_change="rerun")
+with manage:
+    manage_user({str(u.id): u for u in result.items})
+with create:
+    add_user()

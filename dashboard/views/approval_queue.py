@@ -1,4 +1,8 @@
-"""Approval queue: pending requests soonest first, each with its conflicts, and the decisions."""
+"""Approval queue: pending requests soonest first, each with its conflicts, and the decisions.
+
+One small function per action. The action tabs are keyed, so after an action the page reruns on
+the tab the person used, and the result (or the error) is drawn in that tab.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,31 +12,52 @@ import streamlit as st
 
 from dashboard import ui
 from engine import services
+from engine.errors import DomainError
 from engine.services.approval_queue import approval_queue, approve_clear
+from engine.services.displace import bump_together
 
 ANY = "Any"
 PAGE_SIZE = 20
+ACTIONS = ("Approve", "Deny", "Reschedule", "Bump", "Force override")
+TAB_KEY = "aq_action"
+RESULT_KEY = "aq_result"
+CONFIRM_KEY = "aq_confirm_clear"
 
-ui.page_header("Approval queue", "Pending requests, soonest start first. Approval is refused "
-                                 "over approved bookings and blackouts unless you override.")
-ui.flash()
-uid = ui.user_id()
-types = services.list_resource_types(ui.uow(), uid)
-zones = {z.name: z.id for z in services.list_zones(ui.uow(), uid)}
-c1, c2, c3, c4 = st.columns([2, 2, 1, 2])
-rtype = c1.selectbox("Resource type", [ANY, *types], key="aq_type")
-zone = c2.selectbox("Safety zone", [ANY, *zones], key="aq_zone")
-per_page = c3.selectbox("Per page", [PAGE_SIZE, 50, 100], key="aq_per_page")
-past = c4.toggle("Include requests whose start has passed", key="aq_past")
 
-queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(
-    ui.uow(), uid, page=n, page_size=per_page, resource_type=None if rtype == ANY else rtype,
-    safety_zone_id=zones.get(zone), include_past=past), "aq_page"))
-if queue is None:
-    st.stop()
-if not queue.items:
-    st.success("Nothing waiting: every request has been decided.", icon=":material/celebration:")
-    st.stop()
+# --- results shown where the person is looking ----------------------------------------
+
+def done(where: str, message: str) -> None:
+    """Remember the result for the place the action was taken, then redraw the page."""
+    st.session_state[RESULT_KEY] = (where, message)
+    st.toast(message, icon=":material/check_circle:")
+    st.rerun()
+
+
+def show_result(where: str) -> None:
+    result = st.session_state.get(RESULT_KEY)
+    if result and result[0] == where:
+        del st.session_state[RESULT_KEY]
+        st.success(result[1], icon=":material/check_circle:")
+
+
+def describe(view) -> str:
+    """A booking the way people name it: who, what, when."""
+    return (f"{view.requester_name}'s request for {view.resource_name}, "
+            f"{ui.fmt_span(view.start_time, view.end_time)}")
+
+
+# --- the list ---------------------------------------------------------------------------
+
+def read_filters(uid) -> dict:
+    types = services.list_resource_types(ui.uow(), uid)
+    zones = {z.name: z.id for z in services.list_zones(ui.uow(), uid)}
+    c1, c2, c3, c4 = st.columns([2, 2, 1, 2])
+    rtype = c1.selectbox("Resource type", [ANY, *types], key="aq_type")
+    zone = c2.selectbox("Safety zone", [ANY, *zones], key="aq_zone")
+    per_page = c3.selectbox("Per page", [PAGE_SIZE, 50, 100], key="aq_per_page")
+    past = c4.toggle("Include requests whose start has passed", key="aq_past")
+    return {"page_size": per_page, "resource_type": None if rtype == ANY else rtype,
+            "safety_zone_id": zones.get(zone), "include_past": past}
 
 
 def conflict_summary(report) -> str:
@@ -42,105 +67,215 @@ def conflict_summary(report) -> str:
     return text + (f" · {len(report.soft)} competing" if report.soft else "")
 
 
-st.dataframe(pd.DataFrame([{
-    "When": ui.fmt_span(i.booking.start_time, i.booking.end_time),
-    "Resource": i.booking.resource_name, "Requested by": i.booking.requester_name,
-    "Priority": i.booking.priority, "Conflicts": conflict_summary(i.conflicts),
-    "Purpose": i.booking.purpose, "Ref": ui.short_id(i.booking.id)}
-    for i in queue.items]), hide_index=True, width="stretch",
-    column_config={"Conflicts": st.column_config.TextColumn(width="large"),
-                   "When": st.column_config.TextColumn(width="medium")})
-ui.pager(queue, "aq_page")
+def queue_table(queue) -> None:
+    st.dataframe(pd.DataFrame([{
+        "When": ui.fmt_span(i.booking.start_time, i.booking.end_time),
+        "Resource": i.booking.resource_name, "Requested by": i.booking.requester_name,
+        "Priority": i.booking.priority, "Conflicts": conflict_summary(i.conflicts),
+        "Purpose": i.booking.purpose, "Ref": ui.short_id(i.booking.id)}
+        for i in queue.items]), hide_index=True, width="stretch",
+        column_config={"Conflicts": st.column_config.TextColumn(width="large"),
+                       "When": st.column_config.TextColumn(width="medium")})
 
-clear = [i.booking.id for i in queue.items if not i.conflicts.has_hard]
-if clear and st.button(f"Approve all {len(clear)} conflict-free requests on this page",
-                       icon=":material/done_all:", key="aq_approve_clear"):
-    batch = ui.attempt(lambda: approve_clear(ui.uow(), uid, clear))
-    if batch is not None:
-        note = f"Approved {len(batch.approved)} request(s)."
-        if batch.skipped:
-            note += f" Left {len(batch.skipped)} pending: " + "; ".join(
-                f"{ui.short_id(b)} ({why})" for b, why in batch.skipped)
-        st.session_state["rc_flash"] = note
-        st.rerun()
 
-items = {str(i.booking.id): i for i in queue.items}
-chosen = st.selectbox("Request to decide", list(items), key="aq_pick", format_func=lambda k: (
-    f"{ui.fmt(items[k].booking.start_time)} · {items[k].booking.resource_name} · "
-    f"{items[k].booking.requester_name} (p{items[k].booking.priority})"))
-item = items[chosen]
-b = item.booking
+def approve_all(uid, queue) -> None:
+    """Approve every conflict-free request on the page, after showing which ones."""
+    show_result("approve_all")
+    clear = {str(i.booking.id): i.booking for i in queue.items if not i.conflicts.has_hard}
+    if not clear:
+        return
+    pending_ids = st.session_state.get(CONFIRM_KEY)
+    if pending_ids is None:
+        if st.button(f"Approve all {len(clear)} conflict-free requests on this page",
+                     icon=":material/done_all:", key="aq_approve_clear"):
+            st.session_state[CONFIRM_KEY] = list(clear)
+            st.rerun()
+        return
+    chosen = [clear[k] for k in pending_ids if k in clear]
+    with st.container(border=True):
+        st.markdown(f"**Approve these {len(chosen)} request(s)?**")
+        st.dataframe(pd.DataFrame([{
+            "When": ui.fmt_span(b.start_time, b.end_time), "Resource": b.resource_name,
+            "Requested by": b.requester_name, "Purpose": b.purpose,
+            "Ref": ui.short_id(b.id)} for b in chosen]), hide_index=True, width="stretch")
+        c1, c2 = st.columns(2)
+        confirm = c1.button(f"Approve these {len(chosen)}", type="primary",
+                            icon=":material/done_all:", key="aq_approve_clear_confirm",
+                            disabled=not chosen)
+        if c2.button("Cancel", key="aq_approve_clear_cancel"):
+            del st.session_state[CONFIRM_KEY]
+            st.rerun()
+    if confirm:
+        batch = ui.attempt(lambda: approve_clear(ui.uow(), uid, [b.id for b in chosen]))
+        del st.session_state[CONFIRM_KEY]
+        if batch is not None:
+            names = {b.id: f"{b.resource_name} {ui.fmt(b.start_time)}" for b in chosen}
+            note = f"Approved {len(batch.approved)} request(s)."
+            if batch.skipped:
+                note += f" Left {len(batch.skipped)} pending: " + "; ".join(
+                    f"{names.get(b, ui.short_id(b))} ({why})" for b, why in batch.skipped)
+            done("approve_all", note)
 
-with st.container(border=True):
-    st.subheader(f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)}")
-    st.write(f"**{b.requester_name}** asks for it: _{b.purpose}_ · priority **{b.priority}** · "
-             f"requested {ui.fmt(b.created_at)} · reference `{ui.short_id(b.id)}`")
-    if item.conflicts.hard:
-        st.error(f"{len(item.conflicts.hard)} conflict(s) stand in the way:", icon=":material/warning:")
-        st.dataframe(ui.conflict_frame(item.conflicts.hard), hide_index=True, width="stretch")
-    else:
-        st.success("No approved booking or blackout stands in the way.", icon=":material/check_circle:")
-    if item.conflicts.soft:
-        st.info(f"{len(item.conflicts.soft)} other pending request(s) want overlapping time "
-                "(approving this one will make them conflict):")
-        st.dataframe(ui.conflict_frame(item.conflicts.soft), hide_index=True, width="stretch")
 
-    approve, deny, move, bump, force = st.tabs(
-        ["Approve", "Deny", "Reschedule", "Bump", "Force override"])
-    with approve:
-        if st.button("Approve", type="primary", icon=":material/check:", key="aq_approve"):
-            if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id),
-                          f"Approved: {b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}"):
-                st.rerun()
-    with deny:
-        reason = st.text_input("Reason (the requester sees it)", key=f"aq_deny_reason_{b.id}")
-        if st.button("Deny", icon=":material/block:", key="aq_deny"):
-            if ui.attempt(lambda: services.deny_booking(ui.uow(), uid, b.id, reason),
-                          f"Denied: {b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}"):
-                st.rerun()
-    with move:
-        s, e = ui.local(b.start_time), ui.local(b.end_time)
-        c1, c2, c3 = st.columns(3)
-        day = c1.date_input("Date", value=s.date(), key=f"aq_mv_day_{b.id}", format="DD/MM/YYYY")
-        t0 = c2.time_input("Start", value=s.time(), key=f"aq_mv_start_{b.id}",
-                           step=timedelta(minutes=15))
-        t1 = c3.time_input("End", value=e.time(), key=f"aq_mv_end_{b.id}",
-                           step=timedelta(minutes=15))
-        note = st.text_input("Note (optional)", key=f"aq_mv_note_{b.id}")
-        if st.button("Reschedule", icon=":material/schedule:", key="aq_move"):
-            if ui.attempt(lambda: services.reschedule_booking(
-                    ui.uow(), uid, b.id, start_time=ui.at(day, t0), end_time=ui.at(day, t1),
-                    reason=note or None), f"Rescheduled: {b.resource_name}"):
-                st.rerun()
-    with bump:
-        victims = {str(c.id): c for c in item.conflicts.hard if c.kind == "booking"}
-        if not victims:
-            st.caption("Bumping displaces an approved booking in this request's way; "
-                       "there is none.")
+# --- the decision card: one function per action ------------------------------------------
+
+def approve_action(uid, item) -> None:
+    b = item.booking
+    if st.button("Approve", type="primary", icon=":material/check:", key="aq_approve"):
+        if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id)):
+            done("Approve", f"Approved: {describe(b)}.")
+
+
+def deny_action(uid, item) -> None:
+    b = item.booking
+    reason = st.text_input("Reason (the requester sees it)", key=f"aq_deny_reason_{b.id}")
+    if st.button("Deny", icon=":material/block:", key="aq_deny"):
+        if ui.attempt(lambda: services.deny_booking(ui.uow(), uid, b.id, reason)):
+            done("Deny", f"Denied: {describe(b)}.")
+
+
+def reschedule_action(uid, item) -> None:
+    """Pick the new window; its conflicts show before anything is saved."""
+    b = item.booking
+    s, e = ui.local(b.start_time), ui.local(b.end_time)
+    c1, c2, c3 = st.columns(3)
+    day = c1.date_input("Date", value=s.date(), key=f"aq_mv_day_{b.id}", format="DD/MM/YYYY")
+    t0 = c2.time_input("Start", value=s.time(), key=f"aq_mv_start_{b.id}",
+                       step=timedelta(minutes=15))
+    t1 = c3.time_input("End", value=e.time(), key=f"aq_mv_end_{b.id}",
+                       step=timedelta(minutes=15))
+    start, end = ui.at(day, t0), ui.at(day, t1)
+    note = st.text_input("Note to the requester (optional)", key=f"aq_mv_note_{b.id}")
+    moved = (start, end) != (b.start_time, b.end_time)
+    taken = False
+    if moved:
+        try:
+            report = services.find_conflicts(ui.uow(), uid, b.resource_id, start, end,
+                                             exclude_booking_id=b.id)
+        except DomainError as exc:
+            ui.show_error(exc)
+            report = None
+        if report is not None and report.has_hard:
+            taken = True
+            st.warning(f"{ui.fmt_span(start, end)} is taken on {b.resource_name}: the request "
+                       "would stay pending and could not be approved there as it stands.",
+                       icon=":material/warning:")
+            st.dataframe(ui.conflict_frame(report.hard), hide_index=True, width="stretch")
+        elif report is not None:
+            st.success(f"{b.resource_name} is free {ui.fmt_span(start, end)}.",
+                       icon=":material/check_circle:")
+    anyway = taken and st.checkbox("Move it into the taken window anyway",
+                                   key=f"aq_mv_anyway_{b.id}")
+    if st.button("Reschedule", icon=":material/schedule:", key="aq_move",
+                 disabled=taken and not anyway):
+        view = ui.attempt(lambda: services.reschedule_booking(
+            ui.uow(), uid, b.id, start_time=start, end_time=end, reason=note or None))
+        if view is not None:
+            done("Reschedule", f"Rescheduled: {view.requester_name}'s request for "
+                               f"{view.resource_name} is now "
+                               f"{ui.fmt_span(view.start_time, view.end_time)}.")
+
+
+def bump_action(uid, item) -> None:
+    """Every approved booking in the way, displaced together; blockers point elsewhere."""
+    b = item.booking
+    in_way = [c for c in item.conflicts.hard if c.kind == "booking"]
+    blockers = [c for c in item.conflicts.hard
+                if c.kind == "blackout" or (c.priority or 0) >= b.priority]
+    if not in_way:
+        st.caption("Bumping displaces approved bookings in this request's way; there are none.")
+        return
+    st.write(f"{len(in_way)} approved booking(s) stand in the way:")
+    st.dataframe(ui.conflict_frame(in_way), hide_index=True, width="stretch")
+    if blockers:
+        st.info("A bump cannot clear this request: "
+                + "; ".join(f"{c.resource_name} {'blackout' if c.kind == 'blackout' else f'priority {c.priority}'}"
+                            for c in blockers)
+                + f" {'is' if len(blockers) == 1 else 'are'} not outranked by its priority "
+                  f"{b.priority}. Deny or reschedule it instead.", icon=":material/info:")
+        return
+    why = st.text_input("Reason (its requester sees it)", key=f"aq_bump_reason_{b.id}")
+    sure = st.checkbox(f"I understand {'the other booking loses its' if len(in_way) == 1 else f'these {len(in_way)} bookings lose their'} "
+                       "slot and this request is approved in its place", key=f"aq_bump_ok_{b.id}")
+    label = "Bump and approve" if len(in_way) == 1 else f"Bump all {len(in_way)} and approve"
+    if st.button(label, icon=":material/swap_horiz:", key="aq_bump", disabled=not sure):
+        if ui.attempt(lambda: bump_together(ui.uow(), uid, [c.id for c in in_way], reason=why,
+                                            in_favour_of=b.id)):
+            done("Bump", f"Displaced {len(in_way)} booking(s); approved {describe(b)}.")
+
+
+def force_action(uid, item) -> None:
+    b = item.booking
+    lower = [c for c in item.conflicts.hard if c.kind == "booking" and c.priority < b.priority]
+    st.write("Approves this request and bumps every lower-priority approved booking in its "
+             "way. Blackouts and bookings of equal or higher priority still block it.")
+    if lower:
+        st.warning(f"{len(lower)} booking(s) would be bumped.", icon=":material/swap_horiz:")
+        st.dataframe(ui.conflict_frame(lower), hide_index=True, width="stretch")
+    sure = st.checkbox("I confirm the force override", key=f"aq_force_ok_{b.id}")
+    if st.button("Force override", type="primary", icon=":material/bolt:", key="aq_force",
+                 disabled=not sure):
+        if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id, force_override=True)):
+            done("Force override", f"Approved with override: {describe(b)}.")
+
+
+HANDLERS = {"Approve": approve_action, "Deny": deny_action, "Reschedule": reschedule_action,
+            "Bump": bump_action, "Force override": force_action}
+
+
+def pick_request(queue):
+    items = {str(i.booking.id): i for i in queue.items}
+    chosen = st.selectbox("Request to decide", list(items), key="aq_pick", format_func=lambda k: (
+        f"{ui.fmt(items[k].booking.start_time)} · {items[k].booking.resource_name} · "
+        f"{items[k].booking.requester_name} (p{items[k].booking.priority})"))
+    return items[chosen]
+
+
+def decision_card(uid, item) -> None:
+    b = item.booking
+    with st.container(border=True):
+        st.subheader(f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)}")
+        st.write(f"**{b.requester_name}** asks for it: _{b.purpose}_ · priority **{b.priority}** "
+                 f"· requested {ui.fmt(b.created_at)} · reference `{ui.short_id(b.id)}`")
+        if item.conflicts.hard:
+            st.error(f"{len(item.conflicts.hard)} conflict(s) stand in the way:",
+                     icon=":material/warning:")
+            st.dataframe(ui.conflict_frame(item.conflicts.hard), hide_index=True, width="stretch")
         else:
-            vid = st.selectbox("Approved booking to displace", list(victims),
-                               key=f"aq_bump_pick_{b.id}", format_func=lambda k: (
-                                   f"{victims[k].resource_name} {ui.fmt_span(victims[k].start_time, victims[k].end_time)}"
-                                   f" (priority {victims[k].priority})"))
-            why = st.text_input("Reason (its requester sees it)", key=f"aq_bump_reason_{b.id}")
-            sure = st.checkbox("I understand the other booking loses its slot and this request "
-                               "is approved in its place", key=f"aq_bump_ok_{b.id}")
-            if st.button("Bump and approve", icon=":material/swap_horiz:", key="aq_bump",
-                         disabled=not sure):
-                if ui.attempt(lambda: services.bump_booking(ui.uow(), uid, vid, reason=why,
-                                                            in_favour_of=b.id),
-                              f"Bumped {ui.short_id(vid)}; approved {ui.short_id(b.id)}"):
-                    st.rerun()
-    with force:
-        lower = [c for c in item.conflicts.hard if c.kind == "booking" and c.priority < b.priority]
-        st.write("Approves this request and bumps every lower-priority approved booking in its "
-                 "way. Blackouts and bookings of equal or higher priority still block it.")
-        if lower:
-            st.warning(f"{len(lower)} booking(s) would be bumped.", icon=":material/swap_horiz:")
-        sure = st.checkbox("I confirm the force override", key=f"aq_force_ok_{b.id}")
-        if st.button("Force override", type="primary", icon=":material/bolt:", key="aq_force",
-                     disabled=not sure):
-            if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id,
-                                                           force_override=True),
-                          f"Approved with override: {b.resource_name}"):
-                st.rerun()
+            st.success("No approved booking or blackout stands in the way.",
+                       icon=":material/check_circle:")
+        if item.conflicts.soft:
+            st.info(f"{len(item.conflicts.soft)} other pending request(s) want overlapping time "
+                    "(approving this one will make them conflict):")
+            st.dataframe(ui.conflict_frame(item.conflicts.soft), hide_index=True, width="stretch")
+        tabs = st.tabs(ACTIONS, key=TAB_KEY, on_change="rerun")
+        for name, tab in zip(ACTIONS, tabs):
+            with tab:
+                show_result(name)
+                HANDLERS[name](uid, item)
+
+
+def main() -> None:
+    ui.page_header("Approval queue", "Pending requests, soonest start first. Approval is refused "
+                                     "over approved bookings and blackouts unless you override.")
+    ui.flash()
+    uid = ui.user_id()
+    filters = read_filters(uid)
+    queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(ui.uow(), uid, page=n, **filters),
+                                        "aq_page"))
+    if queue is None:
+        return
+    if not queue.items:
+        result = st.session_state.pop(RESULT_KEY, None)
+        if result:
+            st.success(result[1], icon=":material/check_circle:")
+        st.success("Nothing waiting: every request has been decided.",
+                   icon=":material/celebration:")
+        return
+    queue_table(queue)
+    ui.pager(queue, "aq_page")
+    approve_all(uid, queue)
+    decision_card(uid, pick_request(queue))
+
+
+main()

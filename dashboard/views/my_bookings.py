@@ -48,6 +48,9 @@ for b in page.items:
     if b.status in ("denied", "bumped") and b.decision_reason:
         st.warning(f"**{b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}** was "
                    f"{b.status}: {b.decision_reason}", icon=":material/info:")
+    elif b.status in ("pending", "approved") and b.decision_reason:
+        st.info(f"**{b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}**, note from "
+                f"staff: {b.decision_reason}", icon=":material/info:")
 
 cancellable = [b for b in page.items if BookingAction.CANCEL in allowed_actions(b.status)]
 if cancellable:

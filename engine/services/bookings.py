@@ -23,6 +23,7 @@ from engine.domain.rules import (
 from engine.domain.status import BookingAction, BookingStatus, next_status
 from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
 from engine.models import Booking, Resource, User
+from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
     active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
 )
@@ -78,9 +79,22 @@ def refused_by_database(uow: UnitOfWork, what: str):
                             f"first ({exc.orig.__class__.__name__})", []) from exc
 
 
+#: The e-mail each status change sends (engine/notifications); actions not listed send none.
+ACTION_EVENTS = {
+    BookingAction.APPROVE: NotificationEvent.APPROVED,
+    BookingAction.DENY: NotificationEvent.DENIED,
+    BookingAction.CANCEL: NotificationEvent.CANCELLED,
+    BookingAction.BUMP: NotificationEvent.BUMPED,
+}
+
+
 def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
                 audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
-                bumped_by: UUID | None = None) -> None:
+                bumped_by: UUID | None = None, notify: bool = True,
+                notify_event: NotificationEvent | str | None = None,
+                notify_context: dict | None = None) -> None:
+    """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
+    the outbox, all in the caller's transaction."""
     previous = snapshot(booking)
     booking.status = _transition(booking, action)
     booking.decided_by_id = actor.id
@@ -92,6 +106,15 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
         booking.bumped_by_booking_id = bumped_by
     record(uow.session, actor_id=actor.id, action=audit, now=uow.now, booking_id=booking.id,
            previous_state=previous, details=details or ({"reason": reason} if reason else None))
+    event = notify_event or ACTION_EVENTS.get(action)
+    if notify and event is not None:
+        context = dict(notify_context or {})
+        if bumped_by is not None:
+            winner = uow.session.get(Booking, bumped_by)
+            context.setdefault("bumped_by", {
+                "booking_id": str(bumped_by), "purpose": winner.purpose if winner else None,
+                "priority": winner.priority if winner else None})
+        enqueue_booking_event(uow, booking, event, actor=actor, **context)
     uow.session.flush()
 
 
@@ -132,6 +155,8 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
             with refused_by_database(uow, f"automatic approval of booking {booking.id}"):
                 approve_locked(uow, system_user(uow), booking, force_override=False,
                                audit_details={"approval_mode": "automatic"})
+        else:  # only a request that waits tells the approvers
+            enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED, actor=actor)
         view = BookingView.of(booking)
         uow.commit()
         return view
@@ -329,6 +354,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         current = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
         resource = active_resource(uow, resource_id or current.resource_id)
         booking = lock_booking(uow, current.id, scope_key(resource))
+        current_name = booking.resource.name
         target = _transition(booking, BookingAction.RESCHEDULE)
         start, end = validate_window(start_time, end_time, uow.now)
         _check_hours(uow, resource, start, end)
@@ -342,10 +368,16 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
             booking.updated_at = uow.now
+            if reason:  # the note to the requester, shown with the booking
+                booking.decision_reason = reason
             record(uow.session, actor_id=actor.id, action=AuditAction.RESCHEDULED, now=uow.now,
                    booking_id=booking.id, previous_state=previous,
                    details={"resource": resource.name, "start_time": start, "end_time": end,
                             "reason": reason})
+            enqueue_booking_event(
+                uow, booking, NotificationEvent.RESCHEDULED, actor=actor, reason=reason,
+                old_start_time=previous["start_time"], old_end_time=previous["end_time"],
+                old_resource_id=previous["resource_id"], old_resource_name=current_name)
             uow.session.flush()
             view = BookingView.of(booking)
             uow.commit()

@@ -18,6 +18,7 @@ from engine.domain.rules import require_aware, validate_reason
 from engine.domain.status import BookingAction, BookingStatus
 from engine.errors import ConflictError, ValidationError
 from engine.models import Blackout, Booking, Resource, SafetyZone
+from engine.notifications import NotificationEvent
 from engine.services.bookings import set_status
 from engine.services.common import as_uuid, get_or_404, load_actor, scope_key
 from engine.services.conflicts import booking_conflicts
@@ -258,7 +259,10 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         for c in in_way:
             victim = get_or_404(uow, Booking, c.id, "booking", "booking_id")
             set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
-                        reason=f"blackout: {reason}")
+                        reason=f"blackout: {reason}", notify_event=NotificationEvent.DISPLACED,
+                        notify_context={"blackout": {"reason": reason, "start_time": start,
+                                                     "end_time": end,
+                                                     "resource_name": resource.name}})
         record(uow.session, actor_id=actor.id, action=AuditAction.BLACKOUT_CREATED, now=uow.now,
                entity=blackout, details={"resource": resource.name, "start_time": start,
                                          "end_time": end, "reason": reason,

@@ -149,3 +149,36 @@ def test_admin_adds_a_blackout_refused_over_a_booking_unless_bumping(dashboard, 
     assert services.get_booking(dashboard.uow(), admin.id, booked.id).status == "bumped"
     button(at, "Remove blackout").click().run()
     assert services.list_blackouts(dashboard.uow(), admin.id) == []
+
+
+def test_add_a_user_defaults_to_member_and_stays_on_its_tab_with_the_result(dashboard, admin):
+    at = signed_in(dashboard, admin, "admin_users")
+    add_role = [s for s in at.selectbox if s.label == "Role"][-1]
+    assert add_role.value == "user"  # Member
+    at.session_state["au_tab"] = "Add a user"
+    at.run()
+    by_label(at.text_input, "Name").input("Sam Member")
+    by_label(at.text_input, "Email").input("not-an-email")
+    by_label(at.text_input, "First password").input("first-pass-1")
+    button(at, "Add user").click().run()
+    [add_tab] = [t for t in at.tabs if t.label == "Add a user"]
+    assert add_tab.error, "the refusal shows in the tab the admin is on"
+    assert at.session_state["au_tab"] == "Add a user"
+    by_label(at.text_input, "Email").input("sam@range.example")
+    button(at, "Add user").click().run()
+    assert at.session_state["au_tab"] == "Add a user"
+    [add_tab] = [t for t in at.tabs if t.label == "Add a user"]
+    assert any("Sam Member" in s.value and "Member" in s.value for s in add_tab.success)
+    user = services.authenticate(dashboard.uow(), "sam@range.example", "first-pass-1")
+    assert user.role == "user"
+
+
+def test_change_role_without_a_change_says_nothing_changed(dashboard, make, admin):
+    member = make.user(Role.USER, name="Casey Evans")
+    member_at = signed_in(dashboard, member)
+    at = signed_in(dashboard, admin, "admin_users")
+    pick(at, "User", "Casey Evans")
+    button(at, "Change role").click().run()
+    assert any("Nothing changed" in i.value for i in at.info)
+    assert sessions.session_user(dashboard.uow(), member_at.session_state["rc_token"],
+                                 kind="dashboard") is not None

@@ -150,3 +150,15 @@ def test_calendar_day_week_and_month_views_and_filters(dashboard, make):
     assert shown() == []  # today (Mon 7 Jan) holds nothing
     by_label(at.date_input, "From").set_value(TOMORROW).run()
     assert shown() == ["Tomorrow"]
+
+
+def test_my_bookings_shows_the_note_staff_left_when_rescheduling(dashboard, make):
+    staff = make.user(Role.STAFF)
+    member = make.user(Role.USER)
+    b = make.booking(make.resource(name="Range 1"), member, start=NOW + timedelta(days=2),
+                     end=NOW + timedelta(days=2, hours=1))
+    services.reschedule_booking(dashboard.uow(), staff.id, b.id, start_time=NOW + timedelta(days=3),
+                                end_time=NOW + timedelta(days=3, hours=1),
+                                reason="Moved a day: the range is resurfaced on Wednesday")
+    at = signed_in(dashboard, member, "my_bookings")
+    assert any("resurfaced on Wednesday" in i.value for i in at.info)

@@ -131,6 +131,11 @@ def test_approve_every_conflict_free_request_in_one_step(dashboard, make):
     [clear_all] = [b for b in at.button if b.label.startswith("Approve all")]
     assert "3 conflict-free" in clear_all.label
     clear_all.click().run()
+    # Nothing happens yet: the page lists what will be approved and asks first.
+    assert status(dashboard, staff, a) == "pending"
+    listed = at.dataframe[1].value
+    assert len(listed) == 3 and {"When", "Resource", "Requested by"} <= set(listed.columns)
+    button(at, "Approve these 3").click().run()
     assert status(dashboard, staff, a) == "approved"
     assert status(dashboard, staff, c) == "approved"
     assert status(dashboard, staff, rival) == "pending"  # met the request approved before it
@@ -179,3 +184,89 @@ def test_reports_page_draws_the_engine_figures(dashboard, make):
     assert {m.label for m in at.metric} >= {"Decisions in range", "Median turnaround"}
     decided = [m for m in at.metric if m.label == "Decisions in range"][0]
     assert decided.value == "1"
+
+
+def tab_named(at, label: str):
+    [tab] = [t for t in at.tabs if t.label == label]
+    return tab
+
+
+def test_approve_all_can_be_cancelled_without_approving_anything(dashboard, make):
+    staff = make.user(Role.STAFF)
+    a = make.booking(make.resource())
+    at = signed_in(dashboard, staff, "approval_queue")
+    [clear_all] = [b for b in at.button if b.label.startswith("Approve all")]
+    clear_all.click().run()
+    button(at, "Cancel").click().run()
+    assert status(dashboard, staff, a) == "pending"
+    assert [b for b in at.button if b.label.startswith("Approve all")]
+
+
+def test_after_an_action_the_page_stays_on_its_tab_with_the_message_there(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource(name="Indoor Bay 1"))
+    other = make.booking(make.resource(), start=window(3)[0], end=window(3)[1])
+    at = queue_for(dashboard, staff, b)
+    at.session_state["aq_action"] = "Deny"
+    at.run()
+    button(at, "Deny").click().run()  # no reason: the error shows in the Deny tab
+    assert at.session_state["aq_action"] == "Deny"
+    assert any("reason" in e.value.lower() for e in tab_named(at, "Deny").error)
+    assert not tab_named(at, "Approve").error
+    by_label(at.text_input, "Reason (the requester sees it)").input("No range officer")
+    button(at, "Deny").click().run()
+    assert status(dashboard, staff, b) == "denied"
+    assert at.session_state["aq_action"] == "Deny"  # the rerun kept the tab
+    [message] = [s.value for s in tab_named(at, "Deny").success]
+    assert "Denied" in message and "Indoor Bay 1" in message
+    assert str(b.id) not in message
+    assert status(dashboard, staff, other) == "pending"
+
+
+def test_reschedule_shows_the_conflicts_of_the_new_window_before_saving(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1")
+    taken_start, taken_end = window(4)
+    make.booking(r1, start=taken_start, end=taken_end, approve_by=staff)
+    b = make.booking(r1, start=window(2)[0], end=window(2)[1])
+    at = queue_for(dashboard, staff, b)
+    by_label(at.date_input, "Date").set_value(taken_start.date()).run()
+    tab = tab_named(at, "Reschedule")
+    assert any("is taken on Range 1" in w.value for w in tab.warning)
+    assert button(at, "Reschedule").disabled
+    assert status(dashboard, staff, b) == "pending"
+    view = services.get_booking(dashboard.uow(), staff.id, b.id)
+    assert view.start_time == window(2)[0]
+    by_label(at.checkbox, "Move it into the taken window anyway").check().run()
+    button(at, "Reschedule").click().run()
+    view = services.get_booking(dashboard.uow(), staff.id, b.id)
+    assert view.start_time.date() == taken_start.date() and view.status == "pending"
+
+
+def test_bump_shows_every_booking_in_the_way_and_displaces_them_together(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource()
+    s, e = window(2, hours=4)
+    first = make.booking(r1, start=s, end=s + timedelta(hours=2), priority=1, approve_by=staff)
+    second = make.booking(r1, start=s + timedelta(hours=2), end=e, priority=2, approve_by=staff)
+    winner = make.booking(r1, start=s, end=e, priority=5)
+    at = queue_for(dashboard, staff, winner)
+    assert len(tab_named(at, "Bump").dataframe[0].value) == 2
+    by_label(at.text_input, "Reason (its requester sees it)").input("Police qualification")
+    at.checkbox[0].check().run()
+    button(at, "Bump all 2 and approve").click().run()
+    assert not errors(at), errors(at)
+    assert status(dashboard, staff, first) == "bumped"
+    assert status(dashboard, staff, second) == "bumped"
+    assert status(dashboard, staff, winner) == "approved"
+
+
+def test_bump_points_elsewhere_when_a_booking_in_the_way_outranks_the_request(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource()
+    s, e = window(2)
+    make.booking(r1, start=s, end=e, priority=7, approve_by=staff)
+    winner = make.booking(r1, start=s, end=e, priority=5)
+    at = queue_for(dashboard, staff, winner)
+    assert any("cannot clear" in i.value for i in tab_named(at, "Bump").info)
+    assert not [b for b in at.button if b.label.startswith("Bump")]

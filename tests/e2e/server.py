@@ -23,7 +23,8 @@ def free_port() -> int:
 
 def prepare_demo(data_dir: Path) -> dict[str, str]:
     """A migrated SQLite database with the demo range complex, via the engine's own CLI."""
-    env = {**os.environ, "RANGE_CONTROL_DATA_DIR": str(data_dir)}
+    # PYTHONPATH: the checkout under test, even where the package is installed from elsewhere.
+    env = {**os.environ, "RANGE_CONTROL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     env.pop("DATABASE_URL", None)
     for args in (["migrate"], ["demo"]):
         subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, check=True,

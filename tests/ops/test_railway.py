@@ -106,7 +106,7 @@ def test_start_command_serves_the_health_check(tmp_path):
     deploy = load(DASHBOARD)["deploy"]
     port = free_port()
     command = deploy["startCommand"].replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'rc.db'}",
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'rc.db'}", "PYTHONPATH": str(ROOT),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     proc = subprocess.Popen(argv(command), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -130,3 +130,32 @@ def test_start_command_serves_the_health_check(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(line.split("==")[0].split("[")[0].lower())
+    return names
+
+
+def test_the_production_build_installs_only_what_runs():
+    """Railway installs requirements.txt: no test runner, browser driver or linter in it."""
+    runtime = _requirement_names(ROOT / "requirements.txt")
+    dev_only = {"pytest", "playwright", "schemathesis", "aiosmtpd", "ruff", "mypy", "httpx"}
+    assert not runtime & dev_only
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    assert "-e ." in (ROOT / "requirements.txt").read_text().splitlines()
+
+
+def test_console_scripts_name_real_entry_points():
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"range-control", "range-control-reports"} <= set(scripts)
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func))

@@ -1,0 +1,154 @@
+"""Enqueue e-mails in the caller's unit of work: the transactional outbox.
+
+Any service that changes something people should hear about calls one of these *inside its
+`with uow:` block, before `uow.commit()`*. The rows commit or roll back with the change, so a
+change that fails sends nothing, and the notify worker (`python -m engine notify`) delivers
+what committed.
+
+    from engine.notifications import NotificationEvent, enqueue_booking_event, enqueue_message
+
+    enqueue_booking_event(uow, booking, NotificationEvent.APPROVED, actor=actor)
+    enqueue_booking_event(uow, booking, "booking_checked_in", actor=actor, note="...")  # new kinds
+    enqueue_message(uow, user, "account", subject="Reset your password", body="...")
+
+`enqueue_booking_event` picks the recipients (the requester; for `REQUESTED` the staff who
+approve for the resource, see `approvers_for`), honours each person's preferences, and stores
+a JSON snapshot of the booking (resource, window, status, reason, plus your `**context`) that
+the worker renders with the kind's templates at send time. Booking status changes made through
+`engine.services.bookings.set_status` already enqueue (approve, deny, cancel, bump); pass
+`notify=False` there to stay silent, or `notify_event=` / `notify_context=` to say more.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, select
+
+from engine.db import UnitOfWork
+from engine.domain.permissions import Role
+from engine.models import Booking, NotificationPreference, OutboxMessage, User
+from engine.notifications.events import ACCOUNT, NotificationEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _kind(kind: NotificationEvent | str) -> str:
+    value = kind.value if isinstance(kind, enum.Enum) else str(kind)
+    if not value or len(value) > 50:
+        raise ValueError(f"notification kind must be 1-50 characters: {value!r}")
+    return value
+
+
+def booking_context(booking: Booking) -> dict[str, Any]:
+    """The booking as the templates need it, frozen at the moment of the change."""
+    resource = booking.resource
+    zone = resource.safety_zone if resource is not None else None
+    return _jsonable({
+        "booking_id": booking.id,
+        "resource_id": booking.resource_id,
+        "resource_name": resource.name if resource is not None else None,
+        "resource_type": resource.resource_type if resource is not None else None,
+        "zone_name": zone.name if zone is not None else None,
+        "start_time": booking.start_time,
+        "end_time": booking.end_time,
+        "status": booking.status,
+        "purpose": booking.purpose,
+        "priority": booking.priority,
+        "reason": booking.decision_reason,
+        "requester_name": booking.requester.name if booking.requester is not None else None,
+    })
+
+
+def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
+    """Who is told of a new request: every active staff member and admin.
+
+    The one place to narrow this when resources get their own approvers.
+    """
+    return list(uow.session.scalars(
+        select(User).where(User.is_active.is_(True), User.role.in_([Role.STAFF, Role.ADMIN]))
+        .order_by(User.email)))
+
+
+def _opted_out(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str) -> set[uuid.UUID]:
+    if not user_ids:
+        return set()
+    return set(uow.session.scalars(
+        select(NotificationPreference.user_id).where(and_(
+            NotificationPreference.kind == kind, NotificationPreference.enabled.is_(False),
+            NotificationPreference.user_id.in_(user_ids)))))
+
+
+def _add(uow: UnitOfWork, *, kind: str, email: str, user_id: uuid.UUID | None,
+         booking_id: uuid.UUID | None, context: dict, subject: str | None = None,
+         body: str | None = None, html: str | None = None,
+         dedupe_key: str | None = None) -> OutboxMessage:
+    row = OutboxMessage(
+        id=uuid.uuid4(), kind=kind, recipient_user_id=user_id, recipient_email=email,
+        booking_id=booking_id, context=context, subject=subject, body_text=body, body_html=html,
+        dedupe_key=dedupe_key, status="pending", attempts=0, next_attempt_at=uow.now,
+        created_at=uow.now)
+    uow.session.add(row)
+    return row
+
+
+def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: NotificationEvent | str, *,
+                          actor: User | None = None, recipients: list[User] | None = None,
+                          **context: Any) -> list[OutboxMessage]:
+    """Queue the e-mails for one booking event in the caller's transaction.
+
+    Recipients: `recipients` when given, else the approvers for `REQUESTED` (minus the actor)
+    and the requester for every other event. People who switched the kind off are skipped.
+    `context` adds template values (JSON-ready: datetimes and UUIDs are converted).
+    """
+    kind = _kind(event)
+    if recipients is None:
+        if kind == NotificationEvent.REQUESTED.value:
+            recipients = [u for u in approvers_for(uow, booking)
+                          if actor is None or u.id != actor.id]
+        else:
+            recipients = [booking.requester]
+    recipients = [u for u in recipients if u is not None and u.is_active]
+    skip = _opted_out(uow, [u.id for u in recipients], kind)
+    data = booking_context(booking)
+    data.update(_jsonable(context))
+    data["actor_name"] = actor.name if actor is not None else None
+    return [_add(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
+                 context=data | {"recipient_name": u.name})
+            for u in recipients if u.id not in skip]
+
+
+def enqueue_message(uow: UnitOfWork, to: User | str, kind: str = ACCOUNT, *, subject: str,
+                    body: str, html: str | None = None, respect_preferences: bool = False,
+                    booking: Booking | None = None, dedupe_key: str | None = None,
+                    **context: Any) -> OutboxMessage | None:
+    """Queue one ready-written e-mail (e.g. a password reset) in the caller's transaction.
+
+    `to` is a user or a bare address. Account mail ignores preferences; pass
+    `respect_preferences=True` for optional kinds. Returns None when the person opted out.
+    """
+    kind = _kind(kind)
+    user = to if isinstance(to, User) else None
+    email = user.email if user is not None else str(to).strip()
+    if "@" not in email:
+        raise ValueError(f"not an e-mail address: {email!r}")
+    if user is not None and respect_preferences and _opted_out(uow, [user.id], kind):
+        return None
+    return _add(uow, kind=kind, email=email, user_id=user.id if user else None,
+                booking_id=booking.id if booking is not None else None,
+                context=_jsonable(context) | {"recipient_name": user.name if user else None},
+                subject=subject, body=body, html=html, dedupe_key=dedupe_key)
