@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api import errors
 from api.config import ApiSettings
-from api.ratelimit import RateLimitMiddleware
+from api.edge import BodyLimitMiddleware, TrustedProxyMiddleware
+from api.ratelimit import RateLimiter, RateLimitMiddleware, make_store
 from api.requestlog import RequestLogMiddleware
 from api.routes import audit, auth, bookings, resources, users
 from api.schemas import HealthOut
@@ -39,6 +40,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
                   redoc_url=None)
     app.state.db, app.state.tokens, app.state.api_settings = db, tokens, api_settings
+    app.state.limiter = RateLimiter(make_store(api_settings, dialect=db.dialect, engine=db.engine,
+                                               redis_url=settings.redis_url))
     errors.install(app)
 
     v1 = APIRouter(prefix=PREFIX)
@@ -50,20 +53,59 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
              responses={503: {"model": HealthOut,
                                    "description": "database unreachable or not migrated"}})
     def health(request: Request):
-        """Liveness and database reachability (Railway's health check)."""
+        """Liveness and database reachability (Railway's health check); a 503 says why."""
+        retry = {"Retry-After": str(api_settings.unavailable_retry_after)}
         try:
             revision = migrate.current_revision(request.app.state.db.url)
         except Exception as exc:  # noqa: BLE001 - any failure to reach the database
-            log.warning("health check: database unreachable: %s", exc.__class__.__name__)
-            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+            reason = unreachable_reason(exc)
+            log.warning("health check: database unreachable: %s (%s)", reason,
+                        exc.__class__.__name__)
+            return JSONResponse({"status": "degraded", "database": "unreachable",
+                                 "reason": reason}, 503, headers=retry)
         if revision is None:
-            return JSONResponse({"status": "degraded", "database": "not migrated"}, 503)
+            return JSONResponse({"status": "degraded", "database": "not migrated",
+                                 "reason": "the database has no schema: run the migrations"},
+                                503, headers=retry)
         return HealthOut(status="ok", database="ok", revision=revision)
 
-    # Added innermost first: rate limits answer before any work is done, gzip compresses,
-    # and the request log (outermost) sees every answer, 429s included.
-    app.add_middleware(RateLimitMiddleware, per_ip=api_settings.rate_limit_per_ip,
-                       per_user=api_settings.rate_limit_per_user, tokens=tokens)
+    # Added innermost first. From the outside in: the client's address is settled (trusted
+    # proxies only), the request log sees every answer (413s, 429s and 503s included), rate
+    # limits answer before a body is read, the body cap holds, then gzip.
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter,
+                       per_ip=api_settings.rate_limit_per_ip,
+                       per_user=api_settings.rate_limit_per_user,
+                       window=api_settings.rate_limit_window_seconds, tokens=tokens,
+                       unavailable_retry_after=api_settings.unavailable_retry_after)
     app.add_middleware(RequestLogMiddleware, tokens=tokens)
+    app.add_middleware(TrustedProxyMiddleware, trusted=api_settings.trusted_networks)
     return app
+
+
+#: What a failed connection says, reduced to a reason safe to show on a public /health
+#: (no host names, ports or user names).
+_REASONS = (
+    ("connection refused", "connection refused: is the database server running?"),
+    ("timeout", "connection timed out"),
+    ("timed out", "connection timed out"),
+    ("password authentication failed", "authentication failed"),
+    ("no password supplied", "authentication failed"),
+    ("does not exist", "the database does not exist"),
+    ("could not translate host name", "the database host name does not resolve"),
+    ("name or service not known", "the database host name does not resolve"),
+    ("too many clients", "the database refuses more connections (max_connections reached)"),
+    ("remaining connection slots", "the database refuses more connections "
+                                   "(max_connections reached)"),
+    ("shutting down", "the database is shutting down"),
+    ("starting up", "the database is starting up"),
+    ("recovery", "the database is in recovery"),
+    ("unable to open database file", "the database file cannot be opened"),
+)
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return next((reason for needle, reason in _REASONS if needle in text),
+                f"cannot connect ({exc.__class__.__name__})")

@@ -1,17 +1,68 @@
-"""API-only settings (rate limits, hashing cost); secrets and the database come from engine.config."""
+"""API-only settings (rate limits, proxies, body cap, hashing cost); secrets, the database and
+REDIS_URL come from engine.config."""
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    #: Requests per minute per client IP and per signed-in user; 0 turns that limit off.
+    #: Requests per window (API_RATE_LIMIT_WINDOW_SECONDS, a minute by default) per client IP
+    #: and per signed-in user, counted across every replica; 0 turns that limit off.
     rate_limit_per_ip: int = Field(default=1200, ge=0, alias="API_RATE_LIMIT_PER_IP")
     rate_limit_per_user: int = Field(default=600, ge=0, alias="API_RATE_LIMIT_PER_USER")
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86400,
+                                           alias="API_RATE_LIMIT_WINDOW_SECONDS")
+    #: The stricter limit on /auth/login and /auth/register: attempts per auth window per
+    #: client IP and per account name (the e-mail sent), whichever runs out first.
+    auth_rate_limit_per_ip: int = Field(default=30, ge=0, alias="API_AUTH_RATE_LIMIT_PER_IP")
+    auth_rate_limit_per_account: int = Field(default=10, ge=0,
+                                             alias="API_AUTH_RATE_LIMIT_PER_ACCOUNT")
+    auth_rate_limit_window_seconds: int = Field(default=300, ge=1, le=86400,
+                                                alias="API_AUTH_RATE_LIMIT_WINDOW_SECONDS")
+    #: Where the counters live: `auto` is Redis when REDIS_URL is set, else the PostgreSQL
+    #: database, else (SQLite, one process) memory.
+    rate_limit_backend: Literal["auto", "memory", "postgresql", "redis"] = Field(
+        default="auto", alias="API_RATE_LIMIT_BACKEND")
+    #: Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
+    #: or CIDRs). Empty: the TCP peer is the client, forwarded headers are ignored.
+    trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
+    #: Largest request body accepted (bytes), with or without Content-Length; larger is a 413.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, alias="API_MAX_BODY_BYTES")
+    #: Seconds a client is told to wait (Retry-After) while the database is unreachable.
+    unavailable_retry_after: int = Field(default=5, ge=1, le=3600,
+                                         alias="API_UNAVAILABLE_RETRY_AFTER")
     #: bcrypt cost for passwords set through the API (tests lower it for speed).
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, alias="API_BCRYPT_ROUNDS")
     access_token_minutes: int = Field(default=15, ge=1, le=1440, alias="API_ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(default=7, ge=1, le=90, alias="API_REFRESH_TOKEN_DAYS")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, v: str) -> str:
+        parse_networks(v)  # raises ValueError naming the bad entry
+        return v
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """`"10.0.0.0/8, 127.0.0.1, fd00::/8"` -> networks; a bare address is a /32 (or /128)."""
+    out = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {part!r} is not an IP address or CIDR") from None
+    return tuple(out)

@@ -1,11 +1,15 @@
 """One place that turns engine errors and request-validation errors into HTTP answers."""
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
+from api.ratelimit import RateLimited, StoreUnavailable
 from api.schemas import ConflictErrorOut, ConflictOut
 from engine.errors import (
     AccountLocked, AuthenticationError, ConflictError, DomainError, InvalidTransition,
@@ -30,6 +34,12 @@ ERROR_RESPONSES = {
     422: {"description": "invalid input; `field` names the field"},
     429: {"description": "rate limit exceeded; see Retry-After"},
 }
+
+log = logging.getLogger("range_control.api")
+
+#: Failures of the database itself (unreachable, restarting, pool exhausted, busy), not of the
+#: request: the client should come back later (503 + Retry-After), not report a bug (500).
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def status_of(exc: DomainError) -> int:
@@ -74,7 +84,26 @@ async def on_http_exception(request: Request, exc: HTTPException) -> JSONRespons
                         headers=getattr(exc, "headers", None))
 
 
+async def on_rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+    return JSONResponse({"error": f"{exc.what}: retry after {exc.retry_after} s"},
+                        status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    retry = request.app.state.api_settings.unavailable_retry_after
+    cause = getattr(exc, "orig", None) or exc
+    log.error("database unavailable: %s: %s", cause.__class__.__name__,
+              str(cause).splitlines()[0] if str(cause) else "")
+    return JSONResponse({"error": f"service unavailable: the database is unreachable or busy; "
+                                  f"retry after {retry} s"},
+                        status_code=503, headers={"Retry-After": str(retry)})
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RateLimited, on_rate_limited)
+    app.add_exception_handler(StoreUnavailable, on_unavailable)
+    for cls in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(cls, on_unavailable)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(HTTPException, on_http_exception)

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
@@ -125,7 +125,7 @@ class UserCreateIn(RegisterIn):
 
 class UserUpdateIn(BaseModel):
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class ResourceUpdateIn(BaseModel):
     safety_zone_id: UUID | None = None
     opens_at: TimeOfDay | None = None
     closes_at: TimeOfDay | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 # --- bookings -------------------------------------------------------------------------------
@@ -190,11 +190,12 @@ class BookingIn(BaseModel):
     start_time: When
     end_time: When
     purpose: ShortText
-    priority: int = Field(default=0, ge=0, le=10)
+    #: strict: `true` or `"3"` is a 422 naming the field, never silently 1 or 3.
+    priority: int = Field(default=0, ge=0, le=10, strict=True)
 
 
 class ApproveIn(BaseModel):
-    force_override: bool = Field(default=False, description=(
+    force_override: StrictBool = Field(default=False, description=(
         "bump lower-priority approved bookings in the way; never overrides blackouts or "
         "bookings of equal or higher priority"))
 
@@ -240,3 +241,4 @@ class HealthOut(BaseModel):
     status: str
     database: str
     revision: str | None = None
+    reason: str | None = Field(default=None, description="why the database is not usable (503)")

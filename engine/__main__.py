@@ -115,6 +115,33 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release_no_shows(args: argparse.Namespace) -> int:
+    from engine.db import Database
+    from engine.services.dayops import release_no_shows
+    from engine.services.waitlist import expire_offers
+
+    db = Database()
+    try:
+        print(release_no_shows(db))
+        if not args.no_offers:
+            print(expire_offers(db))
+    finally:
+        db.dispose()
+    return 0
+
+
+def _cmd_expire_offers(args: argparse.Namespace) -> int:
+    from engine.db import Database
+    from engine.services.waitlist import expire_offers
+
+    db = Database()
+    try:
+        print(expire_offers(db))
+    finally:
+        db.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Range-Control engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", help="default: DATABASE_URL")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=_cmd_restore)
+    p = sub.add_parser("release-no-shows", help="mark approved bookings not checked in by the "
+                       "end of their grace period no_show, free their windows, and expire "
+                       "waitlist offers past their time (cron: every minute; safe in parallel)")
+    p.add_argument("--no-offers", action="store_true", help="do not expire waitlist offers")
+    p.set_defaults(func=_cmd_release_no_shows)
+    sub.add_parser("expire-waitlist-offers", help="cancel waitlist offers past their time and "
+                   "pass each window to the next waiting entry").set_defaults(func=_cmd_expire_offers)
     args = parser.parse_args(argv)
     configure_logging(service="range-control-engine")
     try:

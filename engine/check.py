@@ -1,7 +1,8 @@
 """`python -m engine check`: does this database still keep the system's promises?
 
 Checks: migrations at head; no two approved bookings overlapping on one resource or on two
-resources of one safety zone; no booking longer than the rules allow (reports rely on it);
+resources of one safety zone (the database refuses both: only raw SQL with its constraint or
+triggers dropped could produce them); every booking's scope_id matching its resource's zone; no booking longer than the rules allow (reports rely on it);
 every booking has its 'created' audit entry; every booking whose status records a decision
 (approved, denied, bumped, cancelled) has the matching entry.
 Any finding makes the command exit 1, so a cron or CI job can alert on it.
@@ -12,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine import migrate
@@ -120,6 +121,21 @@ def _too_long(session: Session) -> tuple[int, list[dict[str, Any]]]:
     return count, examples
 
 
+def _stale_scope(session: Session) -> tuple[int, list[dict[str, Any]]]:
+    """Bookings whose scope_id is not their resource's zone (or the resource itself): the
+    exclusion constraint relies on it, and triggers keep it right, so any row here means the
+    triggers were bypassed."""
+    expected = func.coalesce(Resource.safety_zone_id, Resource.id)
+    cond = or_(Booking.scope_id.is_(None), Booking.scope_id != expected)
+    base = select(Booking.id, Booking.scope_id, expected).join(
+        Resource, Resource.id == Booking.resource_id).where(cond)
+    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    examples = [{"booking": str(i), "scope_id": str(sc), "expected": str(ex)}
+                for i, sc, ex in session.execute(base.order_by(Booking.id).limit(EXAMPLES))
+                ] if count else []
+    return count, examples
+
+
 def _missing_audit(session: Session, status: BookingStatus | None, action: AuditAction
                    ) -> tuple[int, list[dict[str, Any]]]:
     has_entry = exists().where(AuditLog.booking_id == Booking.id,
@@ -151,6 +167,11 @@ def run_checks(url: str, session: Session) -> CheckResult:
         if count:
             findings.append(Finding(kind, count, f"{count} pair(s) of approved bookings "
                                     f"overlap {what}", examples))
+    count, examples = _stale_scope(session)
+    if count:
+        findings.append(Finding("booking_scope_stale", count,
+                                f"{count} booking(s) carry a scope_id other than their "
+                                "resource's safety zone (or the resource)", examples))
     count, examples = _too_long(session)
     if count:
         findings.append(Finding("booking_longer_than_allowed", count,

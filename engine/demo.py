@@ -18,6 +18,7 @@ from engine.db import Database
 from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
+from engine.system import count_people
 from engine.models import Blackout, Booking, Resource, SafetyZone, User
 from engine.passwords import hash_password
 
@@ -79,7 +80,7 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
     tz = db.settings.tz
     with db.uow() as uow:
         s = uow.session
-        if s.scalar(select(func.count()).select_from(User)):
+        if count_people(s):
             if if_empty:
                 return "demo skipped: the database already has users"
             raise RuntimeError("the database already has users: demo loads only into an empty one")

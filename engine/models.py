@@ -6,15 +6,15 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
-    String, Text, Time, TypeDecorator, UniqueConstraint, Uuid, func, text,
+    JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, FetchedValue, ForeignKey, Index,
+    Integer, MetaData, String, Text, Time, TypeDecorator, UniqueConstraint, Uuid, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.domain.permissions import Role
 from engine.domain.policy import ApprovalMode
-from engine.domain.status import BookingStatus
+from engine.domain.status import BookingStatus, WaitlistStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -137,8 +137,10 @@ class Booking(Base):
     """A request for a resource over [start_time, end_time).
 
     Migrations add what the ORM cannot say: on PostgreSQL the exclusion constraint
-    ex_bookings_no_overlapping_approved and ck_bookings_max_duration (24 hours); on SQLite,
-    triggers with the same effect.
+    ex_bookings_no_overlapping_approved_in_scope (no two approved bookings overlap within one
+    `scope_id`) and ck_bookings_max_duration (24 hours); on SQLite, triggers with the same
+    effect. Triggers on both keep `scope_id` equal to the resource's safety zone (or the
+    resource itself when it has none), including when a resource changes zone.
     """
 
     __tablename__ = "bookings"
@@ -152,6 +154,7 @@ class Booking(Base):
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
         Index("ix_bookings_requester_status_start", "requester_id", "status", "start_time"),
+        Index("ix_bookings_scope_status_start", "scope_id", "status", "start_time"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -167,13 +170,85 @@ class Booking(Base):
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bumped_by_booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"))
+    #: The exclusive scope (safety zone id, else resource id). Written only by the database's
+    #: triggers, never by the ORM: FetchedValue leaves it out of INSERT and UPDATE statements.
+    scope_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, server_default=FetchedValue(),
+                                                       server_onupdate=FetchedValue())
     conflict_at_request: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                                       server_default=text("false"))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
                                                  default=lambda: datetime.now(timezone.utc))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
                                                  default=lambda: datetime.now(timezone.utc),
                                                  onupdate=lambda: datetime.now(timezone.utc))
+
+    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
+                                           innerjoin=True)
+
+
+class CheckInRule(Base):
+    """Per resource type: when check-in opens and closes, and how long a waitlist offer stands.
+
+    A type without a row uses the defaults in engine.services.dayops. `required_since` NULL
+    means check-in is optional there (nothing is released); otherwise approved bookings that
+    start from that moment on and are not checked in by the end of the grace are released.
+    """
+
+    __tablename__ = "checkin_rules"
+    __table_args__ = (
+        CheckConstraint("opens_before_minutes >= 0 AND opens_before_minutes <= 1440",
+                        name="opens_before_range"),
+        CheckConstraint("grace_minutes >= 1 AND grace_minutes <= 720", name="grace_range"),
+        CheckConstraint("offer_minutes >= 5 AND offer_minutes <= 10080", name="offer_range"),
+    )
+
+    resource_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    opens_before_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    grace_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    offer_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    required_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class WaitlistEntry(Base):
+    """A member waiting for a window that conflicted; offered as a pending request when it frees.
+
+    The partial unique index keeps a member to one live entry per resource and window; the
+    unique booking_id keeps one offer per entry.
+    """
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="valid_time_range"),
+        CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
+        Index("ix_waitlist_entries_resource_status_start", "resource_id", "status", "start_time"),
+        Index("ix_waitlist_entries_status_expires", "status", "offer_expires_at"),
+        Index("ix_waitlist_entries_requester_id", "requester_id"),
+        Index("uq_waitlist_entries_live_window", "requester_id", "resource_id", "start_time",
+              "end_time", unique=True,
+              sqlite_where=text("status IN ('waiting', 'offered')"),
+              postgresql_where=text("status IN ('waiting', 'offered')")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus, "waitlist_status"),
+                                                   nullable=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
@@ -381,3 +456,17 @@ class CalendarFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitCounter(Base):
+    """One rate-limit window's count for one key (client IP, user, or hashed account name),
+    shared by every API replica. UNLOGGED on PostgreSQL: counters need no crash safety."""
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = (Index("ix_rate_limit_counters_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: Unix seconds at which the window began (windows are aligned to multiples of their length).
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)

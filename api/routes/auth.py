@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Request, Response
 
 from api.deps import DB, Conf, Tokens
 from api.errors import ERROR_RESPONSES
+from api.ratelimit import auth_throttle
 from api.schemas import AccessToken, RefreshIn, RegisterIn, ShortText, TokenPair, UserOut
 from api.tokens import ACCESS, REFRESH
 from engine import services
@@ -18,19 +19,23 @@ ERRS = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
 
 
 @router.post("/register", status_code=201, response_model=UserOut,
-             responses={403: ERROR_RESPONSES[403], 422: ERROR_RESPONSES[422]})
-def register(body: RegisterIn, db: DB, conf: Conf):
+             responses={403: ERROR_RESPONSES[403], 422: ERROR_RESPONSES[422],
+                        429: ERROR_RESPONSES[429]})
+def register(request: Request, body: RegisterIn, db: DB, conf: Conf):
     """Create a member account. Success does not sign in: call /auth/login next."""
+    auth_throttle(request, body.email)
     return services.register_user(db.uow(), email=body.email, name=body.name,
                                   password=body.password, hash_rounds=conf.bcrypt_rounds)
 
 
 @router.post("/login", response_model=TokenPair,
              responses={**ERRS, 423: {"description": "account locked after failed sign-ins"}})
-def login(username: Annotated[ShortText, Form(description="the account's email")],
+def login(request: Request,
+          username: Annotated[ShortText, Form(description="the account's email")],
           password: Annotated[ShortText, Form()], db: DB, tokens: Tokens,
           grant_type: Annotated[ShortText | None, Form(pattern="^password$")] = None):
     """OAuth2 password flow: form fields `username` (email) and `password`."""
+    auth_throttle(request, username)
     user = services.authenticate(db.uow(), username, password)
     access, access_exp = tokens.issue(user.id, user.role, ACCESS)
     refresh, refresh_exp = tokens.issue(user.id, user.role, REFRESH)

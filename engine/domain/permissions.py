@@ -28,10 +28,15 @@ class Permission(str, enum.Enum):
     RESOURCE_MANAGE = "resource:manage"
     CONFIG_MANAGE = "config:manage"
     QUOTA_EXCEED = "quota:exceed"
+    BOOKING_CHECK_IN_OWN = "booking:check_in_own"
+    BOOKING_CHECK_IN_ANY = "booking:check_in_any"
+    BOARD_VIEW = "board:view"
+    WAITLIST_JOIN = "waitlist:join"
 
 
 P = Permission
-_USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW})
+_USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW,
+                   P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN})
 #: Managers read everything (all bookings, the calendar, the audit trail, reports) and decide
 #: nothing: no approvals, no admin.
 _MANAGER = _USER | {P.BOOKING_VIEW_ALL, P.AUDIT_VIEW, P.REPORT_VIEW}
@@ -42,6 +47,8 @@ _STAFF = _MANAGER | {
     P.BOOKING_RESCHEDULE,
     P.BOOKING_BUMP,
     P.QUOTA_EXCEED,  # staff and admins may book past a quota; the audit entry says so
+    P.BOOKING_CHECK_IN_ANY,
+    P.BOARD_VIEW,
 }
 _ADMIN = _STAFF | {P.USER_MANAGE, P.RESOURCE_MANAGE, P.CONFIG_MANAGE}
 

@@ -1,6 +1,7 @@
 """Booking request rules: the limits and the checks on a requested window, with no database."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,10 +46,37 @@ def validate_window(start: object, end: object, now: datetime, *, allow_past: bo
     return start, end
 
 
+#: Unicode categories that show nothing: separators (spaces, line and paragraph separators),
+#: controls, and format characters (zero-width space/joiners, BOM, bidi marks, soft hyphen).
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def is_invisible(ch: str) -> bool:
+    """True for a character that prints nothing (including U+3164 and the other fillers)."""
+    return (unicodedata.category(ch) in INVISIBLE_CATEGORIES or ch.isspace()
+            or ch in "\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible_length(value: str) -> int:
+    return sum(1 for ch in value if not is_invisible(ch))
+
+
+def strip_invisible(value: str) -> str:
+    """Trim invisible characters from both ends; those between words are kept."""
+    start, end = 0, len(value)
+    while start < end and is_invisible(value[start]):
+        start += 1
+    while end > start and is_invisible(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
 def validate_text(field: str, value: object, lo: int, hi: int) -> str:
-    if not isinstance(value, str) or len(value.strip()) < lo:
-        raise ValidationError(field, f"must be at least {lo} characters")
-    value = value.strip()
+    """At least `lo` visible characters: text made only of spaces, zero-width or other format
+    characters is empty, whichever entrypoint sent it."""
+    if not isinstance(value, str) or visible_length(value) < lo:
+        raise ValidationError(field, f"must contain at least {lo} visible characters")
+    value = strip_invisible(value)
     if len(value) > hi:
         raise ValidationError(field, f"must be at most {hi} characters")
     return value

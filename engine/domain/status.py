@@ -10,6 +10,7 @@ class BookingStatus(str, enum.Enum):
     DENIED = "denied"
     CANCELLED = "cancelled"
     BUMPED = "bumped"
+    NO_SHOW = "no_show"
 
 
 class BookingAction(str, enum.Enum):
@@ -18,6 +19,9 @@ class BookingAction(str, enum.Enum):
     CANCEL = "cancel"
     RESCHEDULE = "reschedule"
     BUMP = "bump"
+    CHECK_IN = "check_in"
+    CHECK_OUT = "check_out"
+    RELEASE_NO_SHOW = "release_no_show"
 
 
 S, A = BookingStatus, BookingAction
@@ -31,6 +35,11 @@ TRANSITIONS: dict[tuple[BookingStatus, BookingAction], BookingStatus] = {
     (S.APPROVED, A.CANCEL): S.CANCELLED,
     (S.APPROVED, A.RESCHEDULE): S.APPROVED,
     (S.APPROVED, A.BUMP): S.BUMPED,
+    # Day of operations: attendance is recorded on an approved booking without leaving it;
+    # one not checked in by the end of its grace period is released by the system.
+    (S.APPROVED, A.CHECK_IN): S.APPROVED,
+    (S.APPROVED, A.CHECK_OUT): S.APPROVED,
+    (S.APPROVED, A.RELEASE_NO_SHOW): S.NO_SHOW,
 }
 
 #: Statuses that no action leaves.
@@ -48,3 +57,33 @@ def allowed_actions(current: BookingStatus | str) -> list[BookingAction]:
     """Actions the transition table allows from `current`, in declaration order."""
     cur = BookingStatus(current)
     return [action for (status, action) in TRANSITIONS if status == cur]
+
+
+class WaitlistStatus(str, enum.Enum):
+    """A waitlist entry: waiting for its window, offered it (as a pending request), and how it ended."""
+
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    LEFT = "left"
+
+
+W = WaitlistStatus
+
+#: (current, next) pairs a waitlist entry may take; anything else is refused.
+WAITLIST_TRANSITIONS: frozenset[tuple[WaitlistStatus, WaitlistStatus]] = frozenset({
+    (W.WAITING, W.OFFERED),
+    (W.WAITING, W.LEFT),
+    (W.OFFERED, W.ACCEPTED),
+    (W.OFFERED, W.DECLINED),
+    (W.OFFERED, W.EXPIRED),
+})
+
+#: Entries still in the queue: a member holds at most one of these per resource and window.
+LIVE_WAITLIST_STATUSES = (W.WAITING, W.OFFERED)
+
+
+def waitlist_step_allowed(current: WaitlistStatus | str, target: WaitlistStatus | str) -> bool:
+    return (WaitlistStatus(current), WaitlistStatus(target)) in WAITLIST_TRANSITIONS

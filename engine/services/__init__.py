@@ -14,3 +14,9 @@ from engine.services.users import (  # noqa: F401
     reactivate_user, register_user, reset_password, sign_out_everywhere, update_user,
 )
 from engine.services.audit_log import list_audit_logs  # noqa: F401
+from engine.services.dayops import (  # noqa: F401
+    check_in, check_out, list_checkin_rules, release_no_shows, set_checkin_rule,
+)
+from engine.services.waitlist import (  # noqa: F401
+    accept_offer, decline_offer, expire_offers, join_waitlist, leave_waitlist, list_waitlist,
+)

@@ -25,8 +25,10 @@ from engine.errors import ConflictError, InvalidTransition, NotFoundError, Valid
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
+    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
+    require_scope_locked, scope_key,
 )
+from engine.services import waitlist
 from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
     ApprovalMode, add_sign_off, check_request_policy, effective_policy, require_decider,
@@ -58,13 +60,17 @@ def _visible_booking(uow: UnitOfWork, actor: User, booking_id: object) -> Bookin
     return booking
 
 
-def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: UUID) -> Booking:
-    """Load a booking, take the zone lock(s), then re-read it under a row lock."""
+def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID) -> Booking:
+    """Load a booking, take the scope lock(s) of its resource (and of `extra_scopes`), then
+    re-read it and its resource under a row lock. If its scope changed in between (a zone move,
+    a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
-    uow.lock_scope(scope_key(booking.resource), *extra_scopes)
-    return uow.session.scalars(
+    keys = lock_scopes(uow, booking.resource, *extra_scopes)
+    booking = uow.session.scalars(
         select(Booking).where(Booking.id == booking.id)
         .with_for_update(of=Booking).execution_options(populate_existing=True)).one()
+    require_scope_locked(keys, booking.resource)
+    return booking
 
 
 @contextmanager
@@ -96,6 +102,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
     """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
     the outbox, all in the caller's transaction."""
     previous = snapshot(booking)
+    previous_status = booking.status
     booking.status = _transition(booking, action)
     booking.decided_by_id = actor.id
     booking.decided_at = uow.now
@@ -116,6 +123,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 "priority": winner.priority if winner else None})
         enqueue_booking_event(uow, booking, event, actor=actor, **context)
     uow.session.flush()
+    waitlist.after_status_change(uow, actor, booking, previous_status)
 
 
 @logged("booking.request")
@@ -134,8 +142,8 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         note = validate_reason(override_note) if override_note else None
         outcome = check_request_policy(uow, actor, resource, start, end)
         automatic = outcome.policy.approval_mode is ApprovalMode.AUTOMATIC
-        if automatic:  # the zone lock first, so the conflict look-up below stays true
-            uow.lock_scope(scope_key(resource))
+        if automatic:  # the scope lock first, so the conflict look-up below stays true
+            lock_scopes(uow, resource)
         in_the_way = hard_conflicts(uow, resource, start, end)
         booking = Booking(
             id=uuid.uuid4(), resource_id=resource.id, requester_id=actor.id, start_time=start,
@@ -353,7 +361,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         actor = load_actor(uow, actor_id, P.BOOKING_RESCHEDULE)
         current = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
         resource = active_resource(uow, resource_id or current.resource_id)
-        booking = lock_booking(uow, current.id, scope_key(resource))
+        booking = lock_booking(uow, current.id, resource)  # both scopes, then re-read
         current_name = booking.resource.name
         target = _transition(booking, BookingAction.RESCHEDULE)
         start, end = validate_window(start_time, end_time, uow.now)
@@ -364,6 +372,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
             if conflicts:
                 raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
         previous = snapshot(booking)
+        old_resource, old_start, old_end = booking.resource, booking.start_time, booking.end_time
         with refused_by_database(uow, f"reschedule of booking {booking.id}"):
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
@@ -379,6 +388,7 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                 old_start_time=previous["start_time"], old_end_time=previous["end_time"],
                 old_resource_id=previous["resource_id"], old_resource_name=current_name)
             uow.session.flush()
+            waitlist.offer_freed_window(uow, old_resource, old_start, old_end)
             view = BookingView.of(booking)
             uow.commit()
         return view
@@ -396,13 +406,16 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
         extra_scopes = []
         if in_favour_of is not None:  # lock both zones up front, in one sorted call
             winner = get_or_404(uow, Booking, in_favour_of, "booking", "in_favour_of")
-            extra_scopes.append(scope_key(winner.resource))
+            extra_scopes.append(winner.resource)
         booking = lock_booking(uow, booking_id, *extra_scopes)
+        locked = {scope_key(r) for r in (booking.resource, *extra_scopes)}
         _transition(booking, BookingAction.BUMP)
         if winner is not None:
             winner = uow.session.scalars(
                 select(Booking).where(Booking.id == winner.id).with_for_update(of=Booking)
                 .execution_options(populate_existing=True)).one()
+            # lock_booking verified both scopes; the winner may not have moved since.
+            require_scope_locked(locked, winner.resource)
             if winner.priority <= booking.priority:
                 raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
                                       f"{winner.priority}) must outrank booking {booking.id} "

@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import TypeVar
 from uuid import UUID
 
+from sqlalchemy import select
+
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission, has_permission
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.models import Resource, User
 
 T = TypeVar("T")
@@ -53,8 +55,33 @@ def active_resource(uow: UnitOfWork, resource_id: object) -> Resource:
 
 
 def scope_key(resource: Resource) -> UUID:
-    """What approvals on this resource serialise on: its safety zone, or itself when it has none."""
+    """The scope that must stay exclusive for this resource's approved bookings: its safety
+    zone, or itself when it has none (the database keeps the same key in bookings.scope_id)."""
     return resource.safety_zone_id or resource.id
+
+
+def lock_scopes(uow: UnitOfWork, *scopes: Resource | UUID) -> set[UUID]:
+    """Take the advisory locks of these resources' scopes (plus any bare keys), then re-read the
+    resources under them: a resource an admin moved to another zone between our read and our
+    lock means we hold the wrong lock, so refuse with a clean ConflictError (try again).
+
+    The locks only turn races into 409s; the exclusion constraint (SQLite: triggers) on
+    bookings.scope_id is what makes a zone-wide overlap impossible.
+    """
+    resources = [r for r in scopes if isinstance(r, Resource)]
+    keys = {scope_key(r) for r in resources} | {k for k in scopes if isinstance(k, UUID)}
+    uow.lock_scope(*keys)
+    for resource in resources:
+        uow.session.scalars(select(Resource).where(Resource.id == resource.id)
+                            .execution_options(populate_existing=True)).one()
+        require_scope_locked(keys, resource)
+    return keys
+
+
+def require_scope_locked(keys: set[UUID], resource: Resource) -> None:
+    if scope_key(resource) not in keys:
+        raise ConflictError(f"resource '{resource.name}' changed safety zone while this change "
+                            "was being made: try again", [])
 
 
 def paginate(page: object, page_size: object, max_size: int = 500) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from engine.models import Booking
 from engine.services.bookings import (
     _transition, approve_locked, lock_booking, refused_by_database, set_status,
 )
-from engine.services.common import as_uuid, get_or_404, load_actor, scope_key
+from engine.services.common import as_uuid, get_or_404, load_actor
 from engine.services.views import BookingView
 
 
@@ -36,8 +36,8 @@ def bump_together(uow: UnitOfWork, actor_id: object, booking_ids: list[object], 
             raise ValidationError("booking_ids", "pick at least one booking to displace")
         winner = get_or_404(uow, Booking, in_favour_of, "booking", "in_favour_of")
         victims_first = [get_or_404(uow, Booking, b, "booking", "booking_ids") for b in ids]
-        scopes = {scope_key(v.resource) for v in victims_first} - {scope_key(winner.resource)}
-        winner = lock_booking(uow, winner.id, *scopes)
+        # Every scope locked in one sorted call, then each resource re-read under the locks.
+        winner = lock_booking(uow, winner.id, *{v.resource for v in victims_first})
         victims = [uow.session.scalars(select(Booking).where(Booking.id == b)
                                        .with_for_update(of=Booking)
                                        .execution_options(populate_existing=True)).one()

@@ -13,8 +13,6 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import delete, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
@@ -31,10 +29,8 @@ from engine.models import (
     Booking, BookingPolicy, BookingSignOff, Resource, ResourceApprover, SafetyZone, User,
 )
 from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.system import SYSTEM_USER_ID, ensure_system_user
 
-#: The account automatic approvals are recorded under ("approved by the system").
-SYSTEM_USER_ID = UUID("00000000-0000-4000-8000-000000000001")
-SYSTEM_USER_EMAIL = "system@range-control.invalid"
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
 
 
@@ -143,13 +139,8 @@ def check_request_policy(uow: UnitOfWork, actor: User, resource: Resource, start
 # --- the system actor ------------------------------------------------------------------------
 
 def system_user(uow: UnitOfWork) -> User:
-    """The inactive account automatic approvals are recorded under (made on first use)."""
-    values = dict(id=SYSTEM_USER_ID, email=SYSTEM_USER_EMAIL, name="Range-Control (automatic)",
-                  password_hash="!", role=Role.USER.value, is_active=False, failed_logins=0,
-                  session_version=0)
-    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-    uow.session.execute(insert(User).values(**values).on_conflict_do_nothing())
-    return uow.session.get(User, SYSTEM_USER_ID)
+    """The reserved system account automatic approvals are recorded under (engine/system.py)."""
+    return uow.session.get(User, ensure_system_user(uow.session, uow.now))
 
 
 # --- approvers -------------------------------------------------------------------------------

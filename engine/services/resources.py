@@ -19,8 +19,8 @@ from engine.domain.status import BookingAction, BookingStatus
 from engine.errors import ConflictError, ValidationError
 from engine.models import Blackout, Booking, Resource, SafetyZone
 from engine.notifications import NotificationEvent
-from engine.services.bookings import set_status
-from engine.services.common import as_uuid, get_or_404, load_actor, scope_key
+from engine.services.bookings import refused_by_database, set_status
+from engine.services.common import as_uuid, get_or_404, load_actor, lock_scopes, scope_key
 from engine.services.conflicts import booking_conflicts
 from engine.services.views import BlackoutView, ResourceView, ZoneView
 
@@ -75,6 +75,22 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
     unknown = set(values) - set(RESOURCE_FIELDS)
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a resource field")
+    # The zone first: moving re-reads the resource under its lock, which would drop other edits.
+    if "safety_zone_id" in values:
+        zone_id = values["safety_zone_id"]
+        zone = None
+        if zone_id is not None:
+            zone = get_or_404(uow, SafetyZone, zone_id, "safety zone", "safety_zone_id")
+            zone_id = zone.id
+        if zone_id != resource.safety_zone_id and resource.id is not None:
+            _lock_move(uow, resource, zone_id)
+            if zone is not None:
+                clashes = _zone_overlaps(uow, resource.id, zone.id)
+                if clashes:
+                    raise ValidationError("safety_zone_id", "approved bookings would overlap in "
+                                          f"zone '{zone.name}': " + ", ".join(
+                                              f"{a} with {b}" for a, b in clashes))
+        resource.safety_zone_id = zone_id
     if "name" in values:
         resource.name = _text("name", values["name"])
     if "resource_type" in values:
@@ -84,19 +100,21 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
     if "opens_at" in values or "closes_at" in values:
         resource.opens_at, resource.closes_at = _hours(
             values.get("opens_at", resource.opens_at), values.get("closes_at", resource.closes_at))
-    if "safety_zone_id" in values:
-        zone_id = values["safety_zone_id"]
-        if zone_id is not None:
-            zone = get_or_404(uow, SafetyZone, zone_id, "safety zone", "safety_zone_id")
-            if zone.id != resource.safety_zone_id and resource.id is not None:
-                uow.lock_scope(scope_key(resource), zone.id)
-                clashes = _zone_overlaps(uow, resource.id, zone.id)
-                if clashes:
-                    raise ValidationError("safety_zone_id", "approved bookings would overlap in "
-                                          f"zone '{zone.name}': " + ", ".join(
-                                              f"{a} with {b}" for a, b in clashes))
-            zone_id = zone.id
-        resource.safety_zone_id = zone_id
+
+
+def _lock_move(uow: UnitOfWork, resource: Resource, zone_id: uuid.UUID | None) -> None:
+    """Lock the old and the new scope (sorted, one call), then re-read the resource under a row
+    lock: a concurrent move that got there first is a clean ConflictError. Approvals in either
+    scope wait for this transaction; the database rewrites the bookings' scope_id with the
+    resource (a trigger) and its exclusion constraint refuses any overlap that would create."""
+    old_key = scope_key(resource)
+    uow.lock_scope(old_key, zone_id or resource.id)
+    uow.session.scalars(select(Resource).where(Resource.id == resource.id)
+                        .with_for_update(of=Resource)
+                        .execution_options(populate_existing=True)).one()
+    if scope_key(resource) != old_key:
+        raise ConflictError(f"resource '{resource.name}' was moved to another safety zone "
+                            "meanwhile: reload and try again", [])
 
 
 @logged("resource.create")
@@ -125,9 +143,10 @@ def update_resource(uow: UnitOfWork, actor_id: object, resource_id: object, **va
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
         previous = snapshot(resource)
-        _apply_resource_fields(uow, resource, values)
-        resource.updated_at = uow.now
-        uow.session.flush()
+        with refused_by_database(uow, f"update of resource '{resource.name}'"):
+            _apply_resource_fields(uow, resource, values)
+            resource.updated_at = uow.now
+            uow.session.flush()
         record(uow.session, actor_id=actor.id, action=AuditAction.RESOURCE_UPDATED, now=uow.now,
                entity=resource, previous_state=previous,
                details={k: v for k, v in snapshot(resource).items() if previous.get(k) != v})
@@ -247,7 +266,7 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         if end <= start:
             raise ValidationError("end_time", "must be after start_time")
         reason = validate_reason(reason)
-        uow.lock_scope(scope_key(resource))
+        lock_scopes(uow, resource)  # then re-read: a zone move in between is a clean 409
         in_way = booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED)
         if in_way and not bump_conflicting:
             raise ConflictError(f"blackout on '{resource.name}' meets approved bookings", in_way)

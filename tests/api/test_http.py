@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.ratelimit import TokenBucket
+from api.ratelimit import MemoryCounters, RateLimiter
 from tests.api.conftest import bearer, login, make_app
 
 
@@ -35,15 +35,15 @@ def test_per_ip_limit_covers_anonymous_callers_but_not_health(db):
         assert c.get("/health").status_code == 200
 
 
-def test_token_bucket_refills_at_its_rate():
-    now = [0.0]
-    bucket = TokenBucket(60, clock=lambda: now[0])  # one a second, bursts of 60
-    assert all(bucket.take("k") == 0 for _ in range(60))
-    assert bucket.take("k") == 1.0
-    now[0] += 0.5
-    assert bucket.take("k") == 0.5
-    now[0] += 0.5
-    assert bucket.take("k") == 0 and bucket.take("other") == 0
+def test_fixed_window_allows_its_limit_then_waits_for_the_next_window():
+    now = [120.0]
+    limiter = RateLimiter(MemoryCounters(clock=lambda: now[0]), clock=lambda: now[0])
+    assert all(limiter.check([("k", 60)], 60) == 0 for _ in range(60))
+    now[0] += 45.5
+    assert limiter.check([("k", 60)], 60) == 14.5  # the window [120, 180) ends in 14.5 s
+    assert limiter.check([("other", 60)], 60) == 0  # keys are counted apart
+    now[0] += 14.5
+    assert limiter.check([("k", 60)], 60) == 0
 
 
 def test_openapi_and_docs_are_served_under_v1(client):

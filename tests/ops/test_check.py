@@ -31,6 +31,15 @@ def uid(value) -> str:
     return value.hex if not isinstance(value, str) else value
 
 
+def restore_scope_constraint(db_url: str) -> None:
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(db_url)
+    raw(db_url, """ALTER TABLE bookings ADD CONSTRAINT ex_bookings_no_overlapping_approved_in_scope
+                   EXCLUDE USING gist (scope_id WITH =, tstzrange(start_time, end_time, '[)')
+                   WITH &&) WHERE (status = 'approved')""")
+
+
 @pytest.fixture
 def booked(db, make):
     staff, member = make.user(Role.STAFF), make.user()
@@ -54,14 +63,25 @@ def test_text_output(db_url, booked, capsys):
 
 
 def test_approved_overlap_across_a_safety_zone(db, db_url, booked, make, capsys):
-    """Two approved bookings on different resources, then both resources put in one zone."""
+    """Two approved bookings on different resources, then both resources put in one zone.
+
+    The database refuses that move itself; with its guarantee dropped (faking old damage, as
+    only raw SQL could), check still finds the overlap."""
     zone = make.zone("Shared danger area")
     zid = zone.id.hex if db.dialect == "sqlite" else str(zone.id)
     ids = [booked["a"].id, booked["b"].id]
     ids = [i.hex if db.dialect == "sqlite" else str(i) for i in ids]
-    raw(db_url, "UPDATE resources SET safety_zone_id = :z WHERE id IN (:r1, :r2)",
-        z=zid, r1=ids[0], r2=ids[1])
-    code, report = check(db_url, capsys)
+    move = "UPDATE resources SET safety_zone_id = :z WHERE id IN (:r1, :r2)"
+    with pytest.raises(Exception, match="ex_bookings_no_overlapping_approved_in_scope"):
+        raw(db_url, move, z=zid, r1=ids[0], r2=ids[1])
+    drop = ("DROP TRIGGER trg_bookings_no_overlap_update" if db.dialect == "sqlite" else
+            "ALTER TABLE bookings DROP CONSTRAINT ex_bookings_no_overlapping_approved_in_scope")
+    raw(db_url, drop, move, z=zid, r1=ids[0], r2=ids[1])
+    try:
+        code, report = check(db_url, capsys)
+    finally:
+        if db.dialect == "postgresql":  # the database is shared by this process's tests
+            restore_scope_constraint(db_url)
     assert code == 1 and not report["ok"]
     (finding,) = report["findings"]
     assert finding["kind"] == "approved_overlap_zone" and finding["count"] == 1

@@ -93,3 +93,22 @@ def test_nearest_free_window_inside_a_gap_lands_on_the_desired_time():
     got = nearest_free_windows(at(8, 11), timedelta(hours=1), [(at(8, 8), at(8, 18))], [],
                                not_before=NOW, limit=1)
     assert got == [(at(8, 11), at(8, 12))]
+
+
+@pytest.mark.parametrize("value", [
+    "\u200b\u200b\u200b\u200b",            # zero-width spaces (format characters)
+    "\u3000\u00a0\u2060\ufeff\u200d\u00ad",  # ideographic/no-break space, word joiner, BOM, ZWJ, soft hyphen
+    "\u3164\u3164\u3164",                  # Hangul filler: shows nothing
+    " \t\u2028\u2029 ",                    # whitespace and line/paragraph separators
+    "a\u200bb\u200e\u202e",                # two visible characters, padded with invisibles
+])
+def test_text_made_of_invisible_characters_is_empty(value):
+    for check, field in ((rules.validate_purpose, "purpose"), (rules.validate_reason, "reason")):
+        with pytest.raises(ValidationError) as err:
+            check(value)
+        assert err.value.field == field and "visible characters" in str(err.value)
+
+
+def test_invisible_characters_are_trimmed_from_the_ends_only():
+    assert rules.validate_purpose("\u200b Night\u200bshoot \ufeff") == "Night\u200bshoot"
+    assert rules.validate_reason("\u00a0ok!\u2060") == "ok!"
