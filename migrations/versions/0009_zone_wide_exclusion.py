@@ -15,16 +15,16 @@ so no code path (nor raw SQL) can forget it:
 
 Written by hand: autogenerate cannot express triggers or exclusion constraints.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
