@@ -4,16 +4,16 @@ Adds 'manager' to the users.role check; booking_policies (per type, or per resou
 overriding its type); resource_approvers; booking_sign_offs; and a (requester, status, start)
 index so quota look-ups read one member's bookings only.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
