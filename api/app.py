@@ -13,7 +13,7 @@ from api.config import ApiSettings
 from api.edge import BodyLimitMiddleware, TrustedProxyMiddleware
 from api.ratelimit import RateLimiter, RateLimitMiddleware, make_store
 from api.requestlog import RequestLogMiddleware
-from api.routes import audit, auth, bookings, resources, users
+from api.routes import audit, auth, bookings, resources, series, users
 from api.schemas import HealthOut
 from api.tokens import TokenIssuer
 from engine import migrate
@@ -45,7 +45,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
     errors.install(app)
 
     v1 = APIRouter(prefix=PREFIX)
-    for module in (auth, users, resources, bookings, audit):
+    # series before bookings: /bookings/series must not be read as /bookings/{booking_id}
+    for module in (auth, users, resources, series, bookings, audit):
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -31,6 +31,9 @@ class ApiSettings(BaseSettings):
     #: database, else (SQLite, one process) memory.
     rate_limit_backend: Literal["auto", "memory", "postgresql", "redis"] = Field(
         default="auto", alias="API_RATE_LIMIT_BACKEND")
+    #: Prefix of the Redis keys, so deployments (or tests) sharing one Redis count apart.
+    rate_limit_redis_prefix: str = Field(default="rc:ratelimit:", min_length=1, max_length=100,
+                                         alias="API_RATE_LIMIT_REDIS_PREFIX")
     #: Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
     #: or CIDRs). Empty: the TCP peer is the client, forwarded headers are ignored.
     trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")

@@ -154,7 +154,7 @@ def make_store(api_settings: ApiSettings, *, dialect: str, engine: Engine | None
     if choice == "redis":
         if not redis_url:
             raise RuntimeError("API_RATE_LIMIT_BACKEND=redis needs REDIS_URL")
-        return RedisCounters(redis_url, clock)
+        return RedisCounters(redis_url, clock, prefix=api_settings.rate_limit_redis_prefix)
     if choice == "postgresql":
         if dialect != "postgresql" or engine is None:
             raise RuntimeError("API_RATE_LIMIT_BACKEND=postgresql needs a PostgreSQL DATABASE_URL")

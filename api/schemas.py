@@ -3,13 +3,14 @@ characters, lone surrogates, naive or out-of-range datetimes) with a 422 naming 
 the engine's own rules (lengths, windows, priorities) still decide everything else."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from engine.domain.permissions import Role
+from engine.domain.recurrence import Frequency
 from engine.domain.status import BookingStatus
 
 T = TypeVar("T")
@@ -183,6 +184,8 @@ class BookingOut(Out):
     conflict_at_request: bool
     created_at: datetime | None
     updated_at: datetime | None
+    series_id: UUID | None = Field(default=None, description="the recurring series this "
+                                                              "booking is an occurrence of")
 
 
 class BookingIn(BaseModel):
@@ -219,6 +222,91 @@ class RescheduleIn(BaseModel):
     start_time: When
     end_time: When
     resource_id: UUID | None = None
+    reason: ShortText | None = None
+
+
+# --- series ---------------------------------------------------------------------------------
+
+class RuleIn(BaseModel):
+    """A repetition rule (RFC 5545 underneath). Exactly one of `until` and `count`."""
+
+    frequency: Frequency
+    interval: int = Field(default=1, ge=1, le=366, description="every N days, weeks or months")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=list, max_length=7,
+        description="weekly only: 0 (Monday) to 6 (Sunday); default the first window's day")
+    month_day: int | None = Field(default=None, ge=-1, le=31, description=(
+        "monthly only: day of the month, -1 for the last day; default the first window's day"))
+    month_week: int | None = Field(default=None, ge=-1, le=4, description=(
+        "monthly only: the Nth (1-4, -1 last) weekday of the first window's weekday"))
+    until: date | None = Field(default=None, description="last day, in the site time zone")
+    count: int | None = Field(default=None, ge=1, le=1000)
+
+
+class SeriesPreviewIn(BaseModel):
+    resource_id: UUID
+    start_time: When = Field(description="the first occurrence's start")
+    end_time: When = Field(description="the first occurrence's end")
+    rule: RuleIn
+
+
+class SeriesIn(SeriesPreviewIn):
+    purpose: ShortText
+    priority: int = Field(default=0, ge=0, le=10)
+    skip_conflicts: bool = Field(default=False, description=(
+        "leave out dates where an approved booking or a blackout is in the way; otherwise "
+        "they are sent too and staff decide"))
+
+
+class PlannedOccurrenceOut(Out):
+    start_time: datetime
+    end_time: datetime
+    hard: list[ConflictOut] = Field(description="approved bookings and blackouts in the way")
+    soft: list[ConflictOut] = Field(description="other pending requests for the same time")
+
+
+class SeriesPreviewOut(BaseModel):
+    rule: str = Field(description="the RFC 5545 RRULE")
+    description: str
+    conflicting: int
+    occurrences: list[PlannedOccurrenceOut]
+
+
+class SeriesOut(Out):
+    id: UUID
+    resource_id: UUID
+    resource_name: str
+    requester_id: UUID
+    requester_name: str
+    rule: str
+    description: str
+    timezone: str
+    first_start: datetime
+    first_end: datetime
+    purpose: str
+    priority: int
+    skipped_starts: list[datetime]
+    created_at: datetime | None
+    occurrences: list[BookingOut]
+    conflicting: int = Field(description="pending occurrences with hard conflicts (staff only)")
+    hard_conflicts: dict[UUID, list[ConflictOut]] = Field(
+        default_factory=dict, description="per pending occurrence id (staff only)")
+
+
+class LeftOut(BaseModel):
+    booking_id: UUID
+    reason: str
+
+
+class SeriesDecisionOut(BaseModel):
+    series_id: UUID
+    changed: list[UUID] = Field(description="occurrences approved, denied or cancelled")
+    left: list[LeftOut] = Field(description="occurrences left as they were, with the reason")
+
+
+class SeriesCancelIn(BaseModel):
+    from_booking_id: UUID | None = Field(default=None, description=(
+        "cancel this occurrence and every later one; without it, the whole series"))
     reason: ShortText | None = None
 
 

@@ -4,6 +4,7 @@ Pages stay thin: they read widgets, call one engine service and render its resul
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -97,16 +98,42 @@ def today() -> date:
 
 # --- errors beside the form -----------------------------------------------------------
 
-def show_error(exc: DomainError) -> None:
-    """A service's message as is; conflicts listed one per row with their priorities."""
+#: The words on the forms for the engine's field names, so messages read like the form.
+FIELD_WORDS = {
+    "start_time": "Start", "end_time": "End", "resource_id": "Resource", "purpose": "Purpose",
+    "priority": "Priority", "reason": "Reason", "current_password": "Current password",
+    "new_password": "New password", "password": "Password", "email": "Email", "name": "Name",
+    "role": "Role", "opens_at": "Opens at", "closes_at": "Closes at",
+    "resource_type": "Resource type", "safety_zone_id": "Safety zone",
+    "in_favour_of": "Request", "booking_id": "Booking", "booking_ids": "Bookings",
+    "window_start": "From", "window_end": "To", "description": "Description",
+}
+_FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(FIELD_WORDS, key=len, reverse=True)) + r")\b")
+_UUID_PATTERN = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+def words(text: str) -> str:
+    """Engine text in the form's words: field names as labelled, ids as short references."""
+    text = _FIELD_PATTERN.sub(lambda m: FIELD_WORDS[m.group(1)].lower(), text)
+    return _UUID_PATTERN.sub(lambda m: m.group(1), text)
+
+
+def error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationError):
+        label = FIELD_WORDS.get(exc.field, exc.field.replace("_", " ").capitalize())
+        rule = words(exc.rule)
+        joined = rule.startswith(("must ", "is ", "may ", "cannot ", "should "))
+        return f"{label} {rule}" if joined else f"{label}: {rule}"
     if isinstance(exc, ConflictError):
-        st.error(exc.summary, icon=":material/warning:")
-        if exc.conflicts:
-            st.dataframe(conflict_frame(exc.conflicts), hide_index=True, width="stretch")
-    elif isinstance(exc, ValidationError):
-        st.error(f"**{exc.field.replace('_', ' ')}**: {exc.rule}", icon=":material/warning:")
-    else:
-        st.error(exc.message, icon=":material/warning:")
+        return words(exc.summary)
+    return words(exc.message)
+
+
+def show_error(exc: DomainError) -> None:
+    """A service's message in the form's words; conflicts listed one per row."""
+    st.error(error_text(exc), icon=":material/warning:")
+    if isinstance(exc, ConflictError) and exc.conflicts:
+        st.dataframe(conflict_frame(exc.conflicts), hide_index=True, width="stretch")
 
 
 def attempt(action: Callable[[], T], success: str | None = None) -> T | None:

@@ -21,6 +21,10 @@ class AuditAction(str, enum.Enum):
     RESCHEDULED = "rescheduled"
     BUMPED = "bumped"
     SIGNED_OFF = "signed_off"  # first of two approvals on a two-person booking
+    SERIES_CREATED = "series_created"
+    SERIES_APPROVED = "series_approved"
+    SERIES_DENIED = "series_denied"
+    SERIES_CANCELLED = "series_cancelled"
     CHECKED_IN = "checked_in"
     CHECKED_OUT = "checked_out"
     NO_SHOW = "no_show"

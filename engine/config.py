@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     cookie_expiry_days: float = Field(default=1.0, alias="AUTH_COOKIE_EXPIRY_DAYS")
     jwt_secret: str = Field(default=DEV_SECRET, alias="JWT_SECRET_KEY")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    series_max_occurrences: int = Field(default=366, ge=1, le=1000,
+                                        alias="SERIES_MAX_OCCURRENCES")
     #: Shared state for several replicas (the API's rate-limit counters); unset: PostgreSQL
     #: holds them (or, on SQLite, each process).
     redis_url: str | None = Field(default=None, alias="REDIS_URL")

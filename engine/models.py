@@ -133,6 +133,40 @@ class Blackout(Base):
     resource: Mapped[Resource] = relationship(lazy="joined")
 
 
+class BookingSeries(Base):
+    """A recurring request: one rule, many occurrences. Each occurrence is a normal row of
+    `bookings` (with `series_id`), so every booking guarantee applies to it unchanged."""
+
+    __tablename__ = "booking_series"
+    __table_args__ = (
+        CheckConstraint("first_end > first_start", name="valid_time_range"),
+        CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
+        Index("ix_booking_series_requester_id", "requester_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    #: RFC 5545 RRULE without DTSTART, e.g. FREQ=WEEKLY;COUNT=52;BYDAY=TU.
+    rule: Mapped[str] = mapped_column(String(500), nullable=False)
+    #: The zone whose wall-clock time the occurrences keep (SITE_TIMEZONE when requested).
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    first_start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    first_end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    #: Starts (UTC ISO) the requester chose to skip because something was in the way (EXDATEs).
+    skipped_starts: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
+                                                 default=lambda: datetime.now(timezone.utc))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
+                                                 default=lambda: datetime.now(timezone.utc),
+                                                 onupdate=lambda: datetime.now(timezone.utc))
+
+    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
 class Booking(Base):
     """A request for a resource over [start_time, end_time).
 
@@ -154,6 +188,7 @@ class Booking(Base):
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
         Index("ix_bookings_requester_status_start", "requester_id", "status", "start_time"),
+        Index("ix_bookings_series_id", "series_id"),
         Index("ix_bookings_scope_status_start", "scope_id", "status", "start_time"),
     )
 
@@ -176,6 +211,8 @@ class Booking(Base):
                                                        server_onupdate=FetchedValue())
     conflict_at_request: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                                       server_default=text("false"))
+    #: The series this booking is an occurrence of, if any.
+    series_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("booking_series.id"))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

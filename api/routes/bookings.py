@@ -28,17 +28,18 @@ def list_bookings(db: DB, me: Me, resource_id: UUID | None = None,
                   resource_type: Annotated[ShortText | None, Query(max_length=50)] = None,
                   safety_zone_id: UUID | None = None,
                   status: Annotated[list[BookingStatus] | None, Query()] = None,
-                  requester_id: UUID | None = None,
+                  requester_id: UUID | None = None, series_id: UUID | None = None,
                   window_start: When | None = None, window_end: When | None = None,
                   order: Annotated[str, Query(pattern="^(start|-start|created)$")] = "start",
                   page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                   page_size: Annotated[int, Query(ge=1, le=500)] = 50):
-    """Members see only their own bookings; `status` may repeat; the window overlaps [start, end)."""
+    """Members see only their own bookings; `status` may repeat; the window overlaps [start, end);
+    `series_id` gives the occurrences of one recurring series."""
     filters = BookingFilter(resource_id=resource_id, resource_type=resource_type,
                             safety_zone_id=safety_zone_id,
                             statuses=tuple(s.value for s in status or ()),
                             requester_id=requester_id, window_start=window_start,
-                            window_end=window_end, order=order)
+                            window_end=window_end, order=order, series_id=series_id)
     result = services.list_bookings(db.uow(), me.id, filters, page=page, page_size=page_size)
     return PageOut.of(result, BookingOut.model_validate)
 

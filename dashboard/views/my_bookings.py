@@ -1,12 +1,16 @@
 """My bookings: status, the reason for a denial or bump, and cancelling."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
 from dashboard import ui
 from engine import services
 from engine.domain.status import BookingAction, allowed_actions
+from engine.errors import DomainError
 from engine.services import BookingFilter
+from engine.services.member_requests import check_request, edit_request
 
 PAGE_SIZE = 25
 
@@ -65,3 +69,50 @@ if cancellable:
                               f"Booking cancelled: {labels[chosen]}")
             if done is not None:
                 st.rerun()
+
+
+def edit_pending(pending) -> None:
+    """Change window and purpose of one's own pending request: the same checks as a new one."""
+    labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
+                         f"(reference {ui.short_id(b.id)})" for b in pending}
+    chosen = st.selectbox("Request", list(labels), format_func=labels.get, key="mb_edit_id")
+    b = next(x for x in pending if str(x.id) == chosen)
+    s, e = ui.local(b.start_time), ui.local(b.end_time)
+    c1, c2, c3 = st.columns(3)
+    day = c1.date_input("Date", value=s.date(), key=f"mb_edit_day_{b.id}", format="DD/MM/YYYY")
+    t0 = c2.time_input("Start", value=s.time(), key=f"mb_edit_start_{b.id}",
+                       step=timedelta(minutes=15))
+    t1 = c3.time_input("End", value=e.time(), key=f"mb_edit_end_{b.id}",
+                       step=timedelta(minutes=15))
+    purpose = st.text_area("Purpose", value=b.purpose or "", key=f"mb_edit_purpose_{b.id}",
+                           max_chars=500)
+    start, end = ui.at(day, t0), ui.at(day, t1)
+    try:
+        check = check_request(ui.uow(), uid, b.resource_id, start, end, exclude_booking_id=b.id)
+    except DomainError as exc:
+        ui.show_error(exc)
+        check = None
+    if check is not None and check.problem is not None:
+        st.warning(f"This window cannot be requested: {ui.error_text(check.problem)}.",
+                   icon=":material/block:")
+    elif check is not None and check.conflicts.has_hard:
+        st.warning("This window is already taken: staff cannot approve it as it stands.",
+                   icon=":material/warning:")
+        st.dataframe(ui.conflict_frame(check.conflicts.hard), hide_index=True, width="stretch")
+    elif check is not None:
+        st.success(f"{b.resource_name} is free {ui.fmt_span(start, end)}.",
+                   icon=":material/check_circle:")
+    if st.button("Save changes", icon=":material/save:", key="mb_edit_save"):
+        view = ui.attempt(lambda: edit_request(ui.uow(), uid, b.id, start_time=start,
+                                               end_time=end, purpose=purpose))
+        if view is not None:
+            st.session_state["rc_flash"] = (
+                f"Request changed: {view.resource_name}, "
+                f"{ui.fmt_span(view.start_time, view.end_time)} — still pending.")
+            st.rerun()
+
+
+pending = [b for b in page.items if b.status == "pending"]
+if pending:
+    with ui.section("Change a pending request"):
+        edit_pending(pending)

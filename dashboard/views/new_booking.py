@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.errors import DomainError
+from engine.services.member_requests import RequestCheck, check_request
 
 ANY = "Any"
 NO_ZONE = "No safety zone"
@@ -24,6 +25,15 @@ ui.page_header("New booking", f"Times are in the site's time zone "
                               f"({ui.database().settings.site_timezone}).")
 ui.flash()
 uid = ui.user_id()
+if st.session_state.get("nb_sent"):
+    st.success(st.session_state["nb_sent"], icon=":material/send:")
+    c1, c2 = st.columns(2)
+    if c1.button("Make another request", icon=":material/add_circle:", key="nb_again"):
+        del st.session_state["nb_sent"]
+        st.rerun()
+    c2.page_link("views/my_bookings.py", label="See it in My bookings",
+                 icon=":material/event_note:")
+    st.stop()
 types = services.list_resource_types(ui.uow(), uid)
 zones = services.list_zones(ui.uow(), uid)
 zone_ids = {z.name: z.id for z in zones}
@@ -69,46 +79,80 @@ priority = st.slider("Priority", 0, 10, key="nb_priority", value=0,
                           "them with an override (0 = routine, 10 = most urgent).")
 start, end = ui.at(day, start_t), ui.at(day, end_t)
 
-with ui.section("Availability"):
+SENT_KEY = "nb_sent"
+
+
+def availability() -> RequestCheck | None:
+    """The request service's rules and what is in the way, before anyone says "free"."""
     try:
-        report = services.find_conflicts(ui.uow(), uid, resource.id, start, end)
+        check = check_request(ui.uow(), uid, resource.id, start, end)
     except DomainError as exc:
         ui.show_error(exc)
-        report = None
-    if report is not None:
-        if report.has_hard:
-            st.warning("This window is already taken: staff cannot approve it as it stands. "
-                       "Pick an alternative below, or send it anyway to ask for an override.",
-                       icon=":material/warning:")
-            st.dataframe(ui.conflict_frame(report.hard), hide_index=True, width="stretch")
-        else:
-            st.success(f"{resource.name} is free {ui.fmt_span(start, end)}.", icon=":material/check_circle:")
-        if report.soft:
-            st.info(f"{len(report.soft)} other pending request(s) ask for overlapping time; "
-                    "staff decide between them.")
-        if report.has_hard:
-            try:
-                suggestions = services.suggest_alternatives(ui.uow(), uid, resource.id, start, end)
-            except DomainError as exc:
-                ui.show_error(exc)
-                suggestions = []
-            if suggestions:
-                st.markdown("**Free alternatives**")
-            for i, sug in enumerate(suggestions):
-                a, b = st.columns([4, 1])
-                where = "same resource" if sug.same_resource else "similar resource"
-                a.write(f"{sug.resource_name} · {ui.fmt_span(sug.start_time, sug.end_time)} "
-                        f"· _{where}_")
-                b.button("Use this", key=f"nb_use_{i}", on_click=use_suggestion,
-                         args=(str(sug.resource_id), rtype, sug.start_time, sug.end_time))
+        return None
+    if check.problem is not None:
+        st.warning(f"This window cannot be requested: {ui.error_text(check.problem)}.",
+                   icon=":material/block:")
+        return check
+    report = check.conflicts
+    if report.has_hard:
+        st.warning("This window is already taken: staff cannot approve it as it stands. "
+                   "Pick an alternative below, or send it anyway to ask for an override.",
+                   icon=":material/warning:")
+        st.dataframe(ui.conflict_frame(report.hard), hide_index=True, width="stretch")
+    else:
+        st.success(f"{resource.name} is free {ui.fmt_span(start, end)}.",
+                   icon=":material/check_circle:")
+    if report.soft:
+        st.info(f"{len(report.soft)} other pending request(s) ask for overlapping time; "
+                "staff decide between them.")
+    if check.already:
+        st.warning("You already have " + "; ".join(
+            f"a {b.status} request for {b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}"
+            f" (reference {ui.short_id(b.id)})" for b in check.already)
+            + ". Change that one in **My bookings** rather than sending another.",
+            icon=":material/content_copy:")
+    if report.has_hard:
+        alternatives()
+    return check
 
-if st.button("Send request", type="primary", icon=":material/send:"):
-    booking = ui.attempt(lambda: services.request_booking(
-        ui.uow(), uid, resource_id=resource.id, start_time=start, end_time=end,
-        purpose=purpose, priority=int(priority)))
-    if booking is not None:
-        st.session_state["rc_flash"] = (
-            f"Request sent: {booking.resource_name}, {ui.fmt_span(booking.start_time, booking.end_time)}"
-            f" — now pending staff approval (reference {ui.short_id(booking.id)}).")
-        st.session_state.pop("nb_purpose", None)
-        st.rerun()
+
+def alternatives() -> None:
+    try:
+        suggestions = services.suggest_alternatives(ui.uow(), uid, resource.id, start, end)
+    except DomainError as exc:
+        ui.show_error(exc)
+        suggestions = []
+    if suggestions:
+        st.markdown("**Free alternatives**")
+    for i, sug in enumerate(suggestions):
+        a, b = st.columns([4, 1])
+        where = "same resource" if sug.same_resource else "similar resource"
+        a.write(f"{sug.resource_name} · {ui.fmt_span(sug.start_time, sug.end_time)} · _{where}_")
+        b.button("Use this", key=f"nb_use_{i}", on_click=use_suggestion,
+                 args=(str(sug.resource_id), rtype, sug.start_time, sug.end_time))
+
+
+def send(check: RequestCheck | None) -> None:
+    """Send once: a duplicate needs a tick, and after sending the form locks until the member
+    asks for a new one."""
+    duplicate = bool(check and check.already)
+    anyway = duplicate and st.checkbox("Send another request for this window anyway",
+                                       key="nb_send_anyway")
+    if st.button("Send request", type="primary", icon=":material/send:",
+                 disabled=duplicate and not anyway):
+        booking = ui.attempt(lambda: services.request_booking(
+            ui.uow(), uid, resource_id=resource.id, start_time=start, end_time=end,
+            purpose=purpose, priority=int(priority)))
+        if booking is not None:
+            st.session_state[SENT_KEY] = (
+                f"Request sent: {booking.resource_name}, "
+                f"{ui.fmt_span(booking.start_time, booking.end_time)} — now pending staff "
+                f"approval (reference {ui.short_id(booking.id)}).")
+            for key in ("nb_purpose", "nb_send_anyway"):
+                st.session_state.pop(key, None)
+            st.rerun()
+
+
+with ui.section("Availability"):
+    checked = availability()
+send(checked)

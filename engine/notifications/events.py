@@ -19,6 +19,16 @@ class NotificationEvent(str, enum.Enum):
     DISPLACED = "booking_displaced"      # a blackout bumped the booking; iCalendar CANCEL
 
 
+class SeriesEvent(str, enum.Enum):
+    """One message per action on a whole recurring series, listing the occurrences it touched
+    (never one e-mail per occurrence). Actions on one occurrence send the booking events."""
+
+    REQUESTED = "series_requested"  # to the staff who approve, with the dates and conflicts
+    APPROVED = "series_approved"    # to the requester: approved dates, and those left pending
+    DENIED = "series_denied"        # to the requester, with the reason
+    CANCELLED = "series_cancelled"  # to the requester: the dates cancelled
+
+
 class ScheduledKind(str, enum.Enum):
     REMINDER = "reminder"  # before an approved booking starts (NOTIFY_REMINDER_HOURS)
     DIGEST = "digest"      # daily to staff: pending requests, bookings starting within 48 h
@@ -38,6 +48,10 @@ PREFERENCE_KINDS: dict[str, tuple[str, bool]] = {
     NotificationEvent.DISPLACED.value: ("My booking was displaced by a blackout", False),
     ScheduledKind.REMINDER.value: ("Reminder before my booking starts", False),
     ScheduledKind.DIGEST.value: ("Daily digest of pending requests", True),
+    SeriesEvent.REQUESTED.value: ("New recurring series waiting for approval", True),
+    SeriesEvent.APPROVED.value: ("My recurring series was approved", False),
+    SeriesEvent.DENIED.value: ("My recurring series was denied", False),
+    SeriesEvent.CANCELLED.value: ("My recurring series was cancelled", False),
 }
 """kind -> (label, staff only)."""
 

@@ -14,6 +14,10 @@ from engine.services.users import (  # noqa: F401
     reactivate_user, register_user, reset_password, sign_out_everywhere, update_user,
 )
 from engine.services.audit_log import list_audit_logs  # noqa: F401
+from engine.services.series import (  # noqa: F401
+    approve_series, cancel_series, deny_series, get_series, preview_series, request_series,
+    series_queue,
+)
 from engine.services.dayops import (  # noqa: F401
     check_in, check_out, list_checkin_rules, release_no_shows, set_checkin_rule,
 )

@@ -59,16 +59,19 @@ class BatchApproval:
 
 def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size: int = 20,
                    resource_type: str | None = None, safety_zone_id: object | None = None,
-                   include_past: bool = False) -> QueuePage:
+                   include_past: bool = False, include_series: bool = False) -> QueuePage:
     """Pending requests, soonest start first (past ones hidden unless asked for: they must be
     rescheduled before they can be approved). Pages reach the first COUNT_CAP requests;
-    narrow the filters to see beyond them."""
+    narrow the filters to see beyond them. Occurrences of a recurring series are left out
+    unless asked for: the queue shows each series as one row (engine/services/series.py)."""
     page, page_size = paginate(page, page_size, max_size=100)
     with uow.read():
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         conds = [Booking.status == BookingStatus.PENDING]
         if not include_past:
             conds.append(Booking.start_time >= uow.now)
+        if not include_series:
+            conds.append(Booking.series_id.is_(None))
         if resource_type or safety_zone_id:
             sub = select(Resource.id)
             if resource_type:

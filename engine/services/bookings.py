@@ -186,6 +186,7 @@ class BookingFilter:
     window_start: datetime | None = None
     window_end: datetime | None = None
     order: str = "start"  # "start" (soonest first) or "-start" or "created"
+    series_id: UUID | None = None  # the occurrences of one recurring series
 
 
 def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = BookingFilter(),
@@ -201,6 +202,8 @@ def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = Bo
             conds.append(Booking.requester_id == as_uuid("requester_id", filters.requester_id))
         if filters.resource_id:
             conds.append(Booking.resource_id == as_uuid("resource_id", filters.resource_id))
+        if filters.series_id:
+            conds.append(Booking.series_id == as_uuid("series_id", filters.series_id))
         if filters.statuses:
             try:
                 conds.append(Booking.status.in_([BookingStatus(s) for s in filters.statuses]))
@@ -264,10 +267,11 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
 
 
 def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: set[UUID] = frozenset(), audit_details: dict | None = None
-                    ) -> list[UUID]:
+                    ignore: set[UUID] = frozenset(), notify: bool = True,
+                    audit_details: dict | None = None) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
-    approved bookings in the way. Returns the ids bumped."""
+    approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
+    e-mail to the caller (a series sends one for all its occurrences)."""
     _transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
@@ -293,7 +297,8 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
         bumped.append(victim.id)
     set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
                 details={"force_override": force_override, "bumped": [str(b) for b in bumped],
-                         **(audit_details or {})})
+                         **(audit_details or {})},
+                notify=notify)
     return bumped
 
 

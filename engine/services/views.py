@@ -105,6 +105,8 @@ class BookingView:
     conflict_at_request: bool
     created_at: datetime | None
     updated_at: datetime | None
+    #: Set when the booking is one occurrence of a recurring series.
+    series_id: UUID | None = None
 
     @classmethod
     def of(cls, b: Booking) -> BookingView:
@@ -112,7 +114,7 @@ class BookingView:
                    b.resource.safety_zone_id, b.requester_id, b.requester.name, b.start_time,
                    b.end_time, b.status.value, b.purpose, b.priority, b.decision_reason,
                    b.decided_by_id, b.decided_at, b.bumped_by_booking_id,
-                   b.conflict_at_request, b.created_at, b.updated_at)
+                   b.conflict_at_request, b.created_at, b.updated_at, b.series_id)
 
 
 @dataclass(frozen=True)

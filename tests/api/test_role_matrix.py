@@ -42,6 +42,26 @@ def _move_body(w):
     return {"start_time": iso(start), "end_time": iso(end), "reason": "Matrix move"}
 
 
+def _series_body(w):
+    start, end = _window(w)
+    return {"resource_id": str(w.make.resource().id), "start_time": iso(start),
+            "end_time": iso(end), "purpose": "Matrix weekly",
+            "rule": {"frequency": "weekly", "count": 3}}
+
+
+def _series(w, requester=None):
+    from engine.services.series import request_series
+
+    start, end = _window(w)
+    return request_series(w.make.db.uow(), (requester or w.people.other).id,
+                          resource_id=w.make.resource().id, start_time=start, end_time=end,
+                          rule={"frequency": "weekly", "count": 3}, purpose="Matrix weekly")
+
+
+def _s(path: str) -> str:
+    return f"/api/v1/bookings/series{path}"
+
+
 # name -> (builder of (method, path, json/params), expected status per role in ROLES order)
 MATRIX = {
     "health": (lambda w: ("GET", "/health", None), (200, 200, 200, 200, 200)),
@@ -87,7 +107,22 @@ MATRIX = {
                               _move_body(w)), (401, 403, 403, 200, 200)),
     "bump": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w, approved=True).id}/bump",
                         {"reason": "Matrix bump"}), (401, 403, 403, 200, 200)),
-    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200, 200)),
+    "preview series": (lambda w: ("POST", _s("/preview"), _series_body(w)),
+                       (401, 200, 200, 200, 200)),
+    "create series": (lambda w: ("POST", _s(""), _series_body(w)), (401, 201, 201, 201, 201)),
+    "read own series": (lambda w: ("GET", _s(f"/{_series(w, w.people.member).id}"), None),
+                        (401, 200, 200, 200, 200)),
+    "read others' series": (lambda w: ("GET", _s(f"/{_series(w).id}"), None),
+                            (401, 404, 200, 200, 200)),
+    "approve series": (lambda w: ("POST", _s(f"/{_series(w).id}/approve"), None),
+                       (401, 403, 403, 200, 200)),
+    "deny series": (lambda w: ("POST", _s(f"/{_series(w).id}/deny"), {"reason": "Matrix no"}),
+                    (401, 403, 403, 200, 200)),
+    "cancel own series": (lambda w: ("POST", _s(f"/{_series(w, w.people.member).id}/cancel"),
+                                     {}), (401, 200, 403, 200, 200)),
+    "cancel others' series": (lambda w: ("POST", _s(f"/{_series(w).id}/cancel"), {}),
+                              (401, 404, 403, 200, 200)),
+    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 403, 200, 200)),
 }
 
 

@@ -28,8 +28,14 @@ def seeded(db, make, clock):
     pending = make.booking(res, member, start=start, end=start + timedelta(hours=1))
     approved = make.booking(res, member, start=start + timedelta(hours=2),
                             end=start + timedelta(hours=3), approve_by=make.admin)
+    from engine.services.series import request_series
+
+    series = request_series(db.uow(), member.id, resource_id=res.id,
+                            start_time=start + timedelta(hours=4),
+                            end_time=start + timedelta(hours=5), purpose="Weekly practice",
+                            rule={"frequency": "weekly", "count": 4})
     return {"booking_id": [pending.id, approved.id], "user_id": [member.id],
-            "resource_id": [res.id]}
+            "resource_id": [res.id], "series_id": [series.id]}
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_bad_resource_input_shows_the_field_and_writes_nothing(dashboard, make, 
     at.time_input(key="ar_new_opens").set_value(time(18))
     at.time_input(key="ar_new_closes").set_value(time(8))
     button(at, "Add resource").click().run()
-    assert any("closes at" in m for m in errors(at)), errors(at)
+    assert any("Closes at must be after opens at" in m for m in errors(at)), errors(at)
     assert at.text_input(key="ar_new_name").value == "Range 10"
     assert [r.name for r in services.list_resources(dashboard.uow(), admin.id)] == ["Range 1"]
 

@@ -39,6 +39,10 @@ class World:
         self.victim = make.user()
         self.policy = policies.set_policy(db.uow(), make.admin.id, resource_id=self.resource.id,
                                           max_length_minutes=600)
+        w3 = make.window(120)
+        self.series = s.request_series(db.uow(), self.owner.id, resource_id=self.resource.id,
+                                       start_time=w3[0], end_time=w3[1], purpose="Weekly",
+                                       rule={"frequency": "weekly", "count": 3})
 
     def actor(self, role: str):
         return self.make.admin if role == "admin" else self.make.user(Role(role))
@@ -150,6 +154,24 @@ CALLS = {
                                 {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "policies.get_effective_policy": (lambda w, a: policies.get_effective_policy(
         w.db.uow(), a.id, w.resource.id), {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
+    "preview_series": (lambda w, a: s.preview_series(
+        w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
+        end_time=later(w, 601), rule={"frequency": "daily", "count": 3}),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
+    "request_series": (lambda w, a: s.request_series(
+        w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
+        end_time=later(w, 601), rule={"frequency": "daily", "count": 3}, purpose="Course"),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
+    "get_series (another's)": (lambda w, a: s.get_series(w.db.uow(), a.id, w.series.id),
+                               {"user": HIDDEN, "manager": OK, "staff": OK, "admin": OK}),
+    "series_queue": (lambda w, a: s.series_queue(w.db.uow(), a.id),
+                     {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
+    "approve_series": (lambda w, a: s.approve_series(w.db.uow(), a.id, w.series.id),
+                       {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
+    "deny_series": (lambda w, a: s.deny_series(w.db.uow(), a.id, w.series.id, "No officer"),
+                    {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
+    "cancel_series (another's)": (lambda w, a: s.cancel_series(w.db.uow(), a.id, w.series.id),
+                                  {"user": HIDDEN, "manager": DENIED, "staff": OK, "admin": OK}),
     "change_password (own)": (lambda w, a: s.change_password(
         w.db.uow(), a.id, current_password="password-123" if a.email != "root-admin@test.example"
         else "admin-password", new_password="another-pass-1", hash_rounds=4),
