@@ -4,16 +4,16 @@ Adds 'manager' to the users.role check; booking_policies (per type, or per resou
 overriding its type); resource_approvers; booking_sign_offs; and a (requester, status, start)
 index so quota look-ups read one member's bookings only.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
