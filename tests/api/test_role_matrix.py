@@ -122,7 +122,7 @@ MATRIX = {
                                      {}), (401, 200, 403, 200, 200)),
     "cancel others' series": (lambda w: ("POST", _s(f"/{_series(w).id}/cancel"), {}),
                               (401, 404, 403, 200, 200)),
-    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 403, 200, 200)),
+    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200, 200)),
 }
 
 
