@@ -27,10 +27,10 @@ log = logging.getLogger("range_control.api")
 def create_app(db: Database | None = None, settings: Settings | None = None,
                api_settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or (db.settings if db is not None else get_settings())
-    settings.check_production_secrets("jwt_secret")
+    jwt_key = settings.signing_key("jwt_secret")  # refuses weak keys; generates one in dev
     api_settings = api_settings or ApiSettings()
     db = db or Database(settings=settings)
-    tokens = TokenIssuer(settings.jwt_secret, db.clock,
+    tokens = TokenIssuer(jwt_key, db.clock,
                          access_ttl=timedelta(minutes=api_settings.access_token_minutes),
                          refresh_ttl=timedelta(days=api_settings.refresh_token_days))
 

@@ -12,12 +12,12 @@ from starlette.exceptions import HTTPException
 from api.ratelimit import RateLimited, StoreUnavailable
 from api.schemas import ConflictErrorOut, ConflictOut
 from engine.errors import (
-    AccountLocked, AuthenticationError, ConflictError, DomainError, InvalidTransition,
-    NotFoundError, PermissionDenied, ValidationError,
+    AuthenticationError, ConflictError, DomainError, InvalidTransition, NotFoundError,
+    PermissionDenied, SignInThrottled, ValidationError,
 )
 
 STATUS = [  # most specific first
-    (AccountLocked, 423),
+    (SignInThrottled, 429),
     (AuthenticationError, 401),
     (PermissionDenied, 403),
     (NotFoundError, 404),
@@ -60,6 +60,8 @@ def domain_error_body(exc: DomainError) -> dict:
 async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    if isinstance(exc, SignInThrottled):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(domain_error_body(exc), status_code=code,
                         headers=headers)
 

@@ -200,9 +200,10 @@ def auth_throttle(request: Request, account: str) -> None:
     """The stricter sign-in/registration limit; raises RateLimited (429) when spent."""
     limiter: RateLimiter = request.app.state.limiter
     conf: ApiSettings = request.app.state.api_settings
-    wait = limiter.check([(f"auth-ip:{client_ip(request)}", conf.auth_rate_limit_per_ip),
-                          (f"auth-account:{account_key(account)}",
-                           conf.auth_rate_limit_per_account)],
+    ip, name = client_ip(request), account_key(account)
+    wait = limiter.check([(f"auth-ip:{ip}", conf.auth_rate_limit_per_ip),
+                          (f"auth-account:{name}:{ip}", conf.auth_rate_limit_per_account),
+                          (f"auth-account:{name}", conf.auth_rate_limit_per_account_all)],
                          conf.auth_rate_limit_window_seconds)
     if wait:
         raise RateLimited(wait, "too many sign-in or registration attempts")

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from engine.domain.permissions import Role
 from engine.domain.recurrence import Frequency
 from engine.domain.status import BookingStatus
+from engine.passwords import POLICY
 
 T = TypeVar("T")
 
@@ -87,7 +88,11 @@ class ConflictErrorOut(BaseModel):
 class RegisterIn(BaseModel):
     email: ShortText
     name: ShortText
-    password: ShortText
+    password: Annotated[ShortText, Field(description=POLICY.help_text())]
+
+
+class RegisterOut(BaseModel):
+    message: str
 
 
 class TokenPair(BaseModel):
@@ -116,7 +121,6 @@ class UserOut(Out):
     name: str
     role: Role
     is_active: bool
-    locked_until: datetime | None
     created_at: datetime | None
 
 

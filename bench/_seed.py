@@ -318,7 +318,7 @@ def _seed_small_tables(engine, rng: random.Random, now: datetime, base: datetime
     users += [dict(id=ids(), email=f"member{i}@bench.example", name=f"Member {i}", role="user")
               for i in range(max(1, n_users - n_staff - 1))]
     for u in users:
-        u.update(password_hash=pw, is_active=True, failed_logins=0, session_version=0,
+        u.update(password_hash=pw, is_active=True,
                  created_at=now - timedelta(days=800), updated_at=now)
     staff_ids = [u["id"] for u in users if u["role"] == "staff"]
     member_ids = [u["id"] for u in users if u["role"] == "user"]

@@ -1,15 +1,21 @@
-"""Load test of the REST API: N concurrent clients each creating a booking and approving it.
+"""Load test of the REST API: N concurrent clients each creating a booking and approving it,
+against one API process and against two (replicas) on the same PostgreSQL database.
 
-Starts uvicorn (api.main:app) on a free 127.0.0.1 port against a PostgreSQL database of its
-own (recreated each run), seeds one member and one resource per client plus a staff user,
-then runs the clients for a bounded number of iterations and seconds. Prints p50/p95/p99
-latency per operation and the error rate, and writes them as JSON under bench/results/.
+For each process count in --processes, recreates a PostgreSQL database of its own, seeds one
+member and one resource per client plus a staff user, starts that many uvicorn processes
+(api.main:app, each on a free 127.0.0.1 port, each with --workers workers), deals the clients
+round-robin over them (what a load balancer does), and runs the clients for a bounded number
+of iterations and seconds. Prints create+approve pairs per second, p50/p95/p99 latency per
+operation, the error rate and the servers' CPU time per request, and writes them as JSON
+under bench/results/.
 
     .venv/bin/python bench/load_api.py --clients 32 --iterations 40 --duration 120
+    .venv/bin/python bench/load_api.py --processes 1,2 --workers 1 --clients 32 --duration 60
     .venv/bin/python bench/load_api.py --zones 2     # approvals queue on two zone locks
 
-Rate limits are turned off for the server under test (they would measure the limiter, not
-the API); bcrypt uses 4 rounds so sign-in does not dominate the setup.
+Rate limits: with --limiter postgresql (default) or redis the servers count every request in
+the shared store, as replicas in production do, with limits too high to trip; `off` measures
+the API alone. bcrypt uses 4 rounds so sign-in does not dominate the setup.
 """
 from __future__ import annotations
 
@@ -86,13 +92,25 @@ def seed(url: str, clients: int, zones: int) -> tuple[list[str], list[str], str]
     return members, resources, staff.email
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, limiter: str = "off",
+                 redis_url: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": "bench-secret-" + "x" * 32,
-           "API_RATE_LIMIT_PER_IP": "0", "API_RATE_LIMIT_PER_USER": "0",
            "API_BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    if limiter == "off":
+        env.update(API_RATE_LIMIT_PER_IP="0", API_RATE_LIMIT_PER_USER="0",
+                   API_AUTH_RATE_LIMIT_PER_IP="0", API_AUTH_RATE_LIMIT_PER_ACCOUNT="0")
+    else:  # counted in the shared store on every request, never tripped
+        env.update(API_RATE_LIMIT_PER_IP="10000000", API_RATE_LIMIT_PER_USER="10000000",
+                   API_AUTH_RATE_LIMIT_PER_IP="100000", API_AUTH_RATE_LIMIT_PER_ACCOUNT="100000",
+                   API_RATE_LIMIT_BACKEND=limiter,
+                   API_RATE_LIMIT_REDIS_PREFIX=f"rc-bench:{os.getpid()}:{port}:")
+        if limiter == "redis":
+            env["REDIS_URL"] = redis_url or "redis://127.0.0.1:6379/0"
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+         "--no-proxy-headers"],
         cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -116,6 +134,23 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """User+system CPU of every process in the server's process group (uvicorn and its
+    workers), from /proc; 0 where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == proc.pid:  # field 5 (pgrp): the session leader's group
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def token(base: str, email: str) -> str:
@@ -200,12 +235,78 @@ def summarize(results: Results, wall: float, ok_codes: dict[str, int]) -> dict:
     return out
 
 
+def run_once(args, processes: int) -> dict:
+    """One configuration: a fresh database, `processes` API servers, the clients dealt over them."""
+    url = fresh_database(args.admin_url, args.database)
+    members, resources, staff_email = seed(url, args.clients, args.zones)
+    servers, bases = [], []
+    try:
+        for _ in range(processes):
+            port = free_port()
+            servers.append(start_server(url, port, args.workers, args.limiter, args.redis_url))
+            bases.append(f"http://127.0.0.1:{port}")
+        staff_tokens = [token(base, staff_email) for base in bases]
+        member_tokens = [token(bases[i % processes], m) for i, m in enumerate(members)]
+        results = Results()
+        gate = threading.Barrier(args.clients + 1)
+        stop_at = time.monotonic() + args.duration
+        threads = [threading.Thread(target=client_loop, args=(
+            bases[i % processes], member_tokens[i], staff_tokens[i % processes], resources[i],
+            i, args.clients, args.iterations, stop_at, gate, results), daemon=True)
+            for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        cpu_before = sum(cpu_seconds(p) for p in servers)
+        gate.wait()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join(timeout=args.duration + 120)
+        wall = time.perf_counter() - t0
+        cpu = sum(cpu_seconds(p) for p in servers) - cpu_before
+    finally:
+        for server in servers:
+            stop_server(server)
+        if not args.keep_database:
+            engine = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
+            engine.dispose()
+
+    summary = summarize(results, wall, {"create": 201, "approve": 200})
+    approved = results.status["approve"].get(200, 0)
+    summary.update({"processes": processes, "pairs": approved,
+                    "pairs_per_second": round(approved / wall, 1) if wall else None,
+                    "server_cpu_seconds": round(cpu, 2),
+                    "server_cpu_ms_per_request": (round(cpu * 1000 / summary["requests"], 2)
+                                                  if summary["requests"] else None)})
+    return summary
+
+
+def print_summary(args, s: dict) -> None:
+    print(f"\n{s['processes']} API process(es) x {args.workers} worker(s), {args.clients} clients, "
+          f"limiter {args.limiter}, {args.zones} safety zones, PostgreSQL: "
+          f"{s['requests']} requests in {s['wall_seconds']} s, "
+          f"{s['pairs_per_second']} create+approve pairs/s, "
+          f"server CPU {s['server_cpu_ms_per_request']} ms/request")
+    print(f"{'op':<8} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'req/s':>7} {'errors':>6}")
+    for op, o in s["operations"].items():
+        print(f"{op:<8} {o['count']:>6} {o['p50_ms']:>8} {o['p95_ms']:>8} {o['p99_ms']:>8} "
+              f"{o['max_ms']:>8} {o['per_second']:>7} {o['errors']:>6}")
+    print(f"error rate: {s['error_rate']:.2%}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--iterations", type=int, default=40, help="create+approve per client")
     parser.add_argument("--duration", type=float, default=120, help="stop after this many seconds")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--processes", default="1",
+                        help="comma-separated API process counts to measure, e.g. 1,2")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per process")
+    parser.add_argument("--limiter", choices=["off", "postgresql", "redis"], default="postgresql",
+                        help="where the servers count rate limits (never tripped)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     parser.add_argument("--zones", type=int, default=0,
                         help="share the resources among this many safety zones (lock contention)")
     parser.add_argument("--database", default="rc_bench_api")
@@ -215,53 +316,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.clients * args.iterations * 30 > 360 * 24 * 60:
         parser.error("clients x iterations half-hour windows must fit in the 366-day booking horizon")
+    counts = [int(n) for n in args.processes.split(",") if n.strip()]
 
-    url = fresh_database(args.admin_url, args.database)
-    members, resources, staff_email = seed(url, args.clients, args.zones)
-    port = free_port()
-    server = start_server(url, port, args.workers)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        staff_token = token(base, staff_email)
-        member_tokens = [token(base, m) for m in members]
-        results = Results()
-        gate = threading.Barrier(args.clients + 1)
-        stop_at = time.monotonic() + args.duration
-        threads = [threading.Thread(target=client_loop, args=(
-            base, member_tokens[i], staff_token, resources[i], i, args.clients, args.iterations,
-            stop_at, gate, results), daemon=True) for i in range(args.clients)]
-        for t in threads:
-            t.start()
-        gate.wait()
-        t0 = time.perf_counter()
-        for t in threads:
-            t.join(timeout=args.duration + 120)
-        wall = time.perf_counter() - t0
-    finally:
-        stop_server(server)
-        if not args.keep_database:
-            engine = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
-            engine.dispose()
-
-    summary = summarize(results, wall, {"create": 201, "approve": 200})
-    summary.update({"clients": args.clients, "iterations": args.iterations,
-                    "workers": args.workers, "zones": args.zones, "database": "postgresql",
-                    "cpus": os.cpu_count(), "when": datetime.now(timezone.utc).isoformat()})
-    print(f"{args.clients} clients, {args.workers} uvicorn workers, {args.zones} safety zones, "
-          "PostgreSQL, "
-          f"{summary['requests']} requests in {summary['wall_seconds']} s")
-    print(f"{'op':<8} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'req/s':>7} {'errors':>6}")
-    for op, s in summary["operations"].items():
-        print(f"{op:<8} {s['count']:>6} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
-              f"{s['max_ms']:>8} {s['per_second']:>7} {s['errors']:>6}")
-    print(f"error rate: {summary['error_rate']:.2%}")
+    runs = []
+    for processes in counts:
+        summary = run_once(args, processes)
+        summary.update({"clients": args.clients, "iterations": args.iterations,
+                        "workers": args.workers, "limiter": args.limiter, "zones": args.zones,
+                        "database": "postgresql", "cpus": os.cpu_count(),
+                        "load_average": os.getloadavg()[0],
+                        "when": datetime.now(timezone.utc).isoformat()})
+        print_summary(args, summary)
+        runs.append(summary)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "load_api.json").write_text(json.dumps(summary, indent=2))
-    return 0 if summary["error_rate"] == 0 else 1
+    (out / "load_api.json").write_text(json.dumps(runs if len(runs) > 1 else runs[0], indent=2))
+    return 0 if all(r["error_rate"] == 0 for r in runs) else 1
 
 
 if __name__ == "__main__":

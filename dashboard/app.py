@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import auth, ui
 from engine.config import get_settings
+from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
@@ -39,6 +40,9 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("reports.py", "Reports", ":material/monitoring:", default=True),
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
+    if has_permission(role, Permission.BOARD_VIEW):
+        sections.setdefault("Staff", []).insert(
+            0, page("range_board.py", "Today", ":material/radar:"))
     if role == "admin":
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
@@ -64,7 +68,7 @@ def main() -> None:
     settings = ui.database_override.settings if ui.database_override else get_settings()
     configure_logging("range-control-dashboard", settings.log_level)
     try:
-        settings.check_production_secrets("cookie_key")
+        settings.signing_key("cookie_key")  # refuses weak keys; generates one in development
     except RuntimeError as exc:
         st.error(f"Range-Control will not start: {exc}.", icon=":material/block:")
         st.stop()

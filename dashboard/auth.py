@@ -6,6 +6,7 @@ that session's random token, so after sign-out the old cookie signs no one in.
 """
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +21,23 @@ from engine import services
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import AuthenticationError, DomainError
+from engine.passwords import POLICY
 from engine.services import sessions
 
 SESSION_KEYS = ("rc_user_id", "rc_role", "rc_token")
+
+
+def source_address() -> str | None:
+    """The browser's address for sign-in throttling. A peer on a private or loopback network is
+    a proxy (Railway's edge, a local reverse proxy): then the right-most X-Forwarded-For hop,
+    the one that proxy appended, is the client. A peer on the internet is the client itself."""
+    peer = st.context.ip_address or "127.0.0.1"  # Streamlit reports localhost as None
+    try:
+        behind_proxy = ipaddress.ip_address(peer).is_private
+    except ValueError:
+        return peer
+    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+    return (forwarded or peer) if behind_proxy else peer
 
 
 class EngineValidator(Validator):
@@ -52,7 +67,8 @@ class EngineAuthenticationModel(AuthenticationModel):
 
     def check_credentials(self, username: str, password: str) -> bool:
         try:
-            user = services.authenticate(self.db.uow(), username, password)
+            user = services.authenticate(self.db.uow(), username, password,
+                                         source=source_address())
         except AuthenticationError as exc:
             st.session_state["rc_auth_error"] = exc.message
             return False
@@ -89,17 +105,19 @@ class EngineAuthenticationModel(AuthenticationModel):
     def register_user(self, new_first_name, new_last_name, new_email, new_username,
                       new_password, password_hint, pre_authorized=None, roles=None,
                       callback=None):
+        """Self-registration: the same answer whether or not the e-mail was taken."""
         try:
-            user = services.register_user(self.db.uow(), email=new_email, password=new_password,
-                                          name=f"{new_first_name} {new_last_name}")
+            services.register_member(self.db.uow(), email=new_email, password=new_password,
+                                     name=f"{new_first_name} {new_last_name}")
         except DomainError as exc:
             raise RegisterError(exc.message) from exc
-        return user.email, user.email, user.name
+        return new_email, new_email, f"{new_first_name} {new_last_name}"
 
     def reset_password(self, username, password, new_password, callback=None) -> bool:
         try:
             services.change_password(self.db.uow(), st.session_state["rc_user_id"],
-                                     current_password=password, new_password=new_password)
+                                     current_password=password, new_password=new_password,
+                                     keep_session_token=st.session_state.get("rc_token"))
         except DomainError as exc:
             raise ResetError(exc.message) from exc
         return True
@@ -152,9 +170,11 @@ class EngineAuthenticate(stauth.Authenticate):
     """streamlit-authenticator's widgets over the engine (no YAML, no credentials dict)."""
 
     def __init__(self, db: Database, settings: Settings):
-        super().__init__({"usernames": {}}, settings.cookie_name, settings.cookie_key,
+        super().__init__({"usernames": {}}, settings.cookie_name,
+                         settings.signing_key("cookie_key"),
                          settings.cookie_expiry_days, validator=EngineValidator(),
-                         auto_hash=False, login_sleep_time=0)
+                         auto_hash=False, login_sleep_time=0,
+                         password_instructions=POLICY.help_text())
         validator = self.authentication_controller.validator
         self.authentication_controller.authentication_model = EngineAuthenticationModel(
             db, settings.cookie_expiry_days, validator)

@@ -164,16 +164,23 @@ def conflict_frame(conflicts) -> pd.DataFrame:
         "Note": c.label or (c.status or ""), "Ref": short_id(c.id)} for c in conflicts])
 
 
-def bookings_frame(bookings, *, requester: bool = True) -> pd.DataFrame:
+def iso(dt: datetime | None) -> str:
+    """ISO 8601 in the site zone with its offset: spreadsheets read it as a date and time."""
+    return local(dt).isoformat(timespec="minutes") if dt is not None else ""
+
+
+def bookings_frame(bookings, *, requester: bool = True, for_csv: bool = False) -> pd.DataFrame:
+    """One row per booking, named by its short reference; the CSV copy adds ISO 8601 times."""
     rows = []
     for b in bookings:
-        row = {"Status": b.status, "Resource": b.resource_name,
-               "Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,
-               "Purpose": b.purpose or ""}
+        row = {"Ref": short_id(b.id), "Status": b.status, "Resource": b.resource_name}
+        if for_csv:
+            row |= {"Start (ISO 8601)": iso(b.start_time), "End (ISO 8601)": iso(b.end_time)}
+        row |= {"Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,
+                "Purpose": b.purpose or ""}
         if requester:
             row["Requested by"] = b.requester_name
         row["Reason"] = b.decision_reason or ""
-        row["Id"] = str(b.id)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -17,10 +17,20 @@ log = logging.getLogger("range_control.engine")
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    url = get_settings().sqlalchemy_url
+    """Upgrade as the owner (MIGRATION_DATABASE_URL, else DATABASE_URL), then create or update
+    the applications' least-privilege role named by DATABASE_URL."""
+    from engine.db_roles import RoleSetupError, apply_runtime_role
+
+    settings = get_settings()
+    url = settings.migration_sqlalchemy_url
     migrate.upgrade(url)
     migrate.refresh_statistics(url)
     print(f"database at revision {migrate.current_revision(url)}")
+    try:
+        print(apply_runtime_role(settings.sqlalchemy_url, url))
+    except RoleSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -74,7 +84,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    return args.database_url or get_settings().sqlalchemy_url
+    """Backup and restore act as the owner: MIGRATION_DATABASE_URL, else DATABASE_URL."""
+    return args.database_url or get_settings().migration_sqlalchemy_url
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
@@ -112,6 +123,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"database '{target}' restored from {args.source}")
+    if not args.database_url:  # dumps carry no grants: give the applications' role its own
+        from engine.db_roles import apply_runtime_role
+
+        print(apply_runtime_role(get_settings().sqlalchemy_url, url))
     return 0
 
 
@@ -145,8 +160,9 @@ def _cmd_expire_offers(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Range-Control engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="upgrade the database (DATABASE_URL) to the latest schema"
-                   ).set_defaults(func=_cmd_migrate)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema as its owner "
+                   "(MIGRATION_DATABASE_URL, else DATABASE_URL) and grant the applications' "
+                   "role (DATABASE_URL) least privilege").set_defaults(func=_cmd_migrate)
     p = sub.add_parser("create-admin", help="create an admin (password from "
                        "RANGE_CONTROL_ADMIN_PASSWORD, else asked twice)")
     p.add_argument("--email", required=True)
@@ -164,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_check)
     p = sub.add_parser("backup", help="dump the PostgreSQL database with pg_dump -Fc")
     p.add_argument("--out", type=Path, required=True, help="file to write (e.g. rc-2030-01-07.dump)")
-    p.add_argument("--database-url", help="default: DATABASE_URL")
+    p.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL")
     p.set_defaults(func=_cmd_backup)
     p = sub.add_parser("restore", help="restore a pg_dump -Fc file into the database "
                        "(replaces its tables)")
     p.add_argument("--from", dest="source", type=Path, required=True, help="the backup file")
-    p.add_argument("--database-url", help="default: DATABASE_URL")
+    p.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=_cmd_restore)
     p = sub.add_parser("release-no-shows", help="mark approved bookings not checked in by the "

@@ -24,8 +24,8 @@ def create_first_admin(db: Database, *, email: str, name: str, password: str,
         if uow.session.scalar(select(User).where(func.lower(User.email) == email)):
             raise ValidationError("email", f"{email} is already registered")
         user = User(id=uuid.uuid4(), email=email, name=name, role=Role.ADMIN, is_active=True,
-                    password_hash=hash_password(password, hash_rounds), failed_logins=0,
-                    session_version=0, created_at=uow.now, updated_at=uow.now)
+                    password_hash=hash_password(password, hash_rounds),
+                    created_at=uow.now, updated_at=uow.now)
         uow.session.add(user)
         uow.session.flush()
         record(uow.session, actor_id=user.id, action=AuditAction.USER_REGISTERED, now=uow.now,

@@ -92,19 +92,19 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
             users[role] = User(id=uuid.uuid4(), email=email, name=name,
                                role=Role(role if role != "member" else "user"),
                                password_hash=hash_password(password, hash_rounds),
-                               is_active=True, failed_logins=0, session_version=0,
+                               is_active=True,
                                created_at=now - timedelta(days=days_back + 30), updated_at=now)
         shared_hash = hash_password("member-demo-pass", hash_rounds)
         members = [users["member"]]
         for i, name in enumerate(MEMBERS):
             members.append(User(id=uuid.uuid4(), email=f"{name.split()[0].lower()}@range.example",
                                 name=name, role=Role.USER, password_hash=shared_hash,
-                                is_active=True, failed_logins=0, session_version=0,
+                                is_active=True,
                                 created_at=now - timedelta(days=days_back + 20 - i),
                                 updated_at=now))
         staff2 = User(id=uuid.uuid4(), email="ro2@range.example", name="Riley Range-Officer",
                       role=Role.STAFF, password_hash=shared_hash, is_active=True,
-                      failed_logins=0, session_version=0, created_at=now, updated_at=now)
+                      created_at=now, updated_at=now)
         s.add_all([*users.values(), *members[1:], staff2])
         s.flush()
         admin = users["admin"]

@@ -44,15 +44,23 @@ class AuthenticationError(DomainError):
     code = "authentication_failed"
 
 
-class AccountLocked(AuthenticationError):
-    code = "account_locked"
+class SignInThrottled(AuthenticationError):
+    """Too many failed sign-ins for this e-mail from this source: wait `retry_after` seconds.
+    Raised alike for real and unknown e-mails, so it reveals nothing about either."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
 
     def __init__(self, booking_id: UUID, status: str, action: str):
-        super().__init__(f"booking {booking_id} is {status}: the action '{action}' is not allowed from {status}")
+        super().__init__(f"booking {str(booking_id)[:8]} is {status}: the action '{action}' is "
+                         f"not allowed from {status}")
         self.booking_id = booking_id
         self.status = status
         self.action = action
@@ -75,7 +83,7 @@ class ConflictItem:
     def describe(self) -> str:
         what = "booking" if self.kind == "booking" else "blackout"
         prio = f", priority {self.priority}" if self.priority is not None else ""
-        return (f"{what} {self.id} on {self.resource_name} "
+        return (f"{what} {str(self.id)[:8]} on {self.resource_name} "
                 f"{self.start_time.isoformat()} to {self.end_time.isoformat()}{prio}")
 
 

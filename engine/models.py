@@ -71,9 +71,6 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
-    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    session_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
 
@@ -507,3 +504,18 @@ class RateLimitCounter(Base):
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
     expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per (e-mail as typed, source address), for accounts and unknown e-mails
+    alike, so throttling tells a stranger nothing. An attempt is counted before its password is
+    checked, under a row lock, so parallel guesses cannot outrun the count; a success deletes
+    the row. See engine/services/throttle.py."""
+
+    __tablename__ = "sign_in_throttles"
+
+    account_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -28,7 +28,7 @@ def ensure_system_user(session: Session, now: datetime) -> uuid.UUID:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(User).values(
         id=SYSTEM_USER_ID, email=SYSTEM_USER_EMAIL, name=SYSTEM_USER_NAME, role=Role.STAFF,
-        is_active=False, password_hash="!", failed_logins=0, session_version=0,
+        is_active=False, password_hash="!",
         created_at=now, updated_at=now).on_conflict_do_nothing())
     return SYSTEM_USER_ID
 

@@ -1,4 +1,5 @@
-"""Alembic environment: the URL comes from DATABASE_URL (or an explicit sqlalchemy.url / connection)."""
+"""Alembic environment: migrations run as the owner of the tables, MIGRATION_DATABASE_URL
+(falling back to DATABASE_URL), or an explicit url / connection."""
 from __future__ import annotations
 
 from logging.config import fileConfig
@@ -17,7 +18,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("url") or get_settings().sqlalchemy_url
+    return config.attributes.get("url") or get_settings().migration_sqlalchemy_url
 
 
 def run_migrations_offline() -> None:

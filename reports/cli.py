@@ -121,6 +121,10 @@ def run(args: argparse.Namespace, settings: Settings) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["day-sheet"]:  # its own options: one day, no period or e-mail
+        from reports.day_sheet import main as day_sheet_main
+        return day_sheet_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         configure_logging(service=SERVICE)

@@ -218,6 +218,26 @@ def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
     return summary
 
 
+def no_show_report(session: Session, req: ReportRequest) -> Report:
+    """No-show rate per resource and per member: released ÷ (checked in + released)."""
+    from engine.dayops_reports import no_show_rates
+
+    tables = {}
+    for by, label in (("resource", "resource"), ("member", "member")):
+        rows = no_show_rates(session, start=req.start, end=req.end, tz=req.tz, by=by)
+        tables[f"by_{by}"] = pd.DataFrame(
+            [{label: r.name, "checked_in": r.attended, "no_shows": r.no_shows,
+              "no_show_rate": round(r.rate, 4)} for r in rows],
+            columns=[label, "checked_in", "no_shows", "no_show_rate"])
+    top = tables["by_resource"].head(CHART_GROUPS)
+    fig = go.Figure([go.Bar(x=top["resource"], y=top["no_show_rate"], name="no-show rate")])
+    return Report("no-shows", "No-show rate", req, tables,
+                  [_layout(fig, "No-show rate per resource", "share", percent=True)],
+                  ["Bookings that started in the period and needed someone to turn up: "
+                   "checked in, or released as no-show by the system at the end of the grace "
+                   "period. Types without required check-in are not counted."])
+
+
 REPORTS: dict[str, tuple[Callable[[Session, ReportRequest], Report], str]] = {
     "utilization": (utilization_report, "booked ÷ bookable hours per resource, type or zone"),
     "conflict-rate": (conflict_rate_report, "share of requests that met a hard conflict"),
@@ -226,4 +246,5 @@ REPORTS: dict[str, tuple[Callable[[Session, ReportRequest], Report], str]] = {
     "approval-rate": (approval_rate_report, "approved ÷ decided"),
     "bumps-cancellations": (bumps_cancellations_report, "bumps and cancellations per period"),
     "weekly-summary": (weekly_summary_report, "all of the above in one report"),
+    "no-shows": (no_show_report, "no-show rate per resource and per member"),
 }

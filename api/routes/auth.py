@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request, Response
 from api.deps import DB, Conf, Tokens
 from api.errors import ERROR_RESPONSES
 from api.ratelimit import auth_throttle
-from api.schemas import AccessToken, RefreshIn, RegisterIn, ShortText, TokenPair, UserOut
+from api.schemas import AccessToken, RefreshIn, RegisterIn, RegisterOut, ShortText, TokenPair
 from api.tokens import ACCESS, REFRESH
 from engine import services
 from engine.errors import AuthenticationError
@@ -16,27 +16,39 @@ from engine.services.sessions import open_session, revoke_session, session_user
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 ERRS = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
+#: The one answer to every accepted registration, whether or not the e-mail was already taken.
+REGISTERED = ("Registration received. If this e-mail was new, its account is ready: sign in with "
+              "the password you chose. If it already had an account, that account is unchanged: "
+              "sign in with its password or ask an admin to reset it.")
 
 
-@router.post("/register", status_code=201, response_model=UserOut,
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (after TRUSTED_PROXIES, api/edge.py)."""
+    return request.client.host if request.client else None
+
+
+@router.post("/register", status_code=202, response_model=RegisterOut,
              responses={403: ERROR_RESPONSES[403], 422: ERROR_RESPONSES[422],
                         429: ERROR_RESPONSES[429]})
 def register(request: Request, body: RegisterIn, db: DB, conf: Conf):
-    """Create a member account. Success does not sign in: call /auth/login next."""
+    """Register a member. The answer is the same whether or not the e-mail already has an
+    account (so it cannot be used to find out who has one); it does not sign in."""
     auth_throttle(request, body.email)
-    return services.register_user(db.uow(), email=body.email, name=body.name,
-                                  password=body.password, hash_rounds=conf.bcrypt_rounds)
+    services.register_member(db.uow(), email=body.email, name=body.name,
+                             password=body.password, hash_rounds=conf.bcrypt_rounds)
+    return RegisterOut(message=REGISTERED)
 
 
-@router.post("/login", response_model=TokenPair,
-             responses={**ERRS, 423: {"description": "account locked after failed sign-ins"}})
+@router.post("/login", response_model=TokenPair, responses=ERRS)
 def login(request: Request,
           username: Annotated[ShortText, Form(description="the account's email")],
           password: Annotated[ShortText, Form()], db: DB, tokens: Tokens,
           grant_type: Annotated[ShortText | None, Form(pattern="^password$")] = None):
-    """OAuth2 password flow: form fields `username` (email) and `password`."""
+    """OAuth2 password flow: form fields `username` (email) and `password`. Failed sign-ins
+    are throttled per (e-mail, client address): 429 with Retry-After, alike for every e-mail."""
     auth_throttle(request, username)
-    user = services.authenticate(db.uow(), username, password)
+    user = services.authenticate(db.uow(), username, password,
+                                 source=client_address(request))
     access, access_exp = tokens.issue(user.id, user.role, ACCESS)
     refresh, refresh_exp = tokens.issue(user.id, user.role, REFRESH)
     open_session(db.uow(), user.id, kind=REFRESH, token=refresh, expires_at=refresh_exp)

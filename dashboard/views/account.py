@@ -6,7 +6,6 @@ from streamlit_authenticator.utilities import CredentialsError, ResetError
 
 from dashboard import ui
 from engine import services
-from engine.services import sessions
 
 ui.page_header("Account")
 ui.flash()
@@ -24,7 +23,7 @@ with left:
         if authn.reset_password(st.session_state["username"], key="change-password",
                                 fields={"Form name": "Change password",
                                         "Reset": "Change password"}):
-            st.success("Password changed.")
+            st.success("Password changed; your other signed-in browsers are signed out.")
     except (ResetError, CredentialsError) as exc:
         st.error(str(exc), icon=":material/warning:")
 with right:
@@ -32,5 +31,4 @@ with right:
         st.write("Ends every signed-in browser of yours, including this one.")
         if st.button("Sign out everywhere", icon=":material/devices:", key="signout-all"):
             if ui.attempt(lambda: services.sign_out_everywhere(ui.uow(), uid)) is not None:
-                sessions.revoke_all_sessions(ui.uow(), uid)
                 st.rerun()

@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard import ui
 from engine import services
-from engine.services import sessions
 
 ROLES = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
@@ -25,7 +24,6 @@ if result is None:
 st.dataframe(pd.DataFrame([{
     "Name": u.name, "Email": u.email, "Role": ROLES[u.role],
     "Active": "yes" if u.is_active else "no",
-    "Locked until": ui.fmt(u.locked_until) if u.locked_until else "",
     "Since": ui.fmt(u.created_at)} for u in result.items]), hide_index=True, width="stretch")
 ui.pager(result, "au_page")
 
@@ -54,7 +52,6 @@ def change_role_box(u) -> None:
             st.info(f"Nothing changed: {u.name} is already {ROLES[u.role]}.",
                     icon=":material/info:")
         elif ui.attempt(lambda: services.change_role(ui.uow(), uid, u.id, new_role)):
-            sessions.revoke_all_sessions(ui.uow(), u.id)
             done("manage", f"{u.name} is now {ROLES[new_role]}; their sessions are ended.")
 
 
@@ -62,7 +59,6 @@ def activation_box(u) -> None:
     st.write("Active" if u.is_active else "Deactivated")
     if u.is_active and st.button("Deactivate", key="au_deactivate"):
         if ui.attempt(lambda: services.deactivate_user(ui.uow(), uid, u.id)):
-            sessions.revoke_all_sessions(ui.uow(), u.id)
             done("manage", f"{u.name} deactivated.")
     if not u.is_active and st.button("Reactivate", key="au_reactivate"):
         if ui.attempt(lambda: services.reactivate_user(ui.uow(), uid, u.id)):
@@ -73,7 +69,6 @@ def password_box(u) -> None:
     new_pw = st.text_input("New password", type="password", key=f"au_pw_{u.id}")
     if st.button("Reset password", key="au_reset"):
         if ui.attempt(lambda: services.reset_password(ui.uow(), uid, u.id, new_pw)):
-            sessions.revoke_all_sessions(ui.uow(), u.id)
             done("manage", f"Password reset for {u.name}; their sessions are ended.")
 
 

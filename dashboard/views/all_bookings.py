@@ -56,7 +56,7 @@ def csv_bytes() -> bytes:
         if page >= chunk.pages:
             break
         page += 1
-    return ui.bookings_frame(rows[:CSV_LIMIT]).to_csv(index=False).encode()
+    return ui.bookings_frame(rows[:CSV_LIMIT], for_csv=True).to_csv(index=False).encode()
 
 
 st.download_button(f"Download CSV ({min(result.total, CSV_LIMIT)} rows)", csv_bytes,

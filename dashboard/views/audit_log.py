@@ -1,8 +1,9 @@
-"""Audit log: who did what, filtered in SQL; each entry's previous state beside the change."""
+"""Audit log: who did what, filtered in SQL; each entry as a readable before/after list."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import pandas as pd
 import streamlit as st
@@ -10,57 +11,136 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.audit import AuditAction
+from engine.services.audit_log import audit_names
 
 ANY = "Any"
 PAGE_SIZE = 50
-
-ui.page_header("Audit log", "Append-only: every change, newest first.")
-uid = ui.user_id()
-c1, c2, c3 = st.columns(3)
-booking = c1.text_input("Booking id", key="al_booking", placeholder="full id")
-actor = c2.text_input("Actor id", key="al_actor", placeholder="full id")
-action = c3.selectbox("Action", [ANY, *(a.value for a in AuditAction)], key="al_action")
-c1, c2 = st.columns(2)
-since = c1.date_input("From", value=ui.today() - timedelta(days=30), key="al_from",
-                      format="DD/MM/YYYY")
-until = c2.date_input("Until", value=ui.today(), key="al_until", format="DD/MM/YYYY")
-
-result = ui.attempt(lambda: ui.paged(lambda n: services.list_audit_logs(
-    ui.uow(), uid, booking_id=booking.strip() or None, by_actor_id=actor.strip() or None,
-    action=None if action == ANY else action, since=ui.day_start(since),
-    until=ui.day_start(until + timedelta(days=1)), page=n, page_size=PAGE_SIZE), "al_page"))
-if result is None:
-    st.stop()
-if not result.items:
-    st.info("No audit entries match.")
-    st.stop()
+#: What the status became, for actions whose details do not say it.
+STATUS_AFTER = {"approved": "approved", "denied": "denied", "cancelled": "cancelled",
+                "bumped": "bumped"}
+HIDDEN_FIELDS = {"id", "created_at", "updated_at", "session_version"}
 
 
-def parse(details):
+def action_words(action: str) -> str:
+    return action.replace("_", " ").capitalize()
+
+
+def field_words(key: str) -> str:
+    return ui.FIELD_WORDS.get(key, key.removesuffix("_id").replace("_", " ").capitalize())
+
+
+def parse(details) -> dict:
     try:
-        return json.loads(details) if details else None
+        value = json.loads(details) if details else {}
     except ValueError:
-        return details
+        return {"note": details}
+    return value if isinstance(value, dict) else {"note": value}
 
 
-st.dataframe(pd.DataFrame([{
-    "When": ui.fmt(a.timestamp), "Actor": a.actor_name, "Action": a.action,
-    "Booking": ui.short_id(a.booking_id) if a.booking_id else "",
-    "Entity": f"{a.entity_type or ''} {ui.short_id(a.entity_id) if a.entity_id else ''}".strip(),
-    "Change": a.details or "", "Entry": ui.short_id(a.id)} for a in result.items]),
-    hide_index=True, width="stretch")
-ui.pager(result, "al_page")
+def ids_in(entry) -> set[str]:
+    found = {str(x) for x in (entry.booking_id, entry.entity_id) if x}
+    for state in (entry.previous_state or {}, parse(entry.details)):
+        for value in state.values():
+            values = value if isinstance(value, list) else [value]
+            found |= {v for v in values if isinstance(v, str) and len(v) == 36 and v.count("-") == 4}
+    return found
 
-entries = {str(a.id): a for a in result.items}
-pick = st.selectbox("Entry", list(entries), key="al_pick", format_func=lambda k: (
-    f"{ui.fmt(entries[k].timestamp)} · {entries[k].actor_name} · {entries[k].action}"))
-entry = entries[pick]
-st.caption(f"Actor id `{entry.actor_id}` · booking `{entry.booking_id or '—'}` · "
-           f"entity `{entry.entity_id or '—'}`")
-left, right = st.columns(2)
-with left:
-    st.markdown("**Previous state**")
-    st.json(entry.previous_state or {}, expanded=True)
-with right:
-    st.markdown("**What changed**")
-    st.json(parse(entry.details) or {}, expanded=True)
+
+def readable(value, names: dict[str, str]) -> str:
+    """Times in the site zone, ids as names, lists joined, empty as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(readable(v, names) for v in value) or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if value in names:
+            return names[value]
+        try:
+            UUID(value)
+            return ui.short_id(value)
+        except ValueError:
+            pass
+        if len(value) >= 16 and value[4:5] == "-" and "T" in value:
+            try:
+                return ui.fmt(datetime.fromisoformat(value))
+            except ValueError:
+                return value
+    return str(value)
+
+
+def subject(entry, names: dict[str, str]) -> str:
+    ident = entry.booking_id or entry.entity_id
+    return names.get(str(ident), ui.short_id(ident)) if ident else ""
+
+
+def before_after(entry, names: dict[str, str]) -> pd.DataFrame:
+    """The fields the entry changed, each with its value before and after."""
+    before = entry.previous_state or {}
+    after = parse(entry.details)
+    if entry.action in STATUS_AFTER and before:
+        after.setdefault("status", STATUS_AFTER[entry.action])
+    rows = [{"Field": field_words(k), "Before": readable(before.get(k), names),
+             "After": readable(v, names)} for k, v in after.items() if k not in HIDDEN_FIELDS]
+    return pd.DataFrame(rows, columns=["Field", "Before", "After"])
+
+
+def change_summary(entry, names: dict[str, str]) -> str:
+    frame = before_after(entry, names)
+    return "; ".join(f"{r.Field}: {r.Before} → {r.After}" if r.Before != "—" else
+                     f"{r.Field}: {r.After}" for r in frame.itertuples())
+
+
+def filters(uid):
+    c1, c2 = st.columns(2)
+    booking = c1.text_input("Booking reference", key="al_booking",
+                            placeholder="e.g. 1f3a9c02, as shown in the tables")
+    action = c2.selectbox("Action", [ANY, *(a.value for a in AuditAction)], key="al_action",
+                          format_func=lambda a: a if a == ANY else action_words(a))
+    c1, c2 = st.columns(2)
+    since = c1.date_input("From", value=ui.today() - timedelta(days=30), key="al_from",
+                          format="DD/MM/YYYY")
+    until = c2.date_input("Until", value=ui.today(), key="al_until", format="DD/MM/YYYY")
+    return dict(booking_id=booking.strip() or None, action=None if action == ANY else action,
+                since=ui.day_start(since), until=ui.day_start(until + timedelta(days=1)))
+
+
+def main() -> None:
+    ui.page_header("Audit log", "Append-only: every change, newest first.")
+    uid = ui.user_id()
+    chosen = filters(uid)
+    result = ui.attempt(lambda: ui.paged(lambda n: services.list_audit_logs(
+        ui.uow(), uid, page=n, page_size=PAGE_SIZE, **chosen), "al_page"))
+    if result is None:
+        return
+    if not result.items:
+        st.info("No audit entries match.")
+        return
+    wanted = set().union(*(ids_in(a) for a in result.items))
+    names = audit_names(ui.uow(), uid, wanted)
+    st.dataframe(pd.DataFrame([{
+        "When": ui.fmt(a.timestamp), "Who": a.actor_name, "Action": action_words(a.action),
+        "About": subject(a, names), "Change": change_summary(a, names)}
+        for a in result.items]), hide_index=True, width="stretch",
+        column_config={"Change": st.column_config.TextColumn(width="large")})
+    ui.pager(result, "al_page")
+    entries = {str(a.id): a for a in result.items}
+    pick = st.selectbox("Entry", list(entries), key="al_pick", format_func=lambda k: (
+        f"{ui.fmt(entries[k].timestamp)} · {entries[k].actor_name} · "
+        f"{action_words(entries[k].action)}"))
+    entry = entries[pick]
+    with st.container(border=True):
+        st.markdown(f"**{action_words(entry.action)}** by {entry.actor_name}, "
+                    f"{ui.fmt(entry.timestamp)}" + (f" · {subject(entry, names)}"
+                                                    if subject(entry, names) else ""))
+        st.dataframe(before_after(entry, names), hide_index=True, width="stretch")
+        if entry.previous_state:
+            with st.expander("Everything as it was before"):
+                st.dataframe(pd.DataFrame([
+                    {"Field": field_words(k), "Value": readable(v, names)}
+                    for k, v in entry.previous_state.items() if k not in HIDDEN_FIELDS]),
+                    hide_index=True, width="stretch")
+
+
+main()

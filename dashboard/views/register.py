@@ -10,12 +10,14 @@ with middle:
     st.caption("Staff and admin accounts are created by an admin.")
     authn = st.session_state["rc_authn"]
     try:
-        email, _, name = authn.register_user(
+        email, _, _ = authn.register_user(
             location="main", merge_username_email=True, password_hint=False, captcha=True,
             key="register", fields={"Form name": "Your details", "Register": "Create account"})
     except RegisterError as exc:
         st.error(str(exc), icon=":material/warning:")
     else:
         if email:
-            st.success(f"Welcome, {name}: your account {email} is ready. Sign in to book.")
+            st.success("Registration received. If this e-mail was new, its account is ready: "
+                       "sign in with the password you chose. If it already had an account, that "
+                       "account is unchanged: sign in with its password or ask an admin.")
             st.page_link("views/sign_in.py", label="Go to sign in", icon=":material/login:")

@@ -11,7 +11,8 @@ from engine.services.resources import (  # noqa: F401
 )
 from engine.services.users import (  # noqa: F401
     authenticate, change_password, change_role, deactivate_user, get_user, list_users,
-    reactivate_user, register_user, reset_password, sign_out_everywhere, update_user,
+    reactivate_user, register_member, register_user, reset_password, sign_out_everywhere,
+    update_user,
 )
 from engine.services.audit_log import list_audit_logs  # noqa: F401
 from engine.services.series import (  # noqa: F401

@@ -10,6 +10,7 @@ from engine.domain.permissions import Permission as P
 from engine.models import AuditLog, User
 from engine.services.common import as_uuid, load_actor, paginate
 from engine.services.views import AuditView, Page
+from engine.services.wording import booking_reference_clause, names
 
 
 def list_audit_logs(uow: UnitOfWork, actor_id: object, *, booking_id: object | None = None,
@@ -23,7 +24,7 @@ def list_audit_logs(uow: UnitOfWork, actor_id: object, *, booking_id: object | N
         load_actor(uow, actor_id, P.AUDIT_VIEW)
         conds = []
         if booking_id:
-            conds.append(AuditLog.booking_id == as_uuid("booking_id", booking_id))
+            conds.append(booking_reference_clause(uow, AuditLog.booking_id, booking_id))
         if by_actor_id:
             conds.append(AuditLog.actor_id == as_uuid("actor_id", by_actor_id))
         if entity_id:
@@ -40,3 +41,10 @@ def list_audit_logs(uow: UnitOfWork, actor_id: object, *, booking_id: object | N
             .order_by(AuditLog.timestamp.desc(), AuditLog.id)
             .limit(page_size).offset((page - 1) * page_size)).all()
         return Page([AuditView.of(a, name) for a, name in rows], total or 0, page, page_size)
+
+
+def audit_names(uow: UnitOfWork, actor_id: object, ids) -> dict[str, str]:
+    """Names for the ids in audit entries, so the log reads as people, places and times."""
+    with uow.read():
+        load_actor(uow, actor_id, P.AUDIT_VIEW)
+        return names(uow, ids)

@@ -35,6 +35,7 @@ from engine.services.policies import (
     system_user, valid_sign_offs,
 )
 from engine.services.views import BookingView, Page
+from engine.services.wording import booking_label
 
 
 def _check_hours(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime) -> None:
@@ -276,23 +277,25 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
     if booking.start_time < uow.now:
-        raise ValidationError("start_time", f"booking {booking.id} starts in the past: "
-                                            "reschedule it before approving")
+        raise ValidationError("start_time", f"{booking_label(booking, uow.tz)} starts in the "
+                                            "past: reschedule it before approving")
     conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
                                            booking.end_time, {booking.id}) if c.id not in ignore]
     if conflicts and not force_override:
-        raise ConflictError(f"booking {booking.id} conflicts with existing bookings", conflicts)
+        raise ConflictError(f"{booking_label(booking, uow.tz)} conflicts with existing bookings",
+                            conflicts)
     blockers = [c for c in conflicts if c.kind == "blackout" or c.priority >= booking.priority]
     if blockers:
         raise ConflictError(
-            f"booking {booking.id} (priority {booking.priority}) cannot override blackouts or "
-            "bookings of equal or higher priority", blockers)
+            f"{booking_label(booking, uow.tz)} (priority {booking.priority}) cannot override "
+            "blackouts or bookings of equal or higher priority", blockers)
     bumped = []
     for c in conflicts:
         victim = uow.session.scalars(select(Booking).where(Booking.id == c.id).with_for_update(of=Booking)
                                      .execution_options(populate_existing=True)).one()
         set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
-                    reason=f"displaced by higher-priority booking {booking.id} (force override)",
+                    reason="displaced by higher-priority booking (force override): "
+                           + booking_label(booking, uow.tz),
                     bumped_by=booking.id)
         bumped.append(victim.id)
     set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
@@ -375,7 +378,8 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
         if target is BookingStatus.APPROVED:
             conflicts = hard_conflicts(uow, resource, start, end, {booking.id})
             if conflicts:
-                raise ConflictError(f"booking {booking.id} cannot move there", conflicts)
+                raise ConflictError(f"{booking_label(booking, uow.tz)} cannot move there",
+                                    conflicts)
         previous = snapshot(booking)
         old_resource, old_start, old_end = booking.resource, booking.start_time, booking.end_time
         with refused_by_database(uow, f"reschedule of booking {booking.id}"):
@@ -422,8 +426,9 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
             # lock_booking verified both scopes; the winner may not have moved since.
             require_scope_locked(locked, winner.resource)
             if winner.priority <= booking.priority:
-                raise ValidationError("in_favour_of", f"booking {winner.id} (priority "
-                                      f"{winner.priority}) must outrank booking {booking.id} "
+                raise ValidationError("in_favour_of", f"{booking_label(winner, uow.tz)} (priority "
+                                      f"{winner.priority}) must outrank "
+                                      f"{booking_label(booking, uow.tz)} "
                                       f"(priority {booking.priority})")
         with refused_by_database(uow, f"bump of booking {booking.id}"):
             set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED,

@@ -224,6 +224,10 @@ def _due_clause(uow: UnitOfWork, now: datetime):
                 or_(*per_type) if per_type else false())
 
 
+#: The e-mail kind telling a member their booking was released as a no-show.
+NO_SHOW_EVENT = "booking_no_show"
+
+
 @dataclass(frozen=True)
 class ReleaseResult:
     released: list[UUID]
@@ -268,7 +272,8 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
                                AuditAction.NO_SHOW,
                                reason="not checked in by the end of the grace period",
                                details={"reason": "not checked in by the end of the grace "
-                                        "period", "by": "system"})
+                                        "period", "by": "system"},
+                               notify_event=NO_SHOW_EVENT)
                 uow.commit()
                 released.extend(b.id for b in rows)
             if len(candidates) < batch_size:

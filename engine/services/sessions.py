@@ -1,6 +1,8 @@
 """Revocable sign-in sessions shared by the dashboard (cookies) and the API (refresh tokens).
 
 Signing out revokes the token's row, so a copied cookie or refresh token stops working at once.
+The user services revoke all of a user's rows in the same transaction as a password change or
+reset, a deactivation, a reactivation, a role change or "sign out everywhere".
 """
 from __future__ import annotations
 
@@ -61,12 +63,14 @@ def revoke_session(uow: UnitOfWork, token: str) -> bool:
         return result.rowcount > 0
 
 
-def revoke_all_sessions(uow: UnitOfWork, user_id: object) -> int:
-    """Revoke every live session of a user (deactivation, password reset, 'sign out everywhere')."""
-    with uow:
-        result = uow.session.execute(
-            update(AuthSession).where(AuthSession.user_id == as_uuid("user_id", user_id),
-                                      AuthSession.revoked_at.is_(None))
-            .values(revoked_at=uow.now))
-        uow.commit()
-        return result.rowcount
+def revoke_user_sessions(uow: UnitOfWork, user_id: uuid.UUID, *,
+                         keep_token: str | None = None) -> int:
+    """Revoke every live session of a user inside the caller's transaction (password change or
+    reset, deactivation, reactivation, role change, sign-out everywhere); `keep_token` spares
+    the session that made a password change. Returns how many were revoked."""
+    condition = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+    if keep_token:
+        condition.append(AuthSession.token_hash != token_hash(keep_token))
+    result = uow.session.execute(update(AuthSession).where(*condition)
+                                 .values(revoked_at=uow.now))
+    return result.rowcount

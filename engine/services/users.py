@@ -1,10 +1,9 @@
-"""User services: register, authenticate (with lockout), roles, deactivation, passwords."""
+"""User services: register, authenticate (throttled per e-mail and source), roles, deactivation,
+passwords. Every change that should end sign-ins revokes the user's sessions in its own transaction."""
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,16 +12,15 @@ from engine.db import UnitOfWork
 from engine.logs import logged
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role
-from engine.errors import (
-    AccountLocked, AuthenticationError, PermissionDenied, ValidationError,
-)
+from engine.errors import AuthenticationError, PermissionDenied, ValidationError
 from engine.models import User
 from engine.passwords import hash_password, validate_password, verify_password
+from engine.services import throttle
 from engine.services.common import get_or_404, load_actor, paginate, require
+from engine.services.sessions import revoke_user_sessions
 from engine.services.views import Page, UserView
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+SIGN_IN_FAILED = "email or password is incorrect"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -53,68 +51,102 @@ def _by_email(uow: UnitOfWork, email: str) -> User | None:
 
 @logged("user.register")
 def register_user(uow: UnitOfWork, *, email: object, name: object, password: object,
-                  role: object = Role.USER, actor_id: object | None = None,
-                  hash_rounds: int = 12) -> UserView:
-    """Self-registration (no actor: role user only, where the site allows it) or by an admin."""
+                  actor_id: object, role: object = Role.USER, hash_rounds: int = 12) -> UserView:
+    """An admin creates an account of any role; a taken e-mail is a ValidationError (an admin
+    may know who has an account). Strangers register through `register_member`."""
     with uow:
         role = _role(role)
-        actor = load_actor(uow, actor_id, P.USER_MANAGE) if actor_id is not None else None
-        if actor is None:
-            if not uow.db.settings.allow_self_registration:
-                raise PermissionDenied("self-registration is closed on this site: ask an admin")
-            if role is not Role.USER:
-                raise PermissionDenied("permission denied: only an admin can create staff or admins")
+        actor = load_actor(uow, actor_id, P.USER_MANAGE)
         email = normalize_email(email)
         name = _name(name)
         password = validate_password(password)
         if _by_email(uow, email) is not None:
             raise ValidationError("email", f"{email} is already registered")
-        user = User(id=uuid.uuid4(), email=email, name=name, role=role, is_active=True,
-                    password_hash=hash_password(password, hash_rounds), failed_logins=0,
-                    session_version=0, created_at=uow.now, updated_at=uow.now)
+        user = _new_user(uow, email, name, password, role, hash_rounds)
         uow.session.add(user)
         try:
             uow.session.flush()
         except IntegrityError:  # a concurrent registration of the same email won the race
             raise ValidationError("email", f"{email} is already registered") from None
-        record(uow.session, actor_id=actor.id if actor else user.id,
-               action=AuditAction.USER_REGISTERED, now=uow.now, entity=user,
-               details={"email": email, "role": role.value})
+        record(uow.session, actor_id=actor.id, action=AuditAction.USER_REGISTERED, now=uow.now,
+               entity=user, details={"email": email, "role": role.value})
         view = UserView.of(user)
         uow.commit()
         return view
 
 
-def authenticate(uow: UnitOfWork, email: object, password: object) -> UserView:
-    """Check a password. After MAX_FAILED_LOGINS failures the account locks for LOCKOUT."""
-    failure = AuthenticationError("email or password is incorrect")
+@logged("user.register_member")
+def register_member(uow: UnitOfWork, *, email: object, name: object, password: object,
+                    hash_rounds: int = 12) -> None:
+    """Self-registration of a member, where the site allows it. Returns nothing and answers a
+    taken e-mail exactly like a new one (same checks, same bcrypt work, no error), so it cannot
+    be used to learn who has an account; the taken e-mail's account is left untouched."""
+    with uow:
+        if not uow.db.settings.allow_self_registration:
+            raise PermissionDenied("self-registration is closed on this site: ask an admin")
+        email = normalize_email(email)
+        name = _name(name)
+        password = validate_password(password)
+        user = _new_user(uow, email, name, password, Role.USER, hash_rounds)
+        if _by_email(uow, email) is not None:
+            return
+        uow.session.add(user)
+        try:
+            uow.session.flush()
+        except IntegrityError:  # a concurrent registration of the same email won the race
+            return
+        record(uow.session, actor_id=user.id, action=AuditAction.USER_REGISTERED, now=uow.now,
+               entity=user, details={"email": email, "role": Role.USER.value})
+        uow.commit()
+
+
+def _new_user(uow: UnitOfWork, email: str, name: str, password: str, role: Role,
+              hash_rounds: int) -> User:
+    """A new User (hashed password), not yet added: hashing first keeps the work equal for a
+    taken e-mail."""
+    return User(id=uuid.uuid4(), email=email, name=name, role=role, is_active=True,
+                password_hash=hash_password(password, hash_rounds), created_at=uow.now,
+                updated_at=uow.now)
+
+
+def authenticate(uow: UnitOfWork, email: object, password: object, *,
+                 source: object = None) -> UserView:
+    """Check a password, throttled per (e-mail as typed, source address) with growing delays
+    (engine/services/throttle.py). Unknown e-mails get the same answers, throttling included;
+    only someone with the right password learns that an account is deactivated."""
+    failure = AuthenticationError(SIGN_IN_FAILED)
     if not isinstance(email, str) or not isinstance(password, str):
         raise failure
+    key = email.strip().lower()[:255]
+    source = throttle.normalize_source(source)
+    attempt = throttle.claim(uow, key, source)  # counts this attempt first, or refuses it
+    with uow.read():
+        user = _by_email(uow, key)
+        hashed = user.password_hash if user is not None else None
+    if not verify_password(password, hashed):  # a dummy hash when there is no user
+        if user is not None and attempt == throttle.FREE_ATTEMPTS:
+            _audit_throttle_start(uow, user.id, source)
+        raise failure
     with uow:
-        user = _by_email(uow, email.strip().lower())
-        if user is None:
-            verify_password(password, None)
-            raise failure
-        if user.locked_until is not None and user.locked_until > uow.now:
-            raise AccountLocked(f"account locked after {MAX_FAILED_LOGINS} failed sign-ins; "
-                                f"try again after {user.locked_until:%H:%M} UTC or ask an admin")
-        if not verify_password(password, user.password_hash):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = uow.now + LOCKOUT
-                user.failed_logins = 0
-                record(uow.session, actor_id=user.id, action=AuditAction.USER_LOCKED,
-                       now=uow.now, entity=user,
-                       details={"locked_until": user.locked_until})
-            uow.commit()
-            raise failure
-        if not user.is_active:
-            raise AuthenticationError("this account is deactivated: ask an admin")
-        if user.failed_logins or user.locked_until:
-            user.failed_logins, user.locked_until = 0, None
-        view = UserView.of(user)
+        throttle.succeeded(uow, key, source)
+        user = uow.session.get(User, user.id)
+        active = user is not None and user.is_active
+        view = UserView.of(user) if user is not None else None
         uow.commit()
-        return view
+    if not active or view is None:
+        raise AuthenticationError("this account is deactivated: ask an admin")
+    return view
+
+
+def _audit_throttle_start(uow: UnitOfWork, user_id, source: str) -> None:
+    """An audit entry when a real account's (e-mail, source) pair starts having to wait."""
+    with uow:
+        user = uow.session.get(User, user_id)
+        record(uow.session, actor_id=user.id, action=AuditAction.USER_LOCKED, now=uow.now,
+               entity=user, details={"source": source, "failures": throttle.FREE_ATTEMPTS,
+                                     "wait_seconds": int(throttle.delay_after(
+                                         throttle.FREE_ATTEMPTS).total_seconds())})
+        uow.commit()
 
 
 def get_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserView:
@@ -178,8 +210,9 @@ def _audited_change(uow: UnitOfWork, actor: User, user: User, action: AuditActio
 def update_user(uow: UnitOfWork, actor_id: object, user_id: object, *, role: object = None,
                 is_active: object = None) -> UserView:
     """Change a user's role and/or active flag in one transaction, one audit entry per change.
-    The last active admin can be neither demoted nor deactivated; either change ends the
-    user's sessions."""
+    The last active admin can be neither demoted nor deactivated. A role change, deactivation
+    or reactivation revokes every session of the user (dashboard and API refresh tokens) in
+    the same transaction; reactivation also lifts sign-in throttles on the user's e-mail."""
     if is_active is not None and not isinstance(is_active, bool):
         raise ValidationError("is_active", "must be true or false")
     new_role = _role(role) if role is not None else None
@@ -188,16 +221,17 @@ def update_user(uow: UnitOfWork, actor_id: object, user_id: object, *, role: obj
         if new_role is not Role.ADMIN:
             _guard_last_admin(uow, user)
         user.role = new_role
-        user.session_version += 1
+        revoke_user_sessions(uow, user.id)
 
     def deactivate(user: User) -> None:
         _guard_last_admin(uow, user)
         user.is_active = False
-        user.session_version += 1
+        revoke_user_sessions(uow, user.id)
 
     def reactivate(user: User) -> None:
         user.is_active = True
-        user.failed_logins, user.locked_until = 0, None
+        revoke_user_sessions(uow, user.id)
+        throttle.forget_account(uow, user.email)
 
     with uow:
         actor = load_actor(uow, actor_id, P.USER_MANAGE)
@@ -229,20 +263,25 @@ def reactivate_user(uow: UnitOfWork, actor_id: object, user_id: object) -> UserV
 @logged("user.reset_password")
 def reset_password(uow: UnitOfWork, actor_id: object, user_id: object, new_password: object,
                    hash_rounds: int = 12) -> UserView:
-    """Admin reset: sets the password, clears any lockout, and ends the user's sessions."""
+    """Admin reset: sets the password, lifts sign-in throttles on the user's e-mail and revokes
+    every session of the user, all in one transaction."""
     password = validate_password(new_password, "new_password")
 
     def change(user: User) -> None:
         user.password_hash = hash_password(password, hash_rounds)
-        user.failed_logins, user.locked_until = 0, None
-        user.session_version += 1
+        throttle.forget_account(uow, user.email)
+        revoke_user_sessions(uow, user.id)
 
     return _admin_change(uow, actor_id, user_id, AuditAction.PASSWORD_RESET, change)
 
 
 @logged("user.change_password")
 def change_password(uow: UnitOfWork, actor_id: object, *, current_password: object,
-                    new_password: object, hash_rounds: int = 12) -> UserView:
+                    new_password: object, hash_rounds: int = 12,
+                    keep_session_token: str | None = None) -> UserView:
+    """The user changes their own password; in the same transaction every other session of
+    theirs is revoked, keeping only the one that made the change (`keep_session_token`: the
+    dashboard's session token or the API's refresh token)."""
     with uow:
         user = load_actor(uow, actor_id)
         if not isinstance(current_password, str) or not verify_password(current_password,
@@ -251,18 +290,19 @@ def change_password(uow: UnitOfWork, actor_id: object, *, current_password: obje
         password = validate_password(new_password, "new_password")
         user.password_hash = hash_password(password, hash_rounds)
         user.updated_at = uow.now
+        revoked = revoke_user_sessions(uow, user.id, keep_token=keep_session_token)
         record(uow.session, actor_id=user.id, action=AuditAction.PASSWORD_CHANGED, now=uow.now,
-               entity=user)
+               entity=user, details={"sessions_revoked": revoked})
         view = UserView.of(user)
         uow.commit()
         return view
 
 
+@logged("user.sign_out_everywhere")
 def sign_out_everywhere(uow: UnitOfWork, actor_id: object) -> int:
-    """Invalidate every session and cookie of the user: entrypoints compare session_version."""
+    """Revoke every session of the caller, this one included; returns how many were live."""
     with uow:
         user = load_actor(uow, actor_id)
-        user.session_version += 1
-        version = user.session_version
+        revoked = revoke_user_sessions(uow, user.id)
         uow.commit()
-        return version
+        return revoked

@@ -30,14 +30,11 @@ class UserView:
     name: str
     role: str
     is_active: bool
-    locked_until: datetime | None
-    session_version: int
     created_at: datetime | None
 
     @classmethod
     def of(cls, u: User) -> UserView:
-        return cls(u.id, u.email, u.name, u.role.value, u.is_active, u.locked_until,
-                   u.session_version, u.created_at)
+        return cls(u.id, u.email, u.name, u.role.value, u.is_active, u.created_at)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from engine.domain.status import (
 from engine.errors import NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
+from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import active_resource, get_or_404, load_actor, scope_key
 from engine.services.conflicts import conflict_report, scope_resources
 from engine.system import ensure_system_user
@@ -186,9 +187,8 @@ def decline_offer(uow: UnitOfWork, actor_id: object, entry_id: object) -> Waitli
 
 # ---------------------------------------------------------------- offers (inside other work)
 
-def _auto_approves(uow: UnitOfWork, resource: Resource) -> bool:
-    """Whether the resource approves requests on its own (none do until approval policies exist)."""
-    return False
+#: The e-mail kind telling a member a window they waited for is offered to them.
+OFFER_EVENT = "waitlist_offer"
 
 
 def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
@@ -246,8 +246,9 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
                now=uow.now, entity=entry, booking_id=booking.id, previous_state=previous,
                details={"offer_expires_at": expires})
         uow.session.flush()
-        if _auto_approves(uow, entry.resource):  # pragma: no cover - no policy yet
-            pass
+        enqueue_booking_event(uow, booking, OFFER_EVENT, offer_expires_at=expires,
+                              waitlist_entry_id=entry.id)
+        enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED)
         offered.append(booking.id)
     return offered
 

@@ -19,7 +19,8 @@ PASSWORD = "password-123"
 
 def api_settings(**overrides) -> ApiSettings:
     values = {"API_RATE_LIMIT_PER_IP": 0, "API_RATE_LIMIT_PER_USER": 0, "API_BCRYPT_ROUNDS": 4,
-              "API_AUTH_RATE_LIMIT_PER_IP": 0, "API_AUTH_RATE_LIMIT_PER_ACCOUNT": 0}
+              "API_AUTH_RATE_LIMIT_PER_IP": 0, "API_AUTH_RATE_LIMIT_PER_ACCOUNT": 0,
+              "API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL": 0}
     values.update(overrides)
     return ApiSettings(**values)
 

@@ -84,21 +84,35 @@ def test_the_railway_start_command_leaves_forwarded_headers_to_the_app():
 
 # --- the stricter sign-in and registration limit --------------------------------------------
 
-def test_login_attempts_are_limited_per_account_across_addresses(db, make):
+def _login(c: TestClient, email: str, password: str, address: str) -> int:
+    return c.post(LOGIN, data={"username": email, "password": password},
+                  headers={"X-Forwarded-For": address}).status_code
+
+
+def test_guesses_at_one_account_from_one_address_do_not_lock_out_its_owner(db, make):
     victim = make.user()
     app = make_app(db, API_AUTH_RATE_LIMIT_PER_ACCOUNT=4, API_AUTH_RATE_LIMIT_PER_IP=100,
-                   TRUSTED_PROXIES="10.0.0.0/8")
+                   API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL=100, TRUSTED_PROXIES="10.0.0.0/8")
     with TestClient(app, client=("10.0.0.2", 4000)) as c:
-        codes = [c.post(LOGIN, data={"username": victim.email.upper(), "password": "wrong-pw-1"},
-                        headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
-                 for i in range(6)]
-        assert codes[:4] == [401] * 4 and codes[4:] == [429, 429]
-        r = c.post(LOGIN, data={"username": victim.email, "password": "password-123"})
+        codes = [_login(c, victim.email.upper(), "wrong-pw-1", "198.51.100.9") for _ in range(6)]
+        assert codes == [401] * 4 + [429, 429]  # the name is counted case-blind
+        r = c.post(LOGIN, data={"username": victim.email, "password": "password-123"},
+                   headers={"X-Forwarded-For": "198.51.100.9"})
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert "too many" in r.json()["error"]
+        # The owner, from their own address, still signs in.
+        assert _login(c, victim.email, "password-123", "203.0.113.77") == 200
+
+
+def test_guesses_at_one_account_spread_over_addresses_are_limited_together(db, make):
+    victim = make.user()
+    app = make_app(db, API_AUTH_RATE_LIMIT_PER_ACCOUNT=2, API_AUTH_RATE_LIMIT_PER_IP=100,
+                   API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL=4, TRUSTED_PROXIES="10.0.0.0/8")
+    with TestClient(app, client=("10.0.0.2", 4000)) as c:
+        codes = [_login(c, victim.email, "wrong-pw-1", f"198.51.100.{i}") for i in range(6)]
+        assert codes == [401] * 4 + [429, 429]
         other = make.user()
-        assert c.post(LOGIN, data={"username": other.email,
-                                   "password": "password-123"}).status_code == 200
+        assert _login(c, other.email, "password-123", "198.51.100.1") == 200
 
 
 def test_login_and_registration_share_a_per_ip_limit(db):

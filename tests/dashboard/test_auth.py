@@ -1,6 +1,8 @@
 """Signing in, out, registering and changing passwords through the dashboard (AppTest)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from streamlit_authenticator.utilities import Encryptor
 
@@ -8,7 +10,9 @@ from engine import services
 from engine.config import get_settings
 from engine.domain.permissions import Role
 from engine.errors import AuthenticationError
+from engine.passwords import POLICY
 from engine.services import sessions
+from engine.services.throttle import FREE_ATTEMPTS
 from tests.dashboard.helpers import (
     PASSWORD, button, by_label, errors, new_app, sign_in_with_form, signed_in,
 )
@@ -65,14 +69,18 @@ def test_signed_out_visitors_see_only_sign_in_and_register(dashboard):
     assert reachable(at) == {"sign_in", "register"}
 
 
-def test_wrong_password_shows_the_engine_message_and_locks_after_five(dashboard, make):
+def test_wrong_passwords_are_throttled_alike_for_real_and_unknown_emails(dashboard, make):
     member = make.user()
-    for _ in range(4):
-        at = sign_in_with_form(member.email, "not-the-password")
-        assert "email or password is incorrect" in " ".join(errors(at)).lower()
-    at = sign_in_with_form(member.email, "not-the-password")
-    at = sign_in_with_form(member.email, PASSWORD)  # right password, but locked now
-    assert "locked" in " ".join(errors(at))
+    seen = {}
+    for email in (member.email, "nobody@club.example"):
+        seen[email] = [errors(sign_in_with_form(email, "not-the-password"))
+                       for _ in range(FREE_ATTEMPTS + 1)]
+    assert seen[member.email] == seen["nobody@club.example"]
+    assert all("email or password is incorrect" in " ".join(e).lower()
+               for e in seen[member.email][:FREE_ATTEMPTS])
+    assert "try again in 60 seconds" in " ".join(seen[member.email][-1])
+    at = sign_in_with_form(member.email, PASSWORD)  # right password, but it must wait
+    assert "try again" in " ".join(errors(at))
     assert "rc_user_id" not in at.session_state
 
 
@@ -116,13 +124,45 @@ def test_register_creates_a_member_through_the_engine(dashboard, make):
     by_label(at.text_input, "Email").input("robin@club.example")
     by_label(at.text_input, "Password").input("long-enough-1")
     by_label(at.text_input, "Repeat password").input("long-enough-1")
-    key = dashboard.settings.cookie_key
+    key = dashboard.settings.signing_key("cookie_key")
     captcha = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
     by_label(at.text_input, "Captcha").input(captcha)
     button(at, "Create account").click().run()
     assert not errors(at), errors(at)
+    assert "Registration received" in at.success[0].value
     user = services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
     assert (user.name, user.role) == ("Robin Shaw", "user")
+
+
+def _register(dashboard, email, password="long-enough-1"):
+    at = new_app().run()
+    at.switch_page("views/register.py").run()
+    by_label(at.text_input, "First name").input("Robin")
+    by_label(at.text_input, "Last name").input("Shaw")
+    by_label(at.text_input, "Email").input(email)
+    by_label(at.text_input, "Password").input(password)
+    by_label(at.text_input, "Repeat password").input(password)
+    key = dashboard.settings.signing_key("cookie_key")
+    by_label(at.text_input, "Captcha").input(
+        Encryptor(key).decrypt(at.session_state["register_user_captcha"]))
+    button(at, "Create account").click().run()
+    return at
+
+
+def test_registering_a_taken_email_looks_exactly_like_a_new_one(dashboard, make):
+    owner = make.user(email="owner@club.example")
+    new, taken = _register(dashboard, "fresh@club.example"), _register(dashboard, owner.email)
+    assert not errors(new) and not errors(taken)
+    assert [m.value for m in taken.success] == [m.value for m in new.success]
+    assert services.authenticate(dashboard.uow(), owner.email, PASSWORD).name == owner.name
+
+
+def test_the_password_help_text_is_the_engine_policy(dashboard, make):
+    at = new_app().run()
+    at.switch_page("views/register.py").run()
+    assert by_label(at.text_input, "Password").help == POLICY.help_text()
+    at = signed_in(dashboard, make.user(), "account")
+    assert by_label(at.text_input, "New password").help == POLICY.help_text()
 
 
 def test_register_shows_the_engine_rule_and_keeps_the_form(dashboard, make):
@@ -133,11 +173,11 @@ def test_register_shows_the_engine_rule_and_keeps_the_form(dashboard, make):
     by_label(at.text_input, "Email").input("robin@club.example")
     by_label(at.text_input, "Password").input("short")
     by_label(at.text_input, "Repeat password").input("short")
-    key = dashboard.settings.cookie_key
+    key = dashboard.settings.signing_key("cookie_key")
     by_label(at.text_input, "Captcha").input(
         Encryptor(key).decrypt(at.session_state["register_user_captcha"]))
     button(at, "Create account").click().run()
-    assert any("password: must be at least 8 characters" in e for e in errors(at))
+    assert any("password: must be at least 10 characters" in e for e in errors(at))
     assert by_label(at.text_input, "Email").value == "robin@club.example"
     with pytest.raises(AuthenticationError):
         services.authenticate(dashboard.uow(), "robin@club.example", "short")
@@ -152,6 +192,36 @@ def test_change_password_on_the_account_page(dashboard, make):
     button(at, "Change password").click().run()
     assert not errors(at), errors(at)
     assert services.authenticate(dashboard.uow(), member.email, "brand-new-pass").id == member.id
+
+
+def test_a_password_change_signs_out_the_other_browsers_but_not_this_one(dashboard, make):
+    member = make.user()
+    other_browser = signed_in(dashboard, member)
+    refresh = "api-refresh-token"
+    sessions.open_session(dashboard.uow(), member.id, kind="refresh", token=refresh,
+                          expires_at=dashboard.clock() + timedelta(days=1))
+    at = signed_in(dashboard, member, "account")
+    by_label(at.text_input, "Current password").input(PASSWORD)
+    by_label(at.text_input, "New password").input("brand-new-pass")
+    by_label(at.text_input, "Repeat password").input("brand-new-pass")
+    button(at, "Change password").click().run()
+    assert not errors(at), errors(at)
+    at.run()
+    assert at.session_state["rc_user_id"] == str(member.id)  # the changer stays signed in
+    other_browser.run()
+    assert "rc_user_id" not in other_browser.session_state
+    assert any("session has ended" in e for e in errors(other_browser))
+    assert sessions.session_user(dashboard.uow(), refresh, kind="refresh") is None
+
+
+def test_sign_out_everywhere_ends_this_browser_too(dashboard, make):
+    member = make.user()
+    other_browser = signed_in(dashboard, member)
+    at = signed_in(dashboard, member, "account")
+    button(at, "Sign out everywhere").click().run()
+    assert "rc_user_id" not in at.session_state
+    other_browser.run()
+    assert "rc_user_id" not in other_browser.session_state
 
 
 def test_change_password_with_a_wrong_current_password_is_refused(dashboard, make):

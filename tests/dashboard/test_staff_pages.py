@@ -160,18 +160,23 @@ def test_all_bookings_filters_and_paginates(dashboard, make):
 
 
 def test_audit_log_filters_by_booking_and_shows_previous_state(dashboard, make, clock):
-    staff = make.user(Role.STAFF)
-    b = make.booking(make.resource())
+    staff = make.user(Role.STAFF, name="Robin Officer")
+    b = make.booking(make.resource(name="Indoor Bay 1"))
     clock.advance(minutes=5)
     services.deny_booking(dashboard.uow(), staff.id, b.id, "No range officer")
     at = signed_in(dashboard, staff, "audit_log")
-    by_label(at.text_input, "Booking id").input(str(b.id)).run()
+    by_label(at.text_input, "Booking reference").input(str(b.id)[:8]).run()  # the short ref
     table = at.dataframe[0].value
-    assert list(table["Action"]) == ["denied", "created"]
-    assert at.json[0].value and '"status": "pending"' in at.json[0].value  # before the denial
-    assert "No range officer" in at.json[1].value
-    by_label(at.text_input, "Booking id").input("not-an-id").run()
-    assert any("Booking must be a valid id" in m for m in errors(at)), errors(at)
+    assert list(table["Action"]) == ["Denied", "Created"]
+    assert all("Indoor Bay 1" in about for about in table["About"])
+    change = at.dataframe[1].value  # the newest entry, as a before/after list
+    rows = {r.Field: (r.Before, r.After) for r in change.itertuples()}
+    assert rows["Status"] == ("pending", "denied")
+    assert rows["Reason"][1] == "No range officer"
+    shown = " ".join(str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel())
+    assert str(b.id) not in shown and str(staff.id) not in shown  # no raw ids anywhere
+    by_label(at.text_input, "Booking reference").input("not-an-id").run()
+    assert any("Booking must be a booking reference" in m for m in errors(at)), errors(at)
 
 
 def test_reports_page_draws_the_engine_figures(dashboard, make):
@@ -270,3 +275,22 @@ def test_bump_points_elsewhere_when_a_booking_in_the_way_outranks_the_request(da
     at = queue_for(dashboard, staff, winner)
     assert any("cannot clear" in i.value for i in tab_named(at, "Bump").info)
     assert not [b for b in at.button if b.label.startswith("Bump")]
+
+
+def test_bookings_tables_show_short_references_and_the_csv_carries_iso_8601_times(dashboard,
+                                                                                    make):
+    import pandas as pd
+
+    from dashboard import ui
+
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource(name="Range 1"), start=window(2)[0], end=window(2)[1])
+    at = signed_in(dashboard, staff, "all_bookings")
+    table = at.dataframe[0].value
+    assert list(table["Ref"]) == [str(b.id)[:8]]
+    assert str(b.id) not in " ".join(str(v) for v in table.to_numpy().ravel())
+    view = services.get_booking(dashboard.uow(), staff.id, b.id)
+    csv = ui.bookings_frame([view], for_csv=True)
+    parsed = pd.to_datetime(csv["Start (ISO 8601)"], format="ISO8601")
+    assert parsed[0] == pd.Timestamp(view.start_time)
+    assert csv["Start (ISO 8601)"][0] == view.start_time.isoformat(timespec="minutes")

@@ -13,7 +13,7 @@ from engine import services as s
 from engine.db import Database
 from engine.domain.permissions import Role
 from engine.errors import InvalidTransition, NotFoundError, PermissionDenied, ValidationError
-from engine.models import AuditLog, Booking
+from engine.models import AuditLog, Booking, OutboxMessage
 from engine.system import SYSTEM_USER_ID
 from tests.conftest import test_settings as settings_for
 
@@ -136,6 +136,10 @@ def test_release_with_a_moving_clock(db, make, clock, day):
                       free_type.id: "approved"}
     entry = audit(db, early.id, "no_show")[0]
     assert entry.actor_id == SYSTEM_USER_ID and entry.previous_state["status"] == "approved"
+    with db.uow().read() as uow:  # the member is told, through the outbox
+        mails = uow.session.execute(select(OutboxMessage.kind, OutboxMessage.recipient_user_id)
+                                    .where(OutboxMessage.booking_id == early.id)).all()
+    assert ("booking_no_show", member.id) in mails
 
 
 def test_bookings_from_before_check_in_was_required_are_never_released(db, make, clock):

@@ -1,30 +1,59 @@
-"""User rules: unique emails, bcrypt hashes, lockout, deactivation, roles, passwords."""
+"""User rules: unique emails, bcrypt hashes, throttled sign-in, deactivation, roles, passwords."""
 from __future__ import annotations
 
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import services as s
 from engine.domain.permissions import Role
-from engine.errors import AccountLocked, AuthenticationError, PermissionDenied, ValidationError
+from engine.errors import AuthenticationError, PermissionDenied, SignInThrottled, ValidationError
 from engine.models import AuditLog, User
-from engine.services.users import LOCKOUT, MAX_FAILED_LOGINS
+from engine.services.throttle import FREE_ATTEMPTS, delay_after
+
+
+def _users(db, email):
+    with db.uow().read() as uow:
+        return uow.session.scalars(select(User).where(User.email == email)).all()
 
 
 def test_self_registration_makes_a_member_with_a_bcrypt_hash(db):
-    u = s.register_user(db.uow(), email=" Ann@Example.ORG ", name="Ann", password="password-123",
-                        hash_rounds=4)
-    assert u.email == "ann@example.org" and u.role == "user"
+    assert s.register_member(db.uow(), email=" Ann@Example.ORG ", name="Ann",
+                             password="password-123", hash_rounds=4) is None
+    [u] = _users(db, "ann@example.org")
+    assert u.role is Role.USER and u.is_active
+    assert u.password_hash.startswith("$2") and "password-123" not in u.password_hash
+    assert s.authenticate(db.uow(), "ann@example.org", "password-123").id == u.id
+
+
+def test_self_registration_of_a_taken_email_answers_the_same_and_changes_nothing(db, make):
+    owner = make.user(email="taken@example.org")
     with db.uow().read() as uow:
-        stored = uow.session.get(User, u.id).password_hash
-    assert stored.startswith("$2") and "password-123" not in stored
+        audits = uow.session.scalar(select(func.count()).select_from(AuditLog))
+    answer = s.register_member(db.uow(), email="TAKEN@example.org", name="Mallory",
+                               password="mallorys-password", hash_rounds=4)
+    assert answer is None  # exactly what a new e-mail gets
+    [u] = _users(db, "taken@example.org")
+    assert u.id == owner.id and u.name == owner.name
+    assert s.authenticate(db.uow(), "taken@example.org", "password-123").id == owner.id
+    with pytest.raises(AuthenticationError):
+        s.authenticate(db.uow(), "taken@example.org", "mallorys-password")
+    with db.uow().read() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditLog)) == audits
 
 
-def test_self_registration_cannot_make_staff(db):
+def test_an_admin_creating_a_taken_email_is_told(db, make):
+    make.user(email="dup@example.org")
+    with pytest.raises(ValidationError, match="already registered") as err:
+        s.register_user(db.uow(), email="Dup@example.org", name="X", password="password-123",
+                        actor_id=make.admin.id, hash_rounds=4)
+    assert err.value.field == "email"
+
+
+def test_only_an_admin_creates_staff(db, make):
     with pytest.raises(PermissionDenied):
         s.register_user(db.uow(), email="a@b.example", name="A", password="password-123",
-                        role="staff")
+                        role="staff", actor_id=make.user().id)
 
 
 def test_self_registration_can_be_closed(db_url, clock):
@@ -33,7 +62,7 @@ def test_self_registration_can_be_closed(db_url, clock):
 
     closed = Database(db_url, settings=test_settings(ALLOW_SELF_REGISTRATION=False), clock=clock)
     with pytest.raises(PermissionDenied, match="closed"):
-        s.register_user(closed.uow(), email="a@b.example", name="A", password="password-123")
+        s.register_member(closed.uow(), email="a@b.example", name="A", password="password-123")
     closed.dispose()
 
 
@@ -51,26 +80,63 @@ def test_wrong_password_and_unknown_email_give_the_same_message(db, make):
     assert wrong.value.message == unknown.value.message
 
 
-def test_lockout_after_repeated_failures_then_unlock_after_the_period(db, make, clock):
+def _fail(db, email, times, source="10.0.0.1"):
+    for _ in range(times):
+        with pytest.raises(AuthenticationError) as err:
+            s.authenticate(db.uow(), email, "wrong-password", source=source)
+        assert not isinstance(err.value, SignInThrottled)
+
+
+def test_failures_throttle_the_email_and_source_with_growing_delays(db, make, clock):
     make.user(email="d@example.org")
-    for _ in range(MAX_FAILED_LOGINS):
-        with pytest.raises(AuthenticationError):
-            s.authenticate(db.uow(), "d@example.org", "wrong-password")
-    with pytest.raises(AccountLocked):
-        s.authenticate(db.uow(), "d@example.org", "password-123")  # right password, still locked
+    _fail(db, "d@example.org", FREE_ATTEMPTS)
+    with pytest.raises(SignInThrottled) as err:  # right password, but it must wait
+        s.authenticate(db.uow(), "d@example.org", "password-123", source="10.0.0.1")
+    assert err.value.retry_after == delay_after(FREE_ATTEMPTS).total_seconds() == 60
     with db.uow().read() as uow:
         assert uow.session.scalar(select(AuditLog.action).where(AuditLog.action == "user_locked"))
-    clock.advance(seconds=LOCKOUT.total_seconds() + 1)
-    assert s.authenticate(db.uow(), "d@example.org", "password-123").email == "d@example.org"
+    clock.advance(seconds=61)
+    _fail(db, "d@example.org", 1)  # one more guess allowed, then a longer wait
+    with pytest.raises(SignInThrottled) as err:
+        s.authenticate(db.uow(), "d@example.org", "password-123", source="10.0.0.1")
+    assert err.value.retry_after == 120
+    clock.advance(seconds=121)
+    assert s.authenticate(db.uow(), "d@example.org", "password-123",
+                          source="10.0.0.1").email == "d@example.org"
+    _fail(db, "d@example.org", FREE_ATTEMPTS - 1)  # a success starts the count again
 
 
-def test_admin_reset_clears_a_lockout(db, make):
+def test_a_guesser_elsewhere_does_not_keep_the_owner_out(db, make):
+    u = make.user(email="owner@example.org")
+    _fail(db, "owner@example.org", FREE_ATTEMPTS, source="203.0.113.9")
+    with pytest.raises(SignInThrottled):
+        s.authenticate(db.uow(), "owner@example.org", "password-123", source="203.0.113.9")
+    assert s.authenticate(db.uow(), "owner@example.org", "password-123",
+                          source="198.51.100.7").id == u.id
+
+
+def test_unknown_and_real_emails_get_the_same_answers_throttling_included(db, make):
+    make.user(email="real@example.org")
+    answers = {}
+    for email in ("real@example.org", "nobody@example.org"):
+        seen = []
+        for _ in range(FREE_ATTEMPTS + 1):
+            try:
+                s.authenticate(db.uow(), email, "wrong-password", source="10.9.9.9")
+            except AuthenticationError as exc:
+                seen.append((type(exc).__name__, exc.message,
+                             getattr(exc, "retry_after", None)))
+        answers[email] = seen
+    assert answers["real@example.org"] == answers["nobody@example.org"]
+    assert answers["real@example.org"][-1][0] == "SignInThrottled"
+
+
+def test_admin_reset_lifts_the_throttle(db, make):
     u = make.user(email="e@example.org")
-    for _ in range(MAX_FAILED_LOGINS):
-        with pytest.raises(AuthenticationError):
-            s.authenticate(db.uow(), "e@example.org", "wrong-password")
+    _fail(db, "e@example.org", FREE_ATTEMPTS)
     s.reset_password(db.uow(), make.admin.id, u.id, "brand-new-pass", hash_rounds=4)
-    assert s.authenticate(db.uow(), "e@example.org", "brand-new-pass").id == u.id
+    assert s.authenticate(db.uow(), "e@example.org", "brand-new-pass",
+                          source="10.0.0.1").id == u.id
 
 
 def test_deactivated_user_cannot_sign_in(db, make):
@@ -115,7 +181,7 @@ def test_list_users_filters_by_role_and_search(db, make):
     assert s.list_users(db.uow(), make.admin.id, search="amy").total == 1
 
 
-def test_concurrent_registrations_of_one_email_give_one_user_and_a_clear_error(db):
+def test_concurrent_registrations_of_one_email_give_one_user_and_the_same_answer(db):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -123,14 +189,32 @@ def test_concurrent_registrations_of_one_email_give_one_user_and_a_clear_error(d
 
     def register(i):
         barrier.wait()
+        return s.register_member(db.uow(), email="race@example.org", name=f"R{i}",
+                                 password="password-123", hash_rounds=4)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(register, range(6)))
+    assert results == [None] * 6
+    assert len(_users(db, "race@example.org")) == 1
+
+
+def test_concurrent_admin_creations_of_one_email_give_one_user_and_a_clear_error(db, make):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = make.admin
+    barrier = threading.Barrier(6)
+
+    def create(i):
+        barrier.wait()
         try:
-            s.register_user(db.uow(), email="race@example.org", name=f"R{i}",
-                            password="password-123", hash_rounds=4)
+            s.register_user(db.uow(), email="race2@example.org", name=f"R{i}",
+                            password="password-123", actor_id=admin.id, hash_rounds=4)
             return "ok"
         except ValidationError as exc:
             assert exc.field == "email"
             return "taken"
 
     with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(register, range(6)))
+        results = list(pool.map(create, range(6)))
     assert results.count("ok") == 1 and results.count("taken") == 5

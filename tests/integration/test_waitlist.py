@@ -14,7 +14,7 @@ from engine import services as s
 from engine.db import Database
 from engine.domain.permissions import Role
 from engine.errors import NotFoundError, ValidationError
-from engine.models import AuditLog, Booking, WaitlistEntry
+from engine.models import AuditLog, Booking, OutboxMessage, WaitlistEntry
 from engine.system import SYSTEM_USER_ID
 from tests.conftest import test_settings as settings_for
 
@@ -78,6 +78,10 @@ def test_cancel_offers_the_window_by_priority_then_joining(db, make, wl):
         actors = uow.session.scalars(select(AuditLog.actor_id).where(
             AuditLog.booking_id == booking.id)).all()
     assert set(actors) == {SYSTEM_USER_ID}
+    with db.uow().read() as uow:  # the member is told of the offer, staff of the request
+        mails = uow.session.execute(select(OutboxMessage.kind, OutboxMessage.recipient_user_id)
+                                    .where(OutboxMessage.booking_id == booking.id)).all()
+    assert ("waitlist_offer", higher.id) in mails and ("booking_requested", staff.id) in mails
     # Declining passes it to the next: same priority, earlier joined.
     s.decline_offer(db.uow(), higher.id, e_higher.id)
     assert entries(db, higher)[e_higher.id].status == "declined"

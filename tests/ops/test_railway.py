@@ -52,7 +52,7 @@ def test_dashboard_service_config():
     cfg = load(DASHBOARD)
     assert cfg["build"]["buildCommand"] == "pip install -r requirements.txt"
     deploy = cfg["deploy"]
-    assert deploy["preDeployCommand"] == ["alembic upgrade head"]
+    assert deploy["preDeployCommand"] == ["python -m engine migrate"]
     assert deploy["healthcheckPath"] == "/_stcore/health"
     assert deploy["restartPolicyType"] == "ON_FAILURE"
     start = shlex.split(deploy["startCommand"])
@@ -89,6 +89,19 @@ def test_named_programs_start(command):
     done = run(argv(command))
     assert done.returncode == 0, done.stderr
     assert "usage" in (done.stdout + done.stderr).lower()
+
+
+@pytest.mark.parametrize("path", [DASHBOARD, ROOT / "railway.api.toml"])
+def test_pre_deploy_migrates_as_the_owner_and_the_app_role_is_documented(path):
+    """Both services migrate with the engine command (it also grants the runtime role), and
+    their configs name the two URLs; the reports cron gets only the runtime one."""
+    cfg_text = path.read_text()
+    assert load(path)["deploy"]["preDeployCommand"] == ["python -m engine migrate"]
+    assert "MIGRATION_DATABASE_URL=${{Postgres.DATABASE_URL}}" in cfg_text
+    assert "DATABASE_URL=postgresql://rc_app:" in cfg_text
+    reports = REPORTS.read_text()
+    assert "DATABASE_URL=postgresql://rc_app:" in reports
+    assert "MIGRATION_DATABASE_URL=$" not in reports
 
 
 def test_pre_deploy_migrates_a_database(tmp_path):

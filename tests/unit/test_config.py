@@ -1,8 +1,13 @@
-"""Settings: Railway URLs, the SQLite default, and production refusing default secrets."""
+"""Settings: Railway URLs, the SQLite default, and signing keys (refused when weak in
+production, generated and kept in the data directory elsewhere)."""
+import multiprocessing
+import stat
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from engine import keys
 from engine.config import DEV_SECRET, Settings, normalize_database_url
 
 
@@ -21,18 +26,64 @@ def test_no_database_url_means_a_sqlite_file_in_the_data_dir(tmp_path):
     assert (tmp_path / "d").is_dir()
 
 
-def test_production_refuses_default_secrets():
-    s = Settings(RANGE_CONTROL_ENV="production", DATABASE_URL="postgres://h/db")
-    with pytest.raises(RuntimeError, match="AUTH_COOKIE_KEY"):
-        s.check_production_secrets("cookie_key")
-    ok = Settings(RANGE_CONTROL_ENV="production", DATABASE_URL="postgres://h/db",
-                  AUTH_COOKIE_KEY="a-real-secret-value")
-    ok.check_production_secrets("cookie_key")
+PROD = {"RANGE_CONTROL_ENV": "production", "DATABASE_URL": "postgres://h/db"}
+STRONG = "k" * 32
 
 
-def test_development_accepts_default_secrets():
-    Settings(RANGE_CONTROL_ENV="development").check_production_secrets("cookie_key", "jwt_secret")
-    assert Settings().cookie_key == DEV_SECRET
+@pytest.mark.parametrize("key,problem", [(None, "not set"), (DEV_SECRET, "a published default"),
+                                         ("x" * 31, "shorter than 32 bytes")])
+def test_production_refuses_missing_default_and_short_keys(tmp_path, key, problem):
+    env = {**PROD, "RANGE_CONTROL_DATA_DIR": str(tmp_path)}
+    if key is not None:
+        env["AUTH_COOKIE_KEY"] = key
+    s = Settings(**env)
+    with pytest.raises(RuntimeError, match=f"AUTH_COOKIE_KEY is {problem}"):
+        s.signing_key("cookie_key")
+    assert list(tmp_path.iterdir()) == []  # production never generates a key
+
+
+def test_production_accepts_a_long_key():
+    assert Settings(**PROD, JWT_SECRET_KEY=STRONG).signing_key("jwt_secret") == STRONG
+
+
+def test_the_published_default_is_refused_in_development_too():
+    with pytest.raises(RuntimeError, match="JWT_SECRET_KEY is a published default"):
+        Settings(JWT_SECRET_KEY=DEV_SECRET).signing_key("jwt_secret")
+
+
+def test_development_without_keys_generates_private_random_ones_once(tmp_path):
+    s = Settings(RANGE_CONTROL_DATA_DIR=str(tmp_path / "data"))
+    jwt_key, cookie_key = s.signing_key("jwt_secret"), s.signing_key("cookie_key")
+    assert len(jwt_key) >= 48 and jwt_key != cookie_key and DEV_SECRET not in (jwt_key, cookie_key)
+    files = {p.name: p for p in (tmp_path / "data").iterdir()}
+    assert set(files) == {"jwt_secret.key", "auth_cookie.key"}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files.values())
+    keys.clear_cache()
+    assert Settings(RANGE_CONTROL_DATA_DIR=str(tmp_path / "data")).signing_key(
+        "jwt_secret") == jwt_key  # a restart keeps the key
+    other = tmp_path / "elsewhere"
+    assert Settings(RANGE_CONTROL_DATA_DIR=str(other)).signing_key("jwt_secret") != jwt_key
+
+
+def _key_in_a_fresh_process(path: str) -> str:
+    keys.clear_cache()
+    return keys.load_or_create_key(Path(path))
+
+
+def test_processes_starting_at_once_agree_on_one_key(tmp_path):
+    path = str(tmp_path / "jwt_secret.key")
+    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = set(pool.map(_key_in_a_fresh_process, [path] * 12))
+    assert len(found) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt_secret.key"]  # no temporary left
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    path = tmp_path / "jwt_secret.key"
+    path.write_text("z" * 48)
+    path.chmod(0o644)
+    with pytest.raises(RuntimeError, match="chmod 600"):
+        keys.load_or_create_key(path)
 
 
 def test_unknown_site_timezone_is_rejected():

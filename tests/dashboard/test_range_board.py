@@ -1,0 +1,70 @@
+"""The Today board (AppTest): rows now and next, hot or cold, no-shows, check-in from the board."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import services
+from engine.domain.permissions import Role
+from engine.errors import PermissionDenied
+from engine.services.board import range_board
+from tests.dashboard.helpers import button, errors, signed_in
+
+
+@pytest.fixture
+def desk(dashboard, make, clock):
+    staff, member = make.user(Role.STAFF), make.user(name="Pat Shooter")
+    services.set_checkin_rule(dashboard.uow(), make.admin.id, "range", required=True)
+    r1 = make.resource(name="Alpha Range", resource_type="range")
+    r2 = make.resource(name="Bravo Range", resource_type="range")
+    start = clock.now + timedelta(minutes=10)
+    now_b = make.booking(r1, member, start=start, end=start + timedelta(hours=2),
+                         approve_by=staff)
+    later = make.booking(r2, member, start=start + timedelta(hours=3),
+                         end=start + timedelta(hours=4), approve_by=staff)
+    return staff, member, r1, r2, now_b, later
+
+
+def test_staff_check_a_member_in_from_the_board(dashboard, clock, desk):
+    staff, member, r1, r2, now_b, later = desk
+    clock.now = now_b.start_time + timedelta(minutes=1)
+    at = signed_in(dashboard, staff, "range_board")
+    table = at.dataframe[0].value
+    assert list(table["Resource"]) == ["Alpha Range", "Bravo Range"]
+    assert list(table["State"]) == ["cold", "cold"]
+    assert "Pat Shooter" in table["Now"][0] and "not in" in table["Now"][0]
+    assert "Pat Shooter" in table["Next"][1]
+    button(at, "Check in").click().run()
+    assert not errors(at), errors(at)
+    assert any("Checked in Pat Shooter on Alpha Range" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert table["State"][0] == "HOT" and "✔ in" in table["Now"][0]
+    board = range_board(dashboard.uow(), staff.id)
+    assert board.rows[0].current.checked_in_at == clock.now
+    button(at, "Check out").click().run()
+    assert not errors(at), errors(at)
+    assert at.dataframe[0].value["State"][0] == "cold"
+
+
+def test_released_no_shows_and_blackouts_show_on_the_board(dashboard, make, clock, desk):
+    staff, member, r1, r2, now_b, later = desk
+    services.create_blackout(dashboard.uow(), make.admin.id, resource_id=r2.id,
+                             start_time=clock.now + timedelta(hours=1),
+                             end_time=clock.now + timedelta(hours=2), reason="Berm repair")
+    clock.now = now_b.start_time + timedelta(minutes=20)
+    services.release_no_shows(dashboard)
+    at = signed_in(dashboard, staff, "range_board")
+    table = at.dataframe[0].value
+    assert "Pat Shooter" in table["No-shows today"][0]
+    assert table["Now"][0] == ""
+    assert "Berm repair" in table["Blackouts"][1]
+    assert [m.value for m in at.metric if m.label == "No-shows today"] == ["1"]
+
+
+def test_members_may_not_read_the_board(dashboard, desk):
+    staff, member, *_ = desk
+    with pytest.raises(PermissionDenied):
+        range_board(dashboard.uow(), member.id)
+    board = range_board(dashboard.uow(), staff.id)
+    assert board.can_act is True
