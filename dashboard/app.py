@@ -26,6 +26,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     member = role == "user"
     sections = {
         "Bookings": [page("new_booking.py", "New booking", ":material/add_circle:", default=member),
+                     page("new_series.py", "Recurring booking", ":material/event_repeat:"),
                      page("my_bookings.py", "My bookings", ":material/event_note:"),
                      page("calendar.py", "Calendar", ":material/calendar_month:")],
     }

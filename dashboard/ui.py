@@ -107,6 +107,11 @@ FIELD_WORDS = {
     "resource_type": "Resource type", "safety_zone_id": "Safety zone",
     "in_favour_of": "Request", "booking_id": "Booking", "booking_ids": "Bookings",
     "window_start": "From", "window_end": "To", "description": "Description",
+    # recurring series (dashboard/views/new_series.py)
+    "rule.frequency": "Repeat", "rule.interval": "Every N", "rule.weekdays": "On",
+    "rule.month_day": "Which day", "rule.month_week": "Which day", "rule.until": "Last date",
+    "rule.count": "Number of dates", "skip_conflicts": "Taken dates",
+    "from_booking_id": "Cancel", "series_id": "Series",
 }
 _FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(FIELD_WORDS, key=len, reverse=True)) + r")\b")
 _UUID_PATTERN = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
@@ -164,6 +169,10 @@ def conflict_frame(conflicts) -> pd.DataFrame:
         "Note": c.label or (c.status or ""), "Ref": short_id(c.id)} for c in conflicts])
 
 
+#: Marks an occurrence of a recurring series in tables and on the calendar.
+SERIES_MARK = "↻ series"
+
+
 def iso(dt: datetime | None) -> str:
     """ISO 8601 in the site zone with its offset: spreadsheets read it as a date and time."""
     return local(dt).isoformat(timespec="minutes") if dt is not None else ""
@@ -173,7 +182,8 @@ def bookings_frame(bookings, *, requester: bool = True, for_csv: bool = False) -
     """One row per booking, named by its short reference; the CSV copy adds ISO 8601 times."""
     rows = []
     for b in bookings:
-        row = {"Ref": short_id(b.id), "Status": b.status, "Resource": b.resource_name}
+        row = {"Ref": short_id(b.id), "Status": b.status,
+               "Series": SERIES_MARK if b.series_id else "", "Resource": b.resource_name}
         if for_csv:
             row |= {"Start (ISO 8601)": iso(b.start_time), "End (ISO 8601)": iso(b.end_time)}
         row |= {"Starts": fmt(b.start_time), "Ends": fmt(b.end_time), "Priority": b.priority,

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
+from dashboard.series_views import series_queue_section
 from engine import services
 from engine.errors import DomainError
 from engine.services.approval_queue import approval_queue, approve_clear
@@ -260,6 +261,7 @@ def main() -> None:
                                      "over approved bookings and blackouts unless you override.")
     ui.flash()
     uid = ui.user_id()
+    series_queue_section(uid)  # each recurring series as one row, above the single requests
     filters = read_filters(uid)
     queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(ui.uow(), uid, page=n, **filters),
                                         "aq_page"))

@@ -52,12 +52,13 @@ names = {r.id: r.name for r in cal.resources}
 rows = [{"Resource": names[b.resource_id], "Start": ui.local(b.start_time).replace(tzinfo=None),
          "End": ui.local(b.end_time).replace(tzinfo=None), "Status": b.status,
          "What": b.purpose or ("Your booking" if b.own else "Booked"),
-         "Who": b.requester_name or "", "Priority": b.priority} for b in cal.bars]
+         "Who": b.requester_name or "", "Priority": b.priority,
+         "Series": ui.SERIES_MARK if b.series_id else ""} for b in cal.bars]
 rows += [{"Resource": names[x.resource_id], "Start": ui.local(x.start_time).replace(tzinfo=None),
           "End": ui.local(x.end_time).replace(tzinfo=None), "Status": "blackout",
-          "What": x.reason, "Who": "", "Priority": None} for x in cal.blackouts]
+          "What": x.reason, "Who": "", "Priority": None, "Series": ""} for x in cal.blackouts]
 frame = pd.DataFrame(rows, columns=["Resource", "Start", "End", "Status", "What", "Who",
-                                    "Priority"])
+                                    "Priority", "Series"])
 order = [r.name for r in cal.resources]
 lo, hi = start.replace(tzinfo=None), end.replace(tzinfo=None)
 if frame.empty:
@@ -65,8 +66,10 @@ if frame.empty:
 else:
     fig = px.timeline(frame, x_start="Start", x_end="End", y="Resource", color="Status",
                       color_discrete_map=ui.STATUS_COLOURS, hover_name="What",
+                      # occurrences of a recurring series are hatched
+                      pattern_shape="Series", pattern_shape_map={ui.SERIES_MARK: "/", "": ""},
                       hover_data={"Who": True, "Priority": True, "Status": True,
-                                  "Resource": False})
+                                  "Series": True, "Resource": False})
     fig.update_traces(marker_line_width=0, opacity=0.9)
 fig.add_trace(go.Scatter(x=[lo] * len(order), y=order, mode="markers", marker_opacity=0,
                          showlegend=False, hoverinfo="skip"))

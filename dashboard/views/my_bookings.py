@@ -6,6 +6,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import ui
+from dashboard.series_views import cancel_series_section
 from engine import services
 from engine.domain.status import BookingAction, allowed_actions
 from engine.errors import DomainError
@@ -116,3 +117,5 @@ pending = [b for b in page.items if b.status == "pending"]
 if pending:
     with ui.section("Change a pending request"):
         edit_pending(pending)
+
+cancel_series_section(uid, page.items)

@@ -38,6 +38,8 @@ class CalendarBar:
     purpose: str | None
     requester_name: str | None
     own: bool
+    #: Set when the booking is one occurrence of a recurring series (the calendar marks it).
+    series_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, windo
             rows = uow.session.execute(
                 select(Booking.id, Booking.resource_id, Booking.start_time, Booking.end_time,
                        Booking.status, Booking.priority, Booking.purpose, Booking.requester_id,
-                       User.name)
+                       User.name, Booking.series_id)
                 .join(User, User.id == Booking.requester_id)
                 .where(Booking.resource_id.in_(ids), Booking.status.in_(wanted),
                        overlaps_clause(Booking.start_time, Booking.end_time, start, end),
@@ -123,7 +125,7 @@ def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, windo
                 shown = see_all or own
                 bars.append(CalendarBar(r.id, r.resource_id, r.start_time, r.end_time,
                                         r.status.value, r.priority, r.purpose if shown else None,
-                                        r.name if shown else None, own))
+                                        r.name if shown else None, own, r.series_id))
         if ids:
             blackouts = [CalendarBlackout(b.id, b.resource_id, b.start_time, b.end_time, b.reason)
                          for b in uow.session.execute(
