@@ -4,16 +4,16 @@ Adds 'manager' to the users.role check; booking_policies (per type, or per resou
 overriding its type); resource_approvers; booking_sign_offs; and a (requester, status, start)
 index so quota look-ups read one member's bookings only.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
