@@ -53,6 +53,10 @@ class AuditAction(str, enum.Enum):
     POLICY_UPDATED = "policy_updated"
     POLICY_DELETED = "policy_deleted"
     APPROVERS_CHANGED = "approvers_changed"
+    NOTIFICATION_RETRIED = "notification_retried"
+    NOTIFICATION_PREFERENCES_CHANGED = "notification_prefs_changed"
+    CALENDAR_FEED_CREATED = "calendar_feed_created"
+    CALENDAR_FEED_REVOKED = "calendar_feed_revoked"
 
 
 _SECRET_COLUMNS = {"password_hash"}
