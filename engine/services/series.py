@@ -36,7 +36,7 @@ from engine.services.bookings import (
     _check_hours, approve_locked, refused_by_database, set_status,
 )
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
+    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
 )
 from engine.services.conflicts import conflict_report, hard_conflicts
 from engine.services.policies import (
@@ -303,7 +303,8 @@ def _lock_occurrences(uow: UnitOfWork, series: BookingSeries) -> list[Booking]:
         select(Resource).where(Resource.id.in_(
             select(Booking.resource_id).where(Booking.series_id == series.id).distinct()))
     ).unique().all()
-    uow.lock_scope(*(scope_key(r) for r in resources))
+    # Re-reads the resources under the locks: a zone move in between is a clean 409.
+    lock_scopes(uow, *resources)
     return _occurrences(uow, series.id, lock=True)
 
 
