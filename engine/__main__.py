@@ -130,6 +130,43 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_notify(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from engine.db import Database
+    from engine.mail import MailConfigError, SmtpSettings
+    from engine.notifications.settings import NotifySettings
+    from engine.notifications.worker import Worker
+
+    try:
+        get_settings().check_production_secrets()
+        smtp = SmtpSettings.from_env()
+    except (MailConfigError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = NotifySettings()
+    if args.batch_size:
+        settings.batch_size = args.batch_size
+    db = Database()
+    worker = Worker(db, smtp, settings, worker_id=args.worker_id)
+    try:
+        if args.once:
+            result = worker.run_once()
+            print(f"sent {result.sent}, retried {result.retried}, failed {result.failed}, "
+                  f"skipped {result.skipped}, scheduled {result.scheduled}")
+            return 1 if result.errors else 0
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info("notify worker %s started", worker.worker_id,
+                 extra={"action": "notify.start", "status": "ok"})
+        worker.run_forever(stop)
+        return 0
+    finally:
+        db.dispose()
+
+
 def _cmd_release_no_shows(args: argparse.Namespace) -> int:
     from engine.db import Database
     from engine.services.dayops import release_no_shows
@@ -188,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=_cmd_restore)
+    p = sub.add_parser("notify", help="send queued e-mails (booking events, reminders, the staff "
+                       "digest) over SMTP until stopped; --once for a single pass")
+    p.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
+    p.add_argument("--batch-size", type=int, help="rows claimed per transaction "
+                   "(default NOTIFY_BATCH_SIZE, 50)")
+    p.add_argument("--worker-id", help="name in the claim column (default host:random)")
+    p.set_defaults(func=_cmd_notify)
     p = sub.add_parser("release-no-shows", help="mark approved bookings not checked in by the "
                        "end of their grace period no_show, free their windows, and expire "
                        "waitlist offers past their time (cron: every minute; safe in parallel)")

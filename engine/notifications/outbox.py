@@ -25,12 +25,12 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from engine.db import UnitOfWork
 from engine.domain.permissions import Role
-from engine.models import Booking, NotificationPreference, OutboxMessage, User
-from engine.notifications.events import ACCOUNT, NotificationEvent
+from engine.models import AuditLog, Booking, NotificationPreference, OutboxMessage, User
+from engine.notifications.events import ACCOUNT, ICAL_METHOD, NotificationEvent
 
 
 def _jsonable(value: Any) -> Any:
@@ -74,11 +74,21 @@ def booking_context(booking: Booking) -> dict[str, Any]:
     })
 
 
-def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
-    """Who is told of a new request: every active staff member and admin.
+def calendar_sequence(uow: UnitOfWork, booking_id: uuid.UUID) -> int:
+    """iCalendar SEQUENCE of a booking: its audit entries so far (changes to one booking are
+    serialised by its row lock, so each change sees a larger number than the one before)."""
+    return int(uow.session.scalar(select(func.count()).select_from(AuditLog)
+                                  .where(AuditLog.booking_id == booking_id)) or 0)
 
-    The one place to narrow this when resources get their own approvers.
-    """
+
+def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
+    """Who is told of a new request: the resource's named approvers when it has them
+    (engine/services/policies.py), else every active staff member and admin."""
+    from engine.services.policies import named_approvers  # late: the services import the outbox
+
+    named = named_approvers(uow, booking.resource)
+    if named is not None:
+        return sorted(named, key=lambda u: u.email)
     return list(uow.session.scalars(
         select(User).where(User.is_active.is_(True), User.role.in_([Role.STAFF, Role.ADMIN]))
         .order_by(User.email)))
@@ -127,6 +137,8 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
     data = booking_context(booking)
     data.update(_jsonable(context))
     data["actor_name"] = actor.name if actor is not None else None
+    if kind in ICAL_METHOD and recipients:
+        data["ical_sequence"] = calendar_sequence(uow, booking.id)
     return [_add(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
                  context=data | {"recipient_name": u.name})
             for u in recipients if u.id not in skip]

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DASHBOARD = ROOT / "railway.toml"
 REPORTS = ROOT / "railway.reports.toml"
+WORKER = ROOT / "railway.worker.toml"
 
 
 def load(path: Path) -> dict:
@@ -73,7 +74,19 @@ def test_reports_cron_config():
     assert args.report == "weekly-summary" and args.email
 
 
-@pytest.mark.parametrize("path", [DASHBOARD, REPORTS])
+def test_notify_worker_config(tmp_path):
+    deploy = load(WORKER)["deploy"]
+    assert deploy["restartPolicyType"] == "ALWAYS"
+    assert "cronSchedule" not in deploy and "healthcheckPath" not in deploy
+    start = shlex.split(deploy["startCommand"])
+    assert start == ["python", "-m", "engine", "notify"]
+    # The command exists and refuses clearly without SMTP settings (exit 2, names the variable).
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'rc.db'}", "SMTP_HOST": "", "SMTP_FROM": ""}
+    done = run(argv(deploy["startCommand"] + " --once"), env=env)
+    assert done.returncode == 2 and "SMTP_HOST" in done.stderr
+
+
+@pytest.mark.parametrize("path", [DASHBOARD, REPORTS, WORKER])
 def test_build_command_names_a_real_requirements_file(path):
     build = shlex.split(load(path)["build"]["buildCommand"])
     assert build[:3] == ["pip", "install", "-r"] and (ROOT / build[3]).is_file()
