@@ -76,7 +76,9 @@ def live_board() -> None:
     c3.metric("No-shows today", board.no_show_count)
     c4.metric("Updated", f"{ui.local(now):%H:%M:%S}")
     st.dataframe(board_frame(board), hide_index=True, width="stretch",
-                 column_config={"State": st.column_config.TextColumn("State", width="small")})
+                 column_config={"State": st.column_config.TextColumn("State", width="small"),
+                                "Now": st.column_config.TextColumn("Now", width="medium"),
+                                "Next": st.column_config.TextColumn("Next", width="medium")})
     if not board.can_act:
         st.caption("Read-only view: check-in and check-out are for range staff.")
         return

@@ -18,6 +18,7 @@ from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, CheckInRule, Resource, User
 from engine.services.common import get_or_404, load_actor, require
+from engine.services.resources import _resource_type as valid_resource_type
 from engine.services.views import BookingView
 from engine.system import ensure_system_user
 
@@ -96,9 +97,7 @@ def set_checkin_rule(uow: UnitOfWork, actor_id: object, resource_type: object, *
     now on: bookings from before check-in existed are never marked no-show."""
     with uow:
         actor = load_actor(uow, actor_id, P.CONFIG_MANAGE)
-        if not isinstance(resource_type, str) or not 1 <= len(resource_type.strip()) <= 50:
-            raise ValidationError("resource_type", "must be 1 to 50 characters")
-        resource_type = resource_type.strip()
+        resource_type = valid_resource_type(resource_type)
         values = dict(
             opens_before_minutes=_minutes("opens_before_minutes", opens_before_minutes, 0, 1440),
             grace_minutes=_minutes("grace_minutes", grace_minutes, 1, 720),
