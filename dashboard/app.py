@@ -15,7 +15,7 @@ from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
-ROLE_LABELS = {"user": "Member", "staff": "Staff", "admin": "Admin"}
+ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
@@ -37,6 +37,11 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
         sections["Managers"] = [page("reports.py", "Reports", ":material/monitoring:")]
+    elif role == "manager":  # read-only: everything to look at, nothing to decide
+        sections["Managers"] = [
+            page("reports.py", "Reports", ":material/monitoring:", default=True),
+            page("all_bookings.py", "All bookings", ":material/table_view:"),
+            page("audit_log.py", "Audit log", ":material/history:")]
     if has_permission(role, Permission.BOARD_VIEW):
         sections.setdefault("Staff", []).insert(
             0, page("range_board.py", "Today", ":material/radar:"))
@@ -44,7 +49,8 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
-                             page("admin_blackouts.py", "Blackouts", ":material/block:")]
+                             page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_outbox.py", "Outbox", ":material/outgoing_mail:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections
 

@@ -27,17 +27,22 @@ from engine.services import sessions
 SESSION_KEYS = ("rc_user_id", "rc_role", "rc_token")
 
 
-def source_address() -> str | None:
-    """The browser's address for sign-in throttling. A peer on a private or loopback network is
-    a proxy (Railway's edge, a local reverse proxy): then the right-most X-Forwarded-For hop,
-    the one that proxy appended, is the client. A peer on the internet is the client itself."""
-    peer = st.context.ip_address or "127.0.0.1"  # Streamlit reports localhost as None
+def client_address(peer: str | None, forwarded_for: str | None) -> str:
+    """The browser's address for sign-in throttling. A peer that is not a public internet
+    address (private, loopback, or carrier-grade NAT like Railway's 100.64.0.0/10) is a proxy:
+    then the right-most X-Forwarded-For hop, the one that proxy appended, is the client. A
+    public peer is the client itself, whatever headers it sends."""
+    peer = peer or "127.0.0.1"  # Streamlit reports localhost as None
     try:
-        behind_proxy = ipaddress.ip_address(peer).is_private
+        behind_proxy = not ipaddress.ip_address(peer).is_global
     except ValueError:
         return peer
-    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+    forwarded = (forwarded_for or "").split(",")[-1].strip()
     return (forwarded or peer) if behind_proxy else peer
+
+
+def source_address() -> str:
+    return client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
 
 
 class EngineValidator(Validator):

@@ -20,6 +20,7 @@ class AuditAction(str, enum.Enum):
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
     BUMPED = "bumped"
+    SIGNED_OFF = "signed_off"  # first of two approvals on a two-person booking
     SERIES_CREATED = "series_created"
     SERIES_APPROVED = "series_approved"
     SERIES_DENIED = "series_denied"
@@ -48,6 +49,10 @@ class AuditAction(str, enum.Enum):
     ZONE_UPDATED = "zone_updated"
     BLACKOUT_CREATED = "blackout_created"
     BLACKOUT_DELETED = "blackout_deleted"
+    POLICY_CREATED = "policy_created"
+    POLICY_UPDATED = "policy_updated"
+    POLICY_DELETED = "policy_deleted"
+    APPROVERS_CHANGED = "approvers_changed"
     NOTIFICATION_RETRIED = "notification_retried"
     NOTIFICATION_PREFERENCES_CHANGED = "notification_prefs_changed"
     CALENDAR_FEED_CREATED = "calendar_feed_created"

@@ -1,7 +1,8 @@
 """Storage adapter: the SQLAlchemy engine, the unit of work, and per-dialect locking.
 
 SQLite serialises writers with BEGIN IMMEDIATE (plus WAL so readers never wait);
-PostgreSQL serialises approvals per safety zone with transaction-scoped advisory locks.
+PostgreSQL serialises approvals per safety zone with transaction-scoped advisory locks, so a
+race ends in a clean conflict; the exclusion constraint on bookings.scope_id is the guarantee.
 """
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ class UnitOfWork:
         return self.db.settings.tz
 
     def lock_scope(self, *keys: UUID) -> None:
-        """Serialise writers that touch the same safety zone (or lone resource).
+        """Serialise writers that touch the same safety zone (or lone resource). Callers read
+        the scope before locking, so they re-read it afterwards (services.common.lock_scopes).
 
         PostgreSQL: pg_advisory_xact_lock per key, in sorted order to avoid deadlocks.
         SQLite: the BEGIN IMMEDIATE of this transaction already serialises all writers.

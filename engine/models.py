@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, FetchedValue, ForeignKey, Index,
-    Integer, MetaData,
-    String, Text, Time, TypeDecorator, Uuid, func, text,
+    Integer, MetaData, String, Text, Time, TypeDecorator, UniqueConstraint, Uuid, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.domain.permissions import Role
+from engine.domain.policy import ApprovalMode
 from engine.domain.status import BookingStatus, WaitlistStatus
 
 NAMING_CONVENTION = {
@@ -184,6 +184,7 @@ class Booking(Base):
         Index("idx_bookings_time", "start_time", "end_time"),
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
+        Index("ix_bookings_requester_status_start", "requester_id", "status", "start_time"),
         Index("ix_bookings_series_id", "series_id"),
         Index("ix_bookings_scope_status_start", "scope_id", "status", "start_time"),
     )
@@ -327,6 +328,98 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BookingPolicy(Base):
+    """Rules for one resource type, or one resource's overrides of its type's rules.
+
+    Empty fields inherit (resource → type → default). Quotas count per member per type, so
+    only a type's row holds them (the database refuses them on a resource's row).
+    """
+
+    __tablename__ = "booking_policies"
+    __table_args__ = (
+        CheckConstraint("(resource_type IS NULL) <> (resource_id IS NULL)", name="one_scope"),
+        CheckConstraint("resource_id IS NULL OR (quota_hours_per_week IS NULL AND "
+                        "quota_hours_per_month IS NULL AND max_open_bookings IS NULL)",
+                        name="quotas_per_type"),
+        CheckConstraint("min_notice_minutes IS NULL OR min_notice_minutes >= 0",
+                        name="notice_range"),
+        CheckConstraint("max_advance_days IS NULL OR max_advance_days >= 1", name="advance_range"),
+        CheckConstraint("min_length_minutes IS NULL OR min_length_minutes >= 15",
+                        name="min_length_range"),
+        CheckConstraint("max_length_minutes IS NULL OR max_length_minutes <= 1440",
+                        name="max_length_range"),
+        CheckConstraint("min_length_minutes IS NULL OR max_length_minutes IS NULL OR "
+                        "min_length_minutes <= max_length_minutes", name="length_order"),
+        CheckConstraint("(quota_hours_per_week IS NULL OR quota_hours_per_week > 0) AND "
+                        "(quota_hours_per_month IS NULL OR quota_hours_per_month > 0) AND "
+                        "(max_open_bookings IS NULL OR max_open_bookings > 0)",
+                        name="quotas_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    resource_type: Mapped[str | None] = mapped_column(String(50), unique=True)
+    resource_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resources.id"), unique=True)
+    approval_mode: Mapped[ApprovalMode | None] = mapped_column(
+        _enum(ApprovalMode, "approval_mode"))
+    min_notice_minutes: Mapped[int | None] = mapped_column(Integer)
+    max_advance_days: Mapped[int | None] = mapped_column(Integer)
+    min_length_minutes: Mapped[int | None] = mapped_column(Integer)
+    max_length_minutes: Mapped[int | None] = mapped_column(Integer)
+    quota_hours_per_week: Mapped[int | None] = mapped_column(Integer)
+    quota_hours_per_month: Mapped[int | None] = mapped_column(Integer)
+    max_open_bookings: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+
+
+class ResourceApprover(Base):
+    """A staff member named to decide requests for a resource type, a safety zone or a resource.
+
+    The most specific assignment wins (resource, then zone, then type); a resource with none
+    is decided by any staff member, as before.
+    """
+
+    __tablename__ = "resource_approvers"
+    __table_args__ = (
+        CheckConstraint("(CASE WHEN resource_type IS NULL THEN 0 ELSE 1 END) + "
+                        "(CASE WHEN safety_zone_id IS NULL THEN 0 ELSE 1 END) + "
+                        "(CASE WHEN resource_id IS NULL THEN 0 ELSE 1 END) = 1", name="one_scope"),
+        Index("ix_resource_approvers_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    resource_type: Mapped[str | None] = mapped_column(String(50))
+    safety_zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("safety_zones.id"))
+    resource_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resources.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class BookingSignOff(Base):
+    """One approver's sign-off on a two-person booking, for the window it had when signed.
+
+    The unique key makes the same person signing the same window twice impossible.
+    """
+
+    __tablename__ = "booking_sign_offs"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "signer_id", "resource_id", "start_time", "end_time",
+                         name="uq_booking_sign_offs_once"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id"), nullable=False)
+    signer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), nullable=False)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    signer: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class OutboxMessage(Base):

@@ -13,13 +13,10 @@ from api.tokens import ACCESS, REFRESH
 from engine import services
 from engine.errors import AuthenticationError
 from engine.services.sessions import open_session, revoke_session, session_user
+from engine.services.users import REGISTRATION_RECEIVED
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 ERRS = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
-#: The one answer to every accepted registration, whether or not the e-mail was already taken.
-REGISTERED = ("Registration received. If this e-mail was new, its account is ready: sign in with "
-              "the password you chose. If it already had an account, that account is unchanged: "
-              "sign in with its password or ask an admin to reset it.")
 
 
 def client_address(request: Request) -> str | None:
@@ -36,7 +33,7 @@ def register(request: Request, body: RegisterIn, db: DB, conf: Conf):
     auth_throttle(request, body.email)
     services.register_member(db.uow(), email=body.email, name=body.name,
                              password=body.password, hash_rounds=conf.bcrypt_rounds)
-    return RegisterOut(message=REGISTERED)
+    return RegisterOut(message=REGISTRATION_RECEIVED)
 
 
 @router.post("/login", response_model=TokenPair, responses=ERRS)

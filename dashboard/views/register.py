@@ -4,6 +4,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_authenticator.utilities import RegisterError
 
+from engine.services.users import REGISTRATION_RECEIVED
+
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
     st.title("Create a member account")
@@ -17,7 +19,5 @@ with middle:
         st.error(str(exc), icon=":material/warning:")
     else:
         if email:
-            st.success("Registration received. If this e-mail was new, its account is ready: "
-                       "sign in with the password you chose. If it already had an account, that "
-                       "account is unchanged: sign in with its password or ask an admin.")
+            st.success(REGISTRATION_RECEIVED)
             st.page_link("views/sign_in.py", label="Go to sign in", icon=":material/login:")

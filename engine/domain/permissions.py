@@ -6,6 +6,7 @@ import enum
 
 class Role(str, enum.Enum):
     USER = "user"
+    MANAGER = "manager"
     STAFF = "staff"
     ADMIN = "admin"
 
@@ -26,6 +27,7 @@ class Permission(str, enum.Enum):
     USER_MANAGE = "user:manage"
     RESOURCE_MANAGE = "resource:manage"
     CONFIG_MANAGE = "config:manage"
+    QUOTA_EXCEED = "quota:exceed"
     BOOKING_CHECK_IN_OWN = "booking:check_in_own"
     BOOKING_CHECK_IN_ANY = "booking:check_in_any"
     BOARD_VIEW = "board:view"
@@ -35,15 +37,16 @@ class Permission(str, enum.Enum):
 P = Permission
 _USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW,
                    P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN})
-_STAFF = _USER | {
-    P.BOOKING_VIEW_ALL,
+#: Managers read everything (all bookings, the calendar, the audit trail, reports) and decide
+#: nothing: no approvals, no admin.
+_MANAGER = _USER | {P.BOOKING_VIEW_ALL, P.AUDIT_VIEW, P.REPORT_VIEW}
+_STAFF = _MANAGER | {
     P.BOOKING_CANCEL_ANY,
     P.BOOKING_APPROVE,
     P.BOOKING_DENY,
     P.BOOKING_RESCHEDULE,
     P.BOOKING_BUMP,
-    P.AUDIT_VIEW,
-    P.REPORT_VIEW,
+    P.QUOTA_EXCEED,  # staff and admins may book past a quota; the audit entry says so
     P.BOOKING_CHECK_IN_ANY,
     P.BOARD_VIEW,
 }
@@ -51,6 +54,7 @@ _ADMIN = _STAFF | {P.USER_MANAGE, P.RESOURCE_MANAGE, P.CONFIG_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.USER: _USER,
+    Role.MANAGER: frozenset(_MANAGER),
     Role.STAFF: frozenset(_STAFF),
     Role.ADMIN: frozenset(_ADMIN),
 }

@@ -23,9 +23,12 @@ def require_aware(field: str, value: object) -> datetime:
     return value
 
 
-def validate_window(start: object, end: object, now: datetime, *, allow_past: bool = False
-                    ) -> tuple[datetime, datetime]:
-    """Check a requested [start, end) and return it normalised to UTC."""
+def validate_window(start: object, end: object, now: datetime, *, allow_past: bool = False,
+                    max_advance: timedelta | None = MAX_ADVANCE) -> tuple[datetime, datetime]:
+    """Check a requested [start, end) and return it normalised to UTC.
+
+    max_advance=None leaves the advance limit to the resource's booking policy.
+    """
     from datetime import timezone
 
     start = require_aware("start_time", start).astimezone(timezone.utc)
@@ -38,8 +41,8 @@ def validate_window(start: object, end: object, now: datetime, *, allow_past: bo
         raise ValidationError("end_time", f"booking may last at most {_fmt(MAX_DURATION)}")
     if not allow_past and start < now:
         raise ValidationError("start_time", "must not be in the past")
-    if start - now > MAX_ADVANCE:
-        raise ValidationError("start_time", f"must be within {MAX_ADVANCE.days} days from now")
+    if max_advance is not None and start - now > max_advance:
+        raise ValidationError("start_time", f"must be within {max_advance.days} days from now")
     return start, end
 
 

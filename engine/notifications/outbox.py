@@ -82,10 +82,13 @@ def calendar_sequence(uow: UnitOfWork, booking_id: uuid.UUID) -> int:
 
 
 def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
-    """Who is told of a new request: every active staff member and admin.
+    """Who is told of a new request: the resource's named approvers when it has them
+    (engine/services/policies.py), else every active staff member and admin."""
+    from engine.services.policies import named_approvers  # late: the services import the outbox
 
-    The one place to narrow this when resources get their own approvers.
-    """
+    named = named_approvers(uow, booking.resource)
+    if named is not None:
+        return sorted(named, key=lambda u: u.email)
     return list(uow.session.scalars(
         select(User).where(User.is_active.is_(True), User.role.in_([Role.STAFF, Role.ADMIN]))
         .order_by(User.email)))

@@ -17,12 +17,14 @@ from engine.domain.permissions import Permission as P
 from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.errors import (
-    ConflictError, ConflictItem, InvalidTransition, NotFoundError, ValidationError,
+    ConflictError, ConflictItem, InvalidTransition, NotFoundError, PermissionDenied,
+    ValidationError,
 )
 from engine.models import Blackout, Booking, Resource
-from engine.services.bookings import approve_locked, lock_booking, refused_by_database
+from engine.services.bookings import approve_or_sign, lock_booking, refused_by_database
 from engine.services.common import as_uuid, load_actor, paginate, scope_key
 from engine.services.conflicts import scope_resources
+from engine.services.policies import SignOffStatus, may_decide, sign_off_status
 from engine.services.views import BookingView, ConflictReport, Page
 
 
@@ -31,6 +33,10 @@ class QueueItem:
     booking: BookingView
     #: hard: approved bookings and blackouts in the way; soft: other pending requests.
     conflicts: ConflictReport
+    #: two-person requests only: who has signed and who may still sign
+    sign_off: SignOffStatus | None = None
+    #: False when the resource has named approvers and the reader is not one of them
+    may_decide: bool = True
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ COUNT_CAP = 10_000
 class BatchApproval:
     approved: list[UUID] = field(default_factory=list)
     skipped: list[tuple[UUID, str]] = field(default_factory=list)
+    #: two-person requests that got their first sign-off and stay pending
+    signed: list[UUID] = field(default_factory=list)
 
 
 def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size: int = 20,
@@ -58,7 +66,7 @@ def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_siz
     unless asked for: the queue shows each series as one row (engine/services/series.py)."""
     page, page_size = paginate(page, page_size, max_size=100)
     with uow.read():
-        load_actor(uow, actor_id, P.BOOKING_APPROVE)
+        actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         conds = [Booking.status == BookingStatus.PENDING]
         if not include_past:
             conds.append(Booking.start_time >= uow.now)
@@ -78,7 +86,10 @@ def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_siz
                                    .order_by(Booking.start_time, Booking.id)
                                    .limit(page_size).offset((page - 1) * page_size)).all()
         reports = page_conflicts(uow, rows)
-        return QueuePage([QueueItem(BookingView.of(b), reports[b.id]) for b in rows],
+        sign_offs = sign_off_status(uow, rows)
+        deciders = {b.resource_id: may_decide(uow, actor, b.resource) for b in rows}
+        return QueuePage([QueueItem(BookingView.of(b), reports[b.id], sign_offs.get(b.id),
+                                    deciders[b.resource_id]) for b in rows],
                          min(total, COUNT_CAP), page, page_size, more=total > COUNT_CAP)
 
 
@@ -135,8 +146,11 @@ def approve_clear(uow: UnitOfWork, actor_id: object, booking_ids: list[object]) 
             for booking_id in ids:
                 try:
                     booking = lock_booking(uow, booking_id)
-                    approve_locked(uow, actor, booking, force_override=False)
-                except (ConflictError, ValidationError, InvalidTransition, NotFoundError) as exc:
+                    if not approve_or_sign(uow, actor, booking, force_override=False):
+                        result.signed.append(booking.id)
+                        continue
+                except (ConflictError, ValidationError, InvalidTransition, NotFoundError,
+                        PermissionDenied) as exc:
                     result.skipped.append((booking_id, getattr(exc, "summary", exc.message)))
                     continue
                 result.approved.append(booking.id)

@@ -30,6 +30,10 @@ from engine.services.common import (
 )
 from engine.services import waitlist
 from engine.services.conflicts import hard_conflicts
+from engine.services.policies import (
+    ApprovalMode, add_sign_off, check_request_policy, effective_policy, require_decider,
+    system_user, valid_sign_offs,
+)
 from engine.services.views import BookingView, Page
 from engine.services.wording import booking_label
 
@@ -127,26 +131,42 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
 @logged("booking.request")
 def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                     start_time: object, end_time: object, purpose: object,
-                    priority: object = 0) -> BookingView:
-    """A member asks for a resource; the request waits as pending for staff."""
+                    priority: object = 0, override_note: str | None = None) -> BookingView:
+    """A member asks for a resource. The resource's booking policy decides what follows: the
+    request waits for staff, or (automatic mode, nothing in the way) is approved at once in
+    the same transaction under the system account. Staff exceeding a quota may add a note."""
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_CREATE)
         resource = active_resource(uow, resource_id)
-        start, end = validate_window(start_time, end_time, uow.now)
+        start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
         _check_hours(uow, resource, start, end)
+        purpose, priority = validate_purpose(purpose), validate_priority(priority)
+        note = validate_reason(override_note) if override_note else None
+        outcome = check_request_policy(uow, actor, resource, start, end)
+        automatic = outcome.policy.approval_mode is ApprovalMode.AUTOMATIC
+        if automatic:  # the scope lock first, so the conflict look-up below stays true
+            lock_scopes(uow, resource)
+        in_the_way = hard_conflicts(uow, resource, start, end)
         booking = Booking(
             id=uuid.uuid4(), resource_id=resource.id, requester_id=actor.id, start_time=start,
-            end_time=end, status=BookingStatus.PENDING, purpose=validate_purpose(purpose),
-            priority=validate_priority(priority), created_at=uow.now, updated_at=uow.now,
-            conflict_at_request=bool(hard_conflicts(uow, resource, start, end)),
+            end_time=end, status=BookingStatus.PENDING, purpose=purpose,
+            priority=priority, created_at=uow.now, updated_at=uow.now,
+            conflict_at_request=bool(in_the_way),
         )
         uow.session.add(booking)
         uow.session.flush()
+        details = {"resource": resource.name, "start_time": start, "end_time": end,
+                   "priority": booking.priority, **outcome.audit_details}
+        if outcome.exceeded and note:
+            details["override_note"] = note
         record(uow.session, actor_id=actor.id, action=AuditAction.CREATED, now=uow.now,
-               booking_id=booking.id, details={"resource": resource.name,
-                                               "start_time": start, "end_time": end,
-                                               "priority": booking.priority})
-        enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED, actor=actor)
+               booking_id=booking.id, details=details)
+        if automatic and not in_the_way:
+            with refused_by_database(uow, f"automatic approval of booking {booking.id}"):
+                approve_locked(uow, system_user(uow), booking, force_override=False,
+                               audit_details={"approval_mode": "automatic"})
+        else:  # only a request that waits tells the approvers
+            enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED, actor=actor)
         view = BookingView.of(booking)
         uow.commit()
         return view
@@ -241,6 +261,7 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
         actor = load_actor(uow, actor_id, P.BOOKING_DENY)
         reason = validate_reason(reason)
         booking = lock_booking(uow, booking_id)
+        require_decider(uow, actor, booking.resource)
         set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
         view = BookingView.of(booking)
         uow.commit()
@@ -248,7 +269,8 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
 
 
 def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: set[UUID] = frozenset(), notify: bool = True) -> list[UUID]:
+                    ignore: set[UUID] = frozenset(), notify: bool = True,
+                    audit_details: dict | None = None) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
     approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
     e-mail to the caller (a series sends one for all its occurrences)."""
@@ -278,21 +300,61 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                     bumped_by=booking.id)
         bumped.append(victim.id)
     set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
-                details={"force_override": force_override, "bumped": [str(b) for b in bumped]},
+                details={"force_override": force_override, "bumped": [str(b) for b in bumped],
+                         **(audit_details or {})},
                 notify=notify)
     return bumped
+
+
+def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
+                    ignore: set[UUID] = frozenset()) -> bool:
+    """An approver's approval of a locked booking, under its resource's policy: only its named
+    approvers may decide; a two-person booking's first approval records a sign-off and leaves
+    it pending (False), the second, by a different approver, approves it (True)."""
+    require_decider(uow, actor, booking.resource)
+    sign_offs = 0
+    if effective_policy(uow, booking.resource).approval_mode is ApprovalMode.TWO_PERSON:
+        _transition(booking, BookingAction.APPROVE)
+        signs = valid_sign_offs(uow, booking)
+        if any(s.signer_id == actor.id for s in signs):
+            raise ValidationError("approver", f"you have already signed off booking "
+                                  f"{booking.id}: a second, different approver must approve it")
+        if not signs:
+            _check_approvable(uow, booking, force_override=force_override, ignore=ignore)
+            add_sign_off(uow, actor, booking, completes=False)
+            return False
+        sign_offs = 2
+    before = snapshot(booking)
+    approve_locked(uow, actor, booking, force_override=force_override, ignore=ignore,
+                   audit_details={"sign_offs": sign_offs} if sign_offs else None)
+    if sign_offs:  # after the approval's checks passed, so a refusal leaves no sign-off
+        add_sign_off(uow, actor, booking, completes=True, previous=before)
+    return True
+
+
+def _check_approvable(uow: UnitOfWork, booking: Booking, *, force_override: bool,
+                      ignore: set[UUID]) -> None:
+    """What a first sign-off must pass: the checks approval would make, without approving."""
+    if booking.start_time < uow.now:
+        raise ValidationError("start_time", f"booking {booking.id} starts in the past: "
+                                            "reschedule it before approving")
+    conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
+                                           booking.end_time, {booking.id}) if c.id not in ignore]
+    if conflicts and not force_override:
+        raise ConflictError(f"booking {booking.id} conflicts with existing bookings", conflicts)
 
 
 @logged("booking.approve")
 def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                     force_override: bool = False) -> BookingView:
     """Approve a pending request. Refused over any hard conflict, listing each one; with
-    force_override, lower-priority approved bookings are bumped in the same transaction."""
+    force_override, lower-priority approved bookings are bumped in the same transaction.
+    A two-person booking stays pending after its first approver's sign-off."""
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         booking = lock_booking(uow, booking_id)
         with refused_by_database(uow, f"approval of booking {booking.id}"):
-            approve_locked(uow, actor, booking, force_override=bool(force_override))
+            approve_or_sign(uow, actor, booking, force_override=bool(force_override))
             view = BookingView.of(booking)
             uow.commit()
         return view

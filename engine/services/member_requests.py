@@ -15,10 +15,11 @@ from engine.domain.rules import validate_purpose, validate_window
 from engine.domain.status import BookingStatus
 from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
-from engine.models import Booking, Resource
+from engine.models import Booking, Resource, User
 from engine.services.bookings import _check_hours, lock_booking
 from engine.services.common import active_resource, as_uuid, get_or_404, load_actor
 from engine.services.conflicts import conflict_report, hard_conflicts
+from engine.services.policies import check_request_policy
 from engine.services.views import BookingView, ConflictReport
 
 
@@ -36,12 +37,15 @@ class RequestCheck:
         return self.problem is None and not self.conflicts.has_hard
 
 
-def _rules(uow: UnitOfWork, resource: Resource, start_time: object, end_time: object):
-    """The request service's own checks, in its order; returns the window in UTC."""
+def _rules(uow: UnitOfWork, actor: User, resource: Resource, start_time: object,
+           end_time: object, exclude: frozenset = frozenset()):
+    """The request service's own checks, in its order (booking policy included); returns the
+    window in UTC."""
     if not resource.is_active:
         raise ValidationError("resource_id", f"resource '{resource.name}' is deactivated")
-    start, end = validate_window(start_time, end_time, uow.now)
+    start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
     _check_hours(uow, resource, start, end)
+    check_request_policy(uow, actor, resource, start, end, exclude=frozenset(exclude))
     return start, end
 
 
@@ -53,7 +57,7 @@ def check_request(uow: UnitOfWork, actor_id: object, resource_id: object, start_
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
         exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
         try:
-            start, end = _rules(uow, resource, start_time, end_time)
+            start, end = _rules(uow, actor, resource, start_time, end_time, frozenset(exclude))
         except ValidationError as exc:
             return RequestCheck(problem=exc)
         mine = uow.session.scalars(
@@ -82,7 +86,7 @@ def edit_request(uow: UnitOfWork, actor_id: object, booking_id: object, *, start
         if booking.status is not BookingStatus.PENDING:
             raise InvalidTransition(booking.id, booking.status.value, "edit")
         resource = active_resource(uow, booking.resource_id)
-        start, end = _rules(uow, resource, start_time, end_time)
+        start, end = _rules(uow, actor, resource, start_time, end_time, frozenset({booking.id}))
         purpose = validate_purpose(purpose)
         previous = snapshot(booking)
         booking.start_time, booking.end_time, booking.purpose = start, end, purpose

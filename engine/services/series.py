@@ -19,6 +19,7 @@ from engine.audit import AuditAction, record
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
+from engine.domain.policy import PolicyViolation, check_window
 from engine.domain.recurrence import describe, expand, parse_rule, rrule_text
 from engine.domain.rules import (
     validate_priority, validate_purpose, validate_reason, validate_window,
@@ -35,9 +36,12 @@ from engine.services.bookings import (
     _check_hours, approve_locked, refused_by_database, set_status,
 )
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, paginate, require, scope_key,
+    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
 )
 from engine.services.conflicts import conflict_report, hard_conflicts
+from engine.services.policies import (
+    ApprovalMode, check_request_policy, effective_policy, require_decider,
+)
 from engine.services.views import BookingView, ConflictReport, Page
 
 
@@ -142,16 +146,18 @@ def _plan(uow: UnitOfWork, resource: Resource, start_time: object, end_time: obj
           rule: object) -> tuple[str, list[tuple[datetime, datetime]]]:
     """The RRULE and the UTC windows of a requested series, each window checked with the
     same rules as a single request; an error names the field and the occurrence's date."""
-    start, end = validate_window(start_time, end_time, uow.now)
+    start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
     tz = uow.tz
     parsed = parse_rule(rule)
     text = rrule_text(parsed, start.astimezone(tz).replace(tzinfo=None))
     windows = expand(text, start, end, tz,
                      max_occurrences=uow.db.settings.series_max_occurrences)
+    policy = effective_policy(uow, resource)
     for s, e in windows:
         try:
-            validate_window(s, e, uow.now)
+            validate_window(s, e, uow.now, max_advance=None)
             _check_hours(uow, resource, s, e)
+            check_window(policy, resource.name, s, e, uow.now)  # notice, advance, length
         except ValidationError as exc:
             raise ValidationError(exc.field, f"occurrence on {s.astimezone(tz).date()}: "
                                              f"{exc.rule}") from None
@@ -199,23 +205,31 @@ def request_series(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                entity=series, details={"resource": resource.name, "rule": text,
                                        "occurrences": len(planned) - len(skipped),
                                        "skipped": skipped, "priority": priority})
-        occurrences = []
+        occurrences, exceeded = [], []
         for s, e, hard in planned:
             if hard and skip_conflicts:
                 continue
+            try:  # quotas count the occurrences flushed before this one
+                exceeded += check_request_policy(uow, actor, resource, s, e).exceeded
+            except PolicyViolation as exc:
+                raise PolicyViolation(exc.field, exc.value, f"occurrence on "
+                                f"{s.astimezone(uow.tz).date()}: {exc.rule}") from None
             booking = Booking(
                 id=uuid.uuid4(), resource_id=resource.id, requester_id=actor.id, start_time=s,
                 end_time=e, status=BookingStatus.PENDING, purpose=purpose, priority=priority,
                 created_at=uow.now, updated_at=uow.now, conflict_at_request=hard,
                 series_id=series.id)
             uow.session.add(booking)
+            uow.session.flush()
             occurrences.append(booking)
-        uow.session.flush()
         for b in occurrences:
             record(uow.session, actor_id=actor.id, action=AuditAction.CREATED, now=uow.now,
                    booking_id=b.id, details={"resource": resource.name, "start_time": b.start_time,
                                              "end_time": b.end_time, "priority": priority,
-                                             "series_id": series.id})
+                                             "series_id": series.id,
+                                             **({"quota_exceeded": sorted({
+                                                 f"{v.field} ({v.value})" for v in exceeded})}
+                                                if exceeded else {})})
         _notify(uow, actor, series, SeriesEvent.REQUESTED, occurrences, to_approvers=True)
         view = SeriesView.of(series, occurrences)
         uow.commit()
@@ -289,8 +303,14 @@ def _lock_occurrences(uow: UnitOfWork, series: BookingSeries) -> list[Booking]:
         select(Resource).where(Resource.id.in_(
             select(Booking.resource_id).where(Booking.series_id == series.id).distinct()))
     ).unique().all()
-    uow.lock_scope(*(scope_key(r) for r in resources))
+    # Re-reads the resources under the locks: a zone move in between is a clean 409.
+    lock_scopes(uow, *resources)
     return _occurrences(uow, series.id, lock=True)
+
+
+def _require_series_decider(uow: UnitOfWork, actor: User, series: BookingSeries) -> None:
+    """Only the resource's named approvers (or any staff when none are named) decide a series."""
+    require_decider(uow, actor, series.resource)
 
 
 @logged("series.approve")
@@ -300,6 +320,10 @@ def approve_series(uow: UnitOfWork, actor_id: object, series_id: object) -> Seri
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
         series = get_or_404(uow, BookingSeries, series_id, "series", "series_id")
+        _require_series_decider(uow, actor, series)
+        if effective_policy(uow, series.resource).approval_mode is ApprovalMode.TWO_PERSON:
+            raise ValidationError("series_id", f"'{series.resource.name}' needs two approvers: "
+                                  "approve its occurrences one by one in the approval queue")
         result = SeriesDecision(series.id)
         approved = []
         with refused_by_database(uow, f"approval of series {series.id}"):
@@ -333,6 +357,7 @@ def deny_series(uow: UnitOfWork, actor_id: object, series_id: object, reason: ob
         actor = load_actor(uow, actor_id, P.BOOKING_DENY)
         reason = validate_reason(reason)
         series = get_or_404(uow, BookingSeries, series_id, "series", "series_id")
+        _require_series_decider(uow, actor, series)
         result = SeriesDecision(series.id)
         denied = []
         for booking in _lock_occurrences(uow, series):

@@ -14,6 +14,7 @@ from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role
 from engine.errors import AuthenticationError, PermissionDenied, ValidationError
 from engine.models import User
+from engine.notifications import enqueue_message
 from engine.passwords import hash_password, validate_password, verify_password
 from engine.services import throttle
 from engine.services.common import get_or_404, load_actor, paginate, require
@@ -21,6 +22,9 @@ from engine.services.sessions import revoke_user_sessions
 from engine.services.views import Page, UserView
 
 SIGN_IN_FAILED = "email or password is incorrect"
+#: The one answer to every accepted self-registration, whether or not the e-mail was taken.
+REGISTRATION_RECEIVED = ("Registration received: check your e-mail. If the address was new, its "
+                         "account is ready and you can sign in with the password you chose.")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -80,7 +84,9 @@ def register_member(uow: UnitOfWork, *, email: object, name: object, password: o
                     hash_rounds: int = 12) -> None:
     """Self-registration of a member, where the site allows it. Returns nothing and answers a
     taken e-mail exactly like a new one (same checks, same bcrypt work, no error), so it cannot
-    be used to learn who has an account; the taken e-mail's account is left untouched."""
+    be used to learn who has an account. Either way one e-mail goes to the address, in the same
+    transaction: a welcome for a new account, or, for a taken one, a note that someone tried
+    (at most one a day) while the account is left untouched."""
     with uow:
         if not uow.db.settings.allow_self_registration:
             raise PermissionDenied("self-registration is closed on this site: ask an admin")
@@ -88,16 +94,42 @@ def register_member(uow: UnitOfWork, *, email: object, name: object, password: o
         name = _name(name)
         password = validate_password(password)
         user = _new_user(uow, email, name, password, Role.USER, hash_rounds)
-        if _by_email(uow, email) is not None:
-            return
-        uow.session.add(user)
-        try:
-            uow.session.flush()
-        except IntegrityError:  # a concurrent registration of the same email won the race
-            return
-        record(uow.session, actor_id=user.id, action=AuditAction.USER_REGISTERED, now=uow.now,
-               entity=user, details={"email": email, "role": Role.USER.value})
+        owner = _by_email(uow, email)
+        if owner is None:
+            try:
+                with uow.session.begin_nested():
+                    uow.session.add(user)
+                    uow.session.flush()
+            except IntegrityError:  # a concurrent registration of the same email won the race
+                owner = _by_email(uow, email)
+        if owner is None:
+            record(uow.session, actor_id=user.id, action=AuditAction.USER_REGISTERED,
+                   now=uow.now, entity=user, details={"email": email, "role": Role.USER.value})
+            enqueue_message(uow, user, subject="Your Range-Control account is ready",
+                            body=REGISTERED_MAIL.format(name=user.name))
+        else:
+            _tell_owner_of_a_registration_attempt(uow, owner)
         uow.commit()
+
+
+REGISTERED_MAIL = ("Hello {name},\n\nyour Range-Control member account is ready: sign in with "
+                   "this e-mail address and the password you chose.\n")
+TAKEN_MAIL = ("Hello {name},\n\nsomeone (perhaps you) tried to register a new Range-Control "
+              "account with this e-mail address. Your existing account is unchanged. If it was "
+              "you, sign in with your password, or ask an admin to reset it. If it was not you, "
+              "there is nothing to do.\n")
+
+
+def _tell_owner_of_a_registration_attempt(uow: UnitOfWork, owner: User) -> None:
+    """At most one such e-mail per account a day (the outbox's unique dedupe key)."""
+    try:
+        with uow.session.begin_nested():
+            enqueue_message(uow, owner, subject="Someone tried to register your e-mail address",
+                            body=TAKEN_MAIL.format(name=owner.name),
+                            dedupe_key=f"register-taken:{owner.id}:{uow.now:%Y-%m-%d}")
+            uow.session.flush()
+    except IntegrityError:
+        pass  # already told today
 
 
 def _new_user(uow: UnitOfWork, email: str, name: str, password: str, role: Role,

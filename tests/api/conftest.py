@@ -55,6 +55,7 @@ class People:
     member: object
     other: object
     headers: dict
+    manager: object = None
 
 
 @pytest.fixture
@@ -63,14 +64,16 @@ def people(client, make) -> People:
     staff = make.user(Role.STAFF)
     member = make.user(Role.USER)
     other = make.user(Role.USER)
+    manager = make.user(Role.MANAGER)
     headers = {
+        "manager": bearer(login(client, manager.email)),
         "admin": bearer(login(client, admin.email, "admin-password")),
         "staff": bearer(login(client, staff.email)),
         "member": bearer(login(client, member.email)),
         "other": bearer(login(client, other.email)),
         "anon": {},
     }
-    return People(admin, staff, member, other, headers)
+    return People(admin, staff, member, other, headers, manager)
 
 
 def iso(dt) -> str:

@@ -1,4 +1,5 @@
-"""The role table over HTTP: every endpoint for anonymous, member, staff and admin callers.
+"""The role table over HTTP: every endpoint for anonymous, member, manager, staff and admin
+callers.
 
 Each cell gets fresh targets, so one role's success cannot change what the next role meets.
 """
@@ -11,7 +12,7 @@ import pytest
 
 from tests.api.conftest import iso
 
-ROLES = ("anon", "member", "staff", "admin")
+ROLES = ("anon", "member", "manager", "staff", "admin")
 _n = count()
 
 
@@ -63,64 +64,65 @@ def _s(path: str) -> str:
 
 # name -> (builder of (method, path, json/params), expected status per role in ROLES order)
 MATRIX = {
-    "health": (lambda w: ("GET", "/health", None), (200, 200, 200, 200)),
-    "list users": (lambda w: ("GET", "/api/v1/users", None), (401, 403, 403, 200)),
-    "read me": (lambda w: ("GET", "/api/v1/users/me", None), (401, 200, 200, 200)),
+    "health": (lambda w: ("GET", "/health", None), (200, 200, 200, 200, 200)),
+    "list users": (lambda w: ("GET", "/api/v1/users", None), (401, 403, 403, 403, 200)),
+    "read me": (lambda w: ("GET", "/api/v1/users/me", None), (401, 200, 200, 200, 200)),
     "read other user": (lambda w: ("GET", f"/api/v1/users/{w.people.other.id}", None),
-                        (401, 403, 403, 200)),
-    "create user": (lambda w: ("POST", "/api/v1/users", _new_user_body()), (401, 403, 403, 201)),
+                        (401, 403, 403, 403, 200)),
+    "create user": (lambda w: ("POST", "/api/v1/users", _new_user_body()),
+                    (401, 403, 403, 403, 201)),
     "update user": (lambda w: ("PUT", f"/api/v1/users/{w.make.user().id}", {"role": "staff"}),
-                    (401, 403, 403, 200)),
+                    (401, 403, 403, 403, 200)),
     "deactivate user": (lambda w: ("DELETE", f"/api/v1/users/{w.make.user().id}", None),
-                        (401, 403, 403, 200)),
-    "list resources": (lambda w: ("GET", "/api/v1/resources", None), (401, 200, 200, 200)),
+                        (401, 403, 403, 403, 200)),
+    "list resources": (lambda w: ("GET", "/api/v1/resources", None), (401, 200, 200, 200, 200)),
     "read resource": (lambda w: ("GET", f"/api/v1/resources/{w.make.resource().id}", None),
-                      (401, 200, 200, 200)),
+                      (401, 200, 200, 200, 200)),
     "create resource": (lambda w: ("POST", "/api/v1/resources",
                                    {"name": "Bay X", "resource_type": "bay"}),
-                        (401, 403, 403, 201)),
+                        (401, 403, 403, 403, 201)),
     "update resource": (lambda w: ("PUT", f"/api/v1/resources/{w.make.resource().id}",
-                                   {"description": "new"}), (401, 403, 403, 200)),
+                                   {"description": "new"}), (401, 403, 403, 403, 200)),
     "deactivate resource": (lambda w: ("DELETE", f"/api/v1/resources/{w.make.resource().id}",
-                                       None), (401, 403, 403, 200)),
-    "list bookings": (lambda w: ("GET", "/api/v1/bookings", None), (401, 200, 200, 200)),
+                                       None), (401, 403, 403, 403, 200)),
+    "list bookings": (lambda w: ("GET", "/api/v1/bookings", None), (401, 200, 200, 200, 200)),
     "read own booking": (lambda w: ("GET", f"/api/v1/bookings/{_booking(w, w.people.member).id}",
-                                    None), (401, 200, 200, 200)),
+                                    None), (401, 200, 200, 200, 200)),
     "read others' booking": (lambda w: ("GET", f"/api/v1/bookings/{_booking(w).id}", None),
-                             (401, 404, 200, 200)),
+                             (401, 404, 200, 200, 200)),
     "create booking": (lambda w: ("POST", "/api/v1/bookings", _booking_body(w)),
-                       (401, 201, 201, 201)),
+                       (401, 201, 201, 201, 201)),
     "put booking": (lambda w: ("PUT", f"/api/v1/bookings/{_booking(w).id}", _move_body(w)),
-                    (401, 403, 200, 200)),
+                    (401, 403, 403, 200, 200)),
     "cancel own booking": (lambda w: ("DELETE",
                                       f"/api/v1/bookings/{_booking(w, w.people.member).id}", None),
-                           (401, 200, 200, 200)),
+                           (401, 200, 403, 200, 200)),  # the member's own; a manager may not
     "cancel others' booking": (lambda w: ("DELETE", f"/api/v1/bookings/{_booking(w).id}", None),
-                               (401, 404, 200, 200)),
+                               (401, 404, 403, 200, 200)),
     "approve": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/approve",
-                           {"force_override": False}), (401, 403, 200, 200)),
+                           {"force_override": False}), (401, 403, 403, 200, 200)),
     "deny": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/deny",
-                        {"reason": "Matrix says no"}), (401, 403, 200, 200)),
+                        {"reason": "Matrix says no"}), (401, 403, 403, 200, 200)),
     "reschedule": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w).id}/reschedule",
-                              _move_body(w)), (401, 403, 200, 200)),
+                              _move_body(w)), (401, 403, 403, 200, 200)),
     "bump": (lambda w: ("POST", f"/api/v1/bookings/{_booking(w, approved=True).id}/bump",
-                        {"reason": "Matrix bump"}), (401, 403, 200, 200)),
+                        {"reason": "Matrix bump"}), (401, 403, 403, 200, 200)),
     "preview series": (lambda w: ("POST", _s("/preview"), _series_body(w)),
-                       (401, 200, 200, 200)),
-    "create series": (lambda w: ("POST", _s(""), _series_body(w)), (401, 201, 201, 201)),
+                       (401, 200, 200, 200, 200)),
+    "create series": (lambda w: ("POST", _s(""), _series_body(w)), (401, 201, 201, 201, 201)),
     "read own series": (lambda w: ("GET", _s(f"/{_series(w, w.people.member).id}"), None),
-                        (401, 200, 200, 200)),
+                        (401, 200, 200, 200, 200)),
     "read others' series": (lambda w: ("GET", _s(f"/{_series(w).id}"), None),
-                            (401, 404, 200, 200)),
+                            (401, 404, 200, 200, 200)),
     "approve series": (lambda w: ("POST", _s(f"/{_series(w).id}/approve"), None),
-                       (401, 403, 200, 200)),
+                       (401, 403, 403, 200, 200)),
     "deny series": (lambda w: ("POST", _s(f"/{_series(w).id}/deny"), {"reason": "Matrix no"}),
-                    (401, 403, 200, 200)),
+                    (401, 403, 403, 200, 200)),
     "cancel own series": (lambda w: ("POST", _s(f"/{_series(w, w.people.member).id}/cancel"),
-                                     {}), (401, 200, 200, 200)),
+                                     {}), (401, 200, 403, 200, 200)),
     "cancel others' series": (lambda w: ("POST", _s(f"/{_series(w).id}/cancel"), {}),
-                              (401, 404, 200, 200)),
-    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200)),
+                              (401, 404, 403, 200, 200)),
+    "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200, 200)),
 }
 
 

@@ -108,7 +108,7 @@ def test_two_api_processes_on_one_database_share_one_limit(backend, pg_database_
         bases = [base for _, base in procs]
         # Sign-in attempts for one account, alternating replicas: 3 in the window in all.
         logins = [httpx.post(f"{bases[i % 2]}/api/v1/auth/login", timeout=10,
-                             data={"username": "victim@x.example", "password": "guess-%d" % i}
+                             data={"username": "victim@x.example", "password": f"guess-{i}"}
                              ).status_code for i in range(4)]
         # Then anonymous reads, alternating replicas, each with a new forged X-Forwarded-For.
         answers: dict[str, list[int]] = {base: [] for base in bases}

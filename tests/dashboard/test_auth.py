@@ -248,3 +248,14 @@ def test_register_page_is_absent_where_self_registration_is_closed(db_url, clock
     finally:
         ui.database_override = None
         closed.dispose()
+
+
+@pytest.mark.parametrize("peer,forwarded,expected", [
+    ("93.184.216.34", "8.8.8.8", "93.184.216.34"),   # public peer: its own header is ignored
+    ("100.64.3.2", "1.2.3.4, 198.51.100.7", "198.51.100.7"),  # Railway's edge: right-most hop
+    ("10.0.0.9", None, "10.0.0.9"),                          # private peer, no header
+    (None, None, "127.0.0.1"),                               # localhost (Streamlit says None)
+])
+def test_the_sign_in_source_trusts_forwarded_headers_only_from_a_proxy(peer, forwarded, expected):
+    from dashboard.auth import client_address
+    assert client_address(peer, forwarded) == expected

@@ -11,16 +11,17 @@ import pytest
 from engine import services as s
 from engine.domain.permissions import Role
 from engine.errors import NotFoundError, PermissionDenied
-from engine.services import reporting, reschedule_booking
+from engine.services import policies, reporting, reschedule_booking
 from engine.services.approval_queue import approval_queue, approve_clear
 from engine.services.calendar import calendar
 
 OK, DENIED, HIDDEN = "ok", "denied", "hidden"
-ROLES = ["user", "staff", "admin"]
+ROLES = ["user", "manager", "staff", "admin"]
 
 
 class World:
-    """Another member's pending and approved bookings, a resource, a zone, a blackout."""
+    """Another member's pending and approved bookings, a resource, a zone, a blackout, and a
+    booking policy on the resource."""
 
     def __init__(self, db, make):
         self.db, self.make = db, make
@@ -36,6 +37,8 @@ class World:
         self.blackout = s.create_blackout(db.uow(), make.admin.id, resource_id=self.resource.id,
                                           start_time=w2[0], end_time=w2[1], reason="Maintenance")
         self.victim = make.user()
+        self.policy = policies.set_policy(db.uow(), make.admin.id, resource_id=self.resource.id,
+                                          max_length_minutes=600)
         w3 = make.window(120)
         self.series = s.request_series(db.uow(), self.owner.id, resource_id=self.resource.id,
                                        start_time=w3[0], end_time=w3[1], purpose="Weekly",
@@ -52,110 +55,127 @@ def later(w, hours):
 CALLS = {
     "request_booking": (lambda w, a: s.request_booking(
         w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 200),
-        end_time=later(w, 202), purpose="Practice"), {"user": OK, "staff": OK, "admin": OK}),
+        end_time=later(w, 202), purpose="Practice"),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "get_booking (another's)": (lambda w, a: s.get_booking(w.db.uow(), a.id, w.pending.id),
-                                {"user": HIDDEN, "staff": OK, "admin": OK}),
+                                {"user": HIDDEN, "manager": OK, "staff": OK, "admin": OK}),
     "list_bookings": (lambda w, a: s.list_bookings(w.db.uow(), a.id),
-                      {"user": OK, "staff": OK, "admin": OK}),
+                      {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "cancel_booking (another's)": (lambda w, a: s.cancel_booking(w.db.uow(), a.id, w.pending.id),
-                                   {"user": HIDDEN, "staff": OK, "admin": OK}),
+                                   {"user": HIDDEN, "manager": DENIED, "staff": OK, "admin": OK}),
     "approve_booking": (lambda w, a: s.approve_booking(w.db.uow(), a.id, w.pending.id,
                                                        force_override=True),
-                        {"user": DENIED, "staff": OK, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "deny_booking": (lambda w, a: s.deny_booking(w.db.uow(), a.id, w.pending.id, "No officer"),
-                     {"user": DENIED, "staff": OK, "admin": OK}),
+                     {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "reschedule_booking": (lambda w, a: reschedule_booking(
         w.db.uow(), a.id, w.pending.id, start_time=later(w, 300), end_time=later(w, 301)),
-        {"user": DENIED, "staff": OK, "admin": OK}),
+        {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "bump_booking": (lambda w, a: s.bump_booking(w.db.uow(), a.id, w.approved.id,
                                                  reason="Police shoot"),
-                     {"user": DENIED, "staff": OK, "admin": OK}),
+                     {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "find_conflicts": (lambda w, a: s.find_conflicts(w.db.uow(), a.id, w.resource.id,
                                                      later(w, 20), later(w, 30)),
-                       {"user": OK, "staff": OK, "admin": OK}),
+                       {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "suggest_alternatives": (lambda w, a: s.suggest_alternatives(
         w.db.uow(), a.id, w.resource.id, later(w, 24), later(w, 26)),
-        {"user": OK, "staff": OK, "admin": OK}),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "list_audit_logs": (lambda w, a: s.list_audit_logs(w.db.uow(), a.id),
-                        {"user": DENIED, "staff": OK, "admin": OK}),
+                        {"user": DENIED, "manager": OK, "staff": OK, "admin": OK}),
     "register_user (staff account)": (lambda w, a: s.register_user(
         w.db.uow(), email="new-staff@test.example", name="New", password="password-123",
-        role="staff", actor_id=a.id, hash_rounds=4), {"user": DENIED, "staff": DENIED, "admin": OK}),
+        role="staff", actor_id=a.id, hash_rounds=4),
+        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "list_users": (lambda w, a: s.list_users(w.db.uow(), a.id),
-                   {"user": DENIED, "staff": DENIED, "admin": OK}),
+                   {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "get_user (another)": (lambda w, a: s.get_user(w.db.uow(), a.id, w.victim.id),
-                           {"user": DENIED, "staff": DENIED, "admin": OK}),
+                           {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "change_role": (lambda w, a: s.change_role(w.db.uow(), a.id, w.victim.id, "staff"),
-                    {"user": DENIED, "staff": DENIED, "admin": OK}),
+                    {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "deactivate_user": (lambda w, a: s.deactivate_user(w.db.uow(), a.id, w.victim.id),
-                        {"user": DENIED, "staff": DENIED, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "reactivate_user": (lambda w, a: s.reactivate_user(w.db.uow(), a.id, w.victim.id),
-                        {"user": DENIED, "staff": DENIED, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "reset_password": (lambda w, a: s.reset_password(w.db.uow(), a.id, w.victim.id,
                                                      "new-password-1", hash_rounds=4),
-                       {"user": DENIED, "staff": DENIED, "admin": OK}),
+                       {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "create_resource": (lambda w, a: s.create_resource(w.db.uow(), a.id, name="Bay 9",
                                                        resource_type="bay"),
-                        {"user": DENIED, "staff": DENIED, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "update_resource": (lambda w, a: s.update_resource(w.db.uow(), a.id, w.resource.id,
                                                        opens_at=time(7), closes_at=time(19)),
-                        {"user": DENIED, "staff": DENIED, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "deactivate_resource": (lambda w, a: s.deactivate_resource(w.db.uow(), a.id, w.resource.id),
-                            {"user": DENIED, "staff": DENIED, "admin": OK}),
+                            {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "create_zone": (lambda w, a: s.create_zone(w.db.uow(), a.id, name="East"),
-                    {"user": DENIED, "staff": DENIED, "admin": OK}),
+                    {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "update_zone": (lambda w, a: s.update_zone(w.db.uow(), a.id, w.zone.id, description="x"),
-                    {"user": DENIED, "staff": DENIED, "admin": OK}),
+                    {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "create_blackout": (lambda w, a: s.create_blackout(
         w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 500),
-        end_time=later(w, 510), reason="Weather"), {"user": DENIED, "staff": DENIED, "admin": OK}),
+        end_time=later(w, 510), reason="Weather"),
+        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "delete_blackout": (lambda w, a: s.delete_blackout(w.db.uow(), a.id, w.blackout.id),
-                        {"user": DENIED, "staff": DENIED, "admin": OK}),
+                        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "list_resources": (lambda w, a: s.list_resources(w.db.uow(), a.id),
-                       {"user": OK, "staff": OK, "admin": OK}),
+                       {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "get_resource": (lambda w, a: s.get_resource(w.db.uow(), a.id, w.resource.id),
-                     {"user": OK, "staff": OK, "admin": OK}),
+                     {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "list_zones": (lambda w, a: s.list_zones(w.db.uow(), a.id),
-                   {"user": OK, "staff": OK, "admin": OK}),
+                   {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "list_blackouts": (lambda w, a: s.list_blackouts(w.db.uow(), a.id),
-                       {"user": OK, "staff": OK, "admin": OK}),
+                       {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "list_resource_types": (lambda w, a: s.list_resource_types(w.db.uow(), a.id),
-                            {"user": OK, "staff": OK, "admin": OK}),
+                            {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "approval_queue": (lambda w, a: approval_queue(w.db.uow(), a.id),
-                       {"user": DENIED, "staff": OK, "admin": OK}),
+                       {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "approve_clear": (lambda w, a: approve_clear(w.db.uow(), a.id, [w.pending.id]),
-                      {"user": DENIED, "staff": OK, "admin": OK}),
+                      {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "calendar": (lambda w, a: calendar(w.db.uow(), a.id, window_start=later(w, 0),
                                        window_end=later(w, 24 * 7)),
-                 {"user": OK, "staff": OK, "admin": OK}),
+                 {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "reporting.utilization": (lambda w, a: reporting.utilization(
         w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 7).date()),
-        {"user": DENIED, "staff": OK, "admin": OK}),
+        {"user": DENIED, "manager": OK, "staff": OK, "admin": OK}),
     "reporting.approval_turnaround": (lambda w, a: reporting.approval_turnaround(
         w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 7).date()),
-        {"user": DENIED, "staff": OK, "admin": OK}),
+        {"user": DENIED, "manager": OK, "staff": OK, "admin": OK}),
+    "policies.set_policy": (lambda w, a: policies.set_policy(
+        w.db.uow(), a.id, resource_type="range", min_notice_minutes=60),
+        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
+    "policies.delete_policy": (lambda w, a: policies.delete_policy(w.db.uow(), a.id, w.policy.id),
+                               {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
+    "policies.set_approvers": (lambda w, a: policies.set_approvers(
+        w.db.uow(), a.id, [w.staff.id], resource_id=w.resource.id),
+        {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
+    "policies.list_policies": (lambda w, a: policies.list_policies(w.db.uow(), a.id),
+                               {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
+    "policies.list_approvers": (lambda w, a: policies.list_approvers(w.db.uow(), a.id),
+                                {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
+    "policies.get_effective_policy": (lambda w, a: policies.get_effective_policy(
+        w.db.uow(), a.id, w.resource.id), {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "preview_series": (lambda w, a: s.preview_series(
         w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
         end_time=later(w, 601), rule={"frequency": "daily", "count": 3}),
-        {"user": OK, "staff": OK, "admin": OK}),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "request_series": (lambda w, a: s.request_series(
         w.db.uow(), a.id, resource_id=w.resource.id, start_time=later(w, 600),
         end_time=later(w, 601), rule={"frequency": "daily", "count": 3}, purpose="Course"),
-        {"user": OK, "staff": OK, "admin": OK}),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "get_series (another's)": (lambda w, a: s.get_series(w.db.uow(), a.id, w.series.id),
-                               {"user": HIDDEN, "staff": OK, "admin": OK}),
+                               {"user": HIDDEN, "manager": OK, "staff": OK, "admin": OK}),
     "series_queue": (lambda w, a: s.series_queue(w.db.uow(), a.id),
-                     {"user": DENIED, "staff": OK, "admin": OK}),
+                     {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "approve_series": (lambda w, a: s.approve_series(w.db.uow(), a.id, w.series.id),
-                       {"user": DENIED, "staff": OK, "admin": OK}),
+                       {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "deny_series": (lambda w, a: s.deny_series(w.db.uow(), a.id, w.series.id, "No officer"),
-                    {"user": DENIED, "staff": OK, "admin": OK}),
+                    {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "cancel_series (another's)": (lambda w, a: s.cancel_series(w.db.uow(), a.id, w.series.id),
-                                  {"user": HIDDEN, "staff": OK, "admin": OK}),
+                                  {"user": HIDDEN, "manager": DENIED, "staff": OK, "admin": OK}),
     "change_password (own)": (lambda w, a: s.change_password(
         w.db.uow(), a.id, current_password="password-123" if a.email != "root-admin@test.example"
         else "admin-password", new_password="another-pass-1", hash_rounds=4),
-        {"user": OK, "staff": OK, "admin": OK}),
+        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
 }
 
 

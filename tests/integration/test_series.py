@@ -114,7 +114,8 @@ def test_a_window_breaking_a_rule_on_some_date_names_field_and_date_and_writes_n
     before = counts(db)
     with pytest.raises(ValidationError) as err:
         request(db, member, r, start, start + timedelta(hours=2))
-    assert err.value.field == "start_time" and "must be within 366 days" in err.value.rule
+    # the advance limit is the booking policy's (default 366 days), named as its rule
+    assert err.value.field == "max_advance_days" and "at most 366 days ahead" in err.value.rule
     third = (start + timedelta(weeks=3)).date().isoformat()
     assert f"occurrence on {third}" in err.value.rule
     assert counts(db) == before

@@ -42,6 +42,28 @@ def test_self_registration_of_a_taken_email_answers_the_same_and_changes_nothing
         assert uow.session.scalar(select(func.count()).select_from(AuditLog)) == audits
 
 
+def _mail_to(db, email):
+    from engine.models import OutboxMessage
+    with db.uow().read() as uow:
+        return [m.subject for m in uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient_email == email).order_by(OutboxMessage.created_at))]
+
+
+def test_either_way_the_address_gets_one_email_and_the_owner_at_most_one_a_day(db, make, clock):
+    s.register_member(db.uow(), email="new@example.org", name="New", password="password-123",
+                      hash_rounds=4)
+    assert _mail_to(db, "new@example.org") == ["Your Range-Control account is ready"]
+    make.user(email="owner@example.org")
+    for _ in range(3):
+        s.register_member(db.uow(), email="owner@example.org", name="Mallory",
+                          password="mallorys-password", hash_rounds=4)
+    assert _mail_to(db, "owner@example.org") == ["Someone tried to register your e-mail address"]
+    clock.advance(days=1)
+    s.register_member(db.uow(), email="owner@example.org", name="Mallory",
+                      password="mallorys-password", hash_rounds=4)
+    assert len(_mail_to(db, "owner@example.org")) == 2
+
+
 def test_an_admin_creating_a_taken_email_is_told(db, make):
     make.user(email="dup@example.org")
     with pytest.raises(ValidationError, match="already registered") as err:

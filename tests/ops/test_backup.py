@@ -111,3 +111,48 @@ def test_password_travels_in_the_environment_not_the_command_line():
     uri, env = libpq_target("postgresql+psycopg://rc:s3cret@db.internal:5432/railway")
     assert uri == "postgresql://rc@db.internal:5432/railway"
     assert env["PGPASSWORD"] == "s3cret"
+
+
+def test_backup_and_restore_as_the_owner_keep_the_runtime_role_working(scratch_databases,
+                                                                      tmp_path):
+    """With the two URLs set, migrate/backup/restore act as the owner; the restore (dumps
+    carry no grants) hands the applications' role its least privilege again."""
+    from sqlalchemy.engine import make_url
+
+    owner = scratch_databases[0]
+    role = f"rc_app_backup_{os.getpid()}"
+    app = make_url(owner).set(username=role, password="app-pass").render_as_string(
+        hide_password=False)
+    env = {**os.environ, "MIGRATION_DATABASE_URL": owner, "DATABASE_URL": app}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, text=True,
+                              capture_output=True, stdin=subprocess.DEVNULL, timeout=300,
+                              env=env)
+
+    try:
+        done = cli("migrate")
+        assert done.returncode == 0 and f"runtime role {role}" in done.stdout, done.stderr
+        assert cli("demo").returncode == 0  # loads through the services, as the runtime role
+        before = fingerprint(owner)
+        dump = tmp_path / "rc.dump"
+        assert cli("backup", "--out", str(dump)).returncode == 0
+        done = cli("restore", "--from", str(dump), "--yes")
+        assert done.returncode == 0 and f"runtime role {role}" in done.stdout, done.stderr
+        assert fingerprint(owner) == before
+        checked = cli("check")
+        assert checked.returncode == 0 and "OK: no findings" in checked.stdout
+        engine = create_engine(app)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM bookings")).scalar() > 0
+        with pytest.raises(Exception, match="permission denied"):
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE audit_logs"))
+        engine.dispose()
+    finally:
+        admin = create_engine(owner)
+        with admin.begin() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                conn.execute(text(f'DROP OWNED BY "{role}"'))
+                conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

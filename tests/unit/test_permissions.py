@@ -1,15 +1,16 @@
-"""The architecture's role table, cell by cell."""
+"""The architecture's role table, cell by cell (with the manager role of issue 11)."""
 import pytest
 
 from engine.domain.permissions import Permission as P, Role, has_permission
 
 USER_ONLY = {P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW,
              P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN}
-STAFF = USER_ONLY | {P.BOOKING_VIEW_ALL, P.BOOKING_CANCEL_ANY, P.BOOKING_APPROVE, P.BOOKING_DENY,
-                     P.BOOKING_RESCHEDULE, P.BOOKING_BUMP, P.AUDIT_VIEW, P.REPORT_VIEW,
-                     P.BOOKING_CHECK_IN_ANY, P.BOARD_VIEW}
+MANAGER = USER_ONLY | {P.BOOKING_VIEW_ALL, P.AUDIT_VIEW, P.REPORT_VIEW}
+STAFF = MANAGER | {P.BOOKING_CANCEL_ANY, P.BOOKING_APPROVE, P.BOOKING_DENY,
+                   P.BOOKING_RESCHEDULE, P.BOOKING_BUMP, P.QUOTA_EXCEED,
+                   P.BOOKING_CHECK_IN_ANY, P.BOARD_VIEW}
 ADMIN = set(P)
-GRANTS = {Role.USER: USER_ONLY, Role.STAFF: STAFF, Role.ADMIN: ADMIN}
+GRANTS = {Role.USER: USER_ONLY, Role.MANAGER: MANAGER, Role.STAFF: STAFF, Role.ADMIN: ADMIN}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -19,7 +20,14 @@ def test_role_table(role, permission):
 
 
 def test_each_role_holds_everything_of_the_role_below():
-    assert USER_ONLY < STAFF < ADMIN
+    assert USER_ONLY < MANAGER < STAFF < ADMIN
+
+
+def test_managers_read_but_decide_nothing():
+    decisions = {P.BOOKING_APPROVE, P.BOOKING_DENY, P.BOOKING_RESCHEDULE, P.BOOKING_BUMP,
+                 P.BOOKING_CANCEL_ANY, P.QUOTA_EXCEED, P.USER_MANAGE, P.RESOURCE_MANAGE,
+                 P.CONFIG_MANAGE}
+    assert not any(has_permission(Role.MANAGER, p) for p in decisions)
 
 
 def test_unknown_role_is_rejected():

@@ -1,0 +1,440 @@
+"""Booking policies in the database: the request-time check, approvers, two-person sign-offs,
+and the admin services that edit them (each change audited with its previous state).
+
+`check_request_policy` is the one request-time check: single requests and recurring series
+both call it inside their own transaction, after flushing any bookings made earlier in it.
+"""
+from __future__ import annotations
+
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, or_, select, text
+
+from engine.audit import AuditAction, record, snapshot
+from engine.db import UnitOfWork
+from engine.domain.permissions import Permission as P
+from engine.domain.permissions import Role, has_permission
+from engine.domain.policy import (
+    ApprovalMode, EffectivePolicy, PolicyViolation, QuotaUse, check_window, merge,
+    month_bounds, quota_breaches, validate_policy_values, week_bounds,
+)
+from engine.domain.rules import MAX_DURATION
+from engine.domain.status import BookingStatus
+from engine.errors import PermissionDenied, ValidationError
+from engine.models import (
+    Booking, BookingPolicy, BookingSignOff, Resource, ResourceApprover, SafetyZone, User,
+)
+from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.system import SYSTEM_USER_ID, ensure_system_user
+
+OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
+
+
+# --- the effective policy -------------------------------------------------------------------
+
+def effective_policy(uow: UnitOfWork, resource: Resource) -> EffectivePolicy:
+    """The resource's rules: its own row's fields, else its type's, else the defaults."""
+    rows = uow.session.scalars(select(BookingPolicy).where(or_(
+        BookingPolicy.resource_id == resource.id,
+        BookingPolicy.resource_type == resource.resource_type))).all()
+    own = next((r for r in rows if r.resource_id == resource.id), None)
+    of_type = next((r for r in rows if r.resource_type == resource.resource_type), None)
+    return merge(of_type, own)
+
+
+def type_policy(uow: UnitOfWork, resource_type: str) -> EffectivePolicy:
+    row = uow.session.scalars(select(BookingPolicy).where(
+        BookingPolicy.resource_type == resource_type)).one_or_none()
+    return merge(row, None)
+
+
+# --- quotas ----------------------------------------------------------------------------------
+
+def lock_quota(uow: UnitOfWork, member_id: UUID, resource_type: str) -> None:
+    """Serialise requests counted against one (member, resource type) quota.
+
+    PostgreSQL: a transaction-scoped advisory lock on the two-key space (the zone locks use
+    the one-key space, so the two never collide). SQLite: BEGIN IMMEDIATE already serialises.
+    """
+    if uow.dialect != "postgresql":
+        uow.session.connection()
+        return
+    member_key = int.from_bytes(member_id.bytes[:4], "big", signed=True)
+    type_key = zlib.crc32(resource_type.encode()) - 2**31
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(:m, :t)"),
+                        {"m": member_key, "t": type_key})
+
+
+def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datetime,
+              exclude: frozenset[UUID] = frozenset()) -> QuotaUse:
+    """Hours of pending and approved bookings starting in the week and the month of `start`
+    (site time zone), and the count of such bookings not yet ended, on this resource type."""
+    week = week_bounds(start, uow.tz)
+    month = month_bounds(start, uow.tz)
+    lo, hi = min(week[0], month[0], uow.now - MAX_DURATION), max(week[1], month[1])
+    of_type = select(Resource.id).where(Resource.resource_type == resource_type)
+    rows = uow.session.execute(
+        select(Booking.id, Booking.start_time, Booking.end_time)
+        .where(Booking.requester_id == member_id, Booking.status.in_(OPEN_STATUSES),
+               Booking.resource_id.in_(of_type), Booking.start_time >= lo)).all()
+    week_h = month_h = 0.0
+    open_count = 0
+    for r in rows:
+        if r.id in exclude:
+            continue
+        hours = (r.end_time - r.start_time).total_seconds() / 3600
+        if week[0] <= r.start_time < week[1]:
+            week_h += hours
+        if month[0] <= r.start_time < month[1]:
+            month_h += hours
+        if r.end_time > uow.now:
+            open_count += 1
+    return QuotaUse(round(week_h, 4), round(month_h, 4), open_count)
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What the request-time check decided: the policy, and any quota a staff member exceeded."""
+
+    policy: EffectivePolicy
+    exceeded: list[PolicyViolation] = field(default_factory=list)
+
+    @property
+    def audit_details(self) -> dict:
+        if not self.exceeded:
+            return {}
+        return {"quota_exceeded": [f"{v.field} ({v.value}): {v.rule}" for v in self.exceeded]}
+
+
+def check_request_policy(uow: UnitOfWork, actor: User, resource: Resource, start: datetime,
+                         end: datetime, *, requester: User | None = None,
+                         exclude: frozenset[UUID] = frozenset()) -> PolicyOutcome:
+    """Every booking-policy rule for one requested window, inside the caller's transaction.
+
+    Raises PolicyViolation (a ValidationError naming the rule and its value) on notice,
+    advance, length, or a quota the actor may not exceed. Quotas are counted under the
+    (member, type) lock, so parallel requests cannot pass a cap together; the lock is held
+    until the caller's transaction ends. Staff and admins may exceed quotas: the breaches come
+    back in `exceeded` for the caller's audit entry.
+    """
+    policy = effective_policy(uow, resource)
+    check_window(policy, resource.name, start, end, uow.now)
+    member = requester or actor
+    if not policy.has_quota:
+        return PolicyOutcome(policy)
+    quota = type_policy(uow, resource.resource_type)  # quotas live on the type's row only
+    lock_quota(uow, member.id, resource.resource_type)
+    use = quota_use(uow, member.id, resource.resource_type, start, exclude)
+    breaches = quota_breaches(quota, resource.resource_type, use,
+                              (end - start).total_seconds() / 3600)
+    if breaches and not has_permission(actor.role, P.QUOTA_EXCEED):
+        raise breaches[0]
+    return PolicyOutcome(policy, breaches)
+
+
+# --- the system actor ------------------------------------------------------------------------
+
+def system_user(uow: UnitOfWork) -> User:
+    """The reserved system account automatic approvals are recorded under (engine/system.py)."""
+    return uow.session.get(User, ensure_system_user(uow.session, uow.now))
+
+
+# --- approvers -------------------------------------------------------------------------------
+
+def named_approvers(uow: UnitOfWork, resource: Resource) -> list[User] | None:
+    """The staff named for this resource (most specific scope wins), or None: any staff."""
+    rows = uow.session.scalars(select(ResourceApprover).where(or_(
+        ResourceApprover.resource_id == resource.id,
+        ResourceApprover.safety_zone_id == resource.safety_zone_id
+        if resource.safety_zone_id else False,
+        ResourceApprover.resource_type == resource.resource_type))).all()
+    for scope in ("resource_id", "safety_zone_id", "resource_type"):
+        chosen = [r.user for r in rows if getattr(r, scope) is not None and r.user.is_active]
+        if chosen:
+            return sorted(chosen, key=lambda u: u.name)
+    return None
+
+
+def may_decide(uow: UnitOfWork, actor: User, resource: Resource) -> bool:
+    """Admins always; staff when no approvers are named for the resource or they are named."""
+    if not has_permission(actor.role, P.BOOKING_APPROVE):
+        return False
+    if actor.role is Role.ADMIN:
+        return True
+    named = named_approvers(uow, resource)
+    return named is None or any(u.id == actor.id for u in named)
+
+
+def require_decider(uow: UnitOfWork, actor: User, resource: Resource) -> None:
+    if not may_decide(uow, actor, resource):
+        names = ", ".join(u.name for u in named_approvers(uow, resource) or [])
+        raise PermissionDenied(f"permission denied: requests for '{resource.name}' are decided "
+                               f"by its named approvers ({names})")
+
+
+# --- two-person sign-offs --------------------------------------------------------------------
+
+def valid_sign_offs(uow: UnitOfWork, booking: Booking) -> list[BookingSignOff]:
+    """Sign-offs given for the booking's current resource and window (a move voids older ones)."""
+    return list(uow.session.scalars(select(BookingSignOff).where(
+        BookingSignOff.booking_id == booking.id,
+        BookingSignOff.resource_id == booking.resource_id,
+        BookingSignOff.start_time == booking.start_time,
+        BookingSignOff.end_time == booking.end_time).order_by(BookingSignOff.signed_at)).all())
+
+
+def add_sign_off(uow: UnitOfWork, actor: User, booking: Booking, *, completes: bool,
+                 previous: dict | None = None) -> None:
+    """Record one approver's sign-off (audited); the unique key refuses a second by the same."""
+    uow.session.add(BookingSignOff(
+        id=uuid.uuid4(), booking_id=booking.id, signer_id=actor.id,
+        resource_id=booking.resource_id, start_time=booking.start_time,
+        end_time=booking.end_time, signed_at=uow.now))
+    record(uow.session, actor_id=actor.id, action=AuditAction.SIGNED_OFF, now=uow.now,
+           booking_id=booking.id, previous_state=previous or snapshot(booking),
+           details={"sign_off": 2 if completes else 1, "of": 2})
+    uow.session.flush()
+
+
+@dataclass(frozen=True)
+class SignOffStatus:
+    """Who has signed a two-person booking, and who may still give the second sign-off."""
+
+    signed_by: list[str]
+    needed: int
+    candidates: list[str] | None  # None: any staff member other than the signer(s)
+
+    def describe(self) -> str:
+        signed = ", ".join(self.signed_by) if self.signed_by else "nobody yet"
+        who = ("any other staff member" if self.candidates is None
+               else ", ".join(self.candidates) or "no other named approver")
+        return f"signed by {signed}; {self.needed} more needed from {who}"
+
+
+def sign_off_status(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, SignOffStatus]:
+    """For the queue: the two-person bookings among these, with their sign-offs."""
+    out: dict[UUID, SignOffStatus] = {}
+    policies: dict[UUID, EffectivePolicy] = {}
+    for b in bookings:
+        if b.resource_id not in policies:
+            policies[b.resource_id] = effective_policy(uow, b.resource)
+        if policies[b.resource_id].approval_mode is not ApprovalMode.TWO_PERSON:
+            continue
+        signs = valid_sign_offs(uow, b)
+        signer_ids = {s.signer_id for s in signs}
+        named = named_approvers(uow, b.resource)
+        out[b.id] = SignOffStatus(
+            [s.signer.name for s in signs], max(0, 2 - len(signs)),
+            None if named is None else [u.name for u in named if u.id not in signer_ids])
+    return out
+
+
+# --- admin services --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolicyView:
+    id: UUID
+    resource_type: str | None
+    resource_id: UUID | None
+    resource_name: str | None
+    approval_mode: str | None
+    min_notice_minutes: int | None
+    max_advance_days: int | None
+    min_length_minutes: int | None
+    max_length_minutes: int | None
+    quota_hours_per_week: int | None
+    quota_hours_per_month: int | None
+    max_open_bookings: int | None
+
+    @classmethod
+    def of(cls, p: BookingPolicy, resource_name: str | None = None) -> PolicyView:
+        return cls(p.id, p.resource_type, p.resource_id, resource_name,
+                   p.approval_mode.value if p.approval_mode else None, p.min_notice_minutes,
+                   p.max_advance_days, p.min_length_minutes, p.max_length_minutes,
+                   p.quota_hours_per_week, p.quota_hours_per_month, p.max_open_bookings)
+
+
+def list_policies(uow: UnitOfWork, actor_id: object) -> list[PolicyView]:
+    """Every type's and resource's policy row (types first)."""
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        rows = uow.session.execute(
+            select(BookingPolicy, Resource.name).outerjoin(
+                Resource, Resource.id == BookingPolicy.resource_id)).all()
+        views = [PolicyView.of(p, name) for p, name in rows]
+        return sorted(views, key=lambda v: (v.resource_id is not None, v.resource_type or "",
+                                            v.resource_name or ""))
+
+
+def get_effective_policy(uow: UnitOfWork, actor_id: object, resource_id: object
+                         ) -> EffectivePolicy:
+    """What applies to one resource, for forms that show the rules before a request."""
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        return effective_policy(uow, get_or_404(uow, Resource, resource_id, "resource",
+                                                "resource_id"))
+
+
+def set_policy(uow: UnitOfWork, actor_id: object, *, resource_type: str | None = None,
+               resource_id: object | None = None, **values: object) -> PolicyView:
+    """Create or change the policy of a resource type or of one resource (admins only).
+
+    Only the fields given change; None clears a field (it then inherits).
+    """
+    with uow:
+        actor = load_actor(uow, actor_id, P.CONFIG_MANAGE)
+        if (resource_type is None) == (resource_id is None):
+            raise ValidationError("resource_type", "give a resource type or a resource, not both")
+        resource = None
+        if resource_id is not None:
+            resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+            row = uow.session.scalars(select(BookingPolicy).where(
+                BookingPolicy.resource_id == resource.id)).one_or_none()
+        else:
+            resource_type = str(resource_type).strip()
+            if not resource_type or len(resource_type) > 50:
+                raise ValidationError("resource_type", "must be 1 to 50 characters")
+            row = uow.session.scalars(select(BookingPolicy).where(
+                BookingPolicy.resource_type == resource_type)).one_or_none()
+        clean = validate_policy_values(values, for_resource=resource is not None)
+        if row is not None:
+            merged = {k: getattr(row, k) for k in clean} | clean
+            lo = merged.get("min_length_minutes", row.min_length_minutes)
+            hi = merged.get("max_length_minutes", row.max_length_minutes)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValidationError("max_length_minutes",
+                                      "must not be less than min_length_minutes")
+        previous = snapshot(row) if row is not None else None
+        if row is None:
+            row = BookingPolicy(id=uuid.uuid4(), resource_type=None if resource else resource_type,
+                                resource_id=resource.id if resource else None,
+                                created_at=uow.now)
+            uow.session.add(row)
+        for name, value in clean.items():
+            setattr(row, name, value)
+        row.updated_at = uow.now
+        uow.session.flush()
+        record(uow.session, actor_id=actor.id, now=uow.now, entity=row,
+               action=AuditAction.POLICY_UPDATED if previous else AuditAction.POLICY_CREATED,
+               previous_state=previous,
+               details={"scope": resource.name if resource else resource_type,
+                        **{k: (v.value if isinstance(v, ApprovalMode) else v)
+                           for k, v in clean.items()}})
+        view = PolicyView.of(row, resource.name if resource else None)
+        uow.commit()
+        return view
+
+
+def delete_policy(uow: UnitOfWork, actor_id: object, policy_id: object) -> None:
+    """Remove a policy row: its scope falls back to its type's rules or the defaults."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.CONFIG_MANAGE)
+        row = get_or_404(uow, BookingPolicy, policy_id, "policy", "policy_id")
+        record(uow.session, actor_id=actor.id, action=AuditAction.POLICY_DELETED, now=uow.now,
+               entity=row, previous_state=snapshot(row))
+        uow.session.delete(row)
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class ApproverScope:
+    """What an approver list is for; audited as one entity per scope."""
+
+    __tablename__ = "resource_approvers"
+    resource_type: str | None = None
+    safety_zone_id: UUID | None = None
+    resource_id: UUID | None = None
+
+    @property
+    def id(self) -> UUID:
+        key = f"{self.resource_type}|{self.safety_zone_id}|{self.resource_id}"
+        return uuid.uuid5(SYSTEM_USER_ID, key)
+
+    def clause(self):
+        return (ResourceApprover.resource_type == self.resource_type if self.resource_type
+                else ResourceApprover.safety_zone_id == self.safety_zone_id
+                if self.safety_zone_id else ResourceApprover.resource_id == self.resource_id)
+
+
+@dataclass(frozen=True)
+class ApproverView:
+    user_id: UUID
+    name: str
+    resource_type: str | None
+    safety_zone_id: UUID | None
+    resource_id: UUID | None
+
+
+def _scope(uow: UnitOfWork, resource_type, safety_zone_id, resource_id) -> ApproverScope:
+    given = [x for x in (resource_type, safety_zone_id, resource_id) if x]
+    if len(given) != 1:
+        raise ValidationError("scope", "name exactly one of resource_type, safety_zone_id, "
+                                       "resource_id")
+    if safety_zone_id:
+        return ApproverScope(safety_zone_id=get_or_404(uow, SafetyZone, safety_zone_id,
+                                                       "safety zone", "safety_zone_id").id)
+    if resource_id:
+        return ApproverScope(resource_id=get_or_404(uow, Resource, resource_id, "resource",
+                                                    "resource_id").id)
+    return ApproverScope(resource_type=str(resource_type).strip())
+
+
+def set_approvers(uow: UnitOfWork, actor_id: object, user_ids: list[object], *,
+                  resource_type: str | None = None, safety_zone_id: object | None = None,
+                  resource_id: object | None = None) -> list[ApproverView]:
+    """Name the staff who decide requests for a type, zone or resource (replaces the list;
+    an empty list returns the scope to all staff). Admins only; audited with the old list."""
+    with uow:
+        actor = load_actor(uow, actor_id, P.CONFIG_MANAGE)
+        scope = _scope(uow, resource_type, safety_zone_id, resource_id)
+        users = []
+        for raw in dict.fromkeys(as_uuid("user_ids", u) for u in user_ids):
+            user = uow.session.get(User, raw)
+            if user is None or not user.is_active:
+                raise ValidationError("user_ids", f"user {raw} is not an active account")
+            if not has_permission(user.role, P.BOOKING_APPROVE):
+                raise ValidationError("user_ids", f"{user.name} is a {user.role.value}: only "
+                                                  "staff and admins can approve")
+            users.append(user)
+        old = uow.session.scalars(select(ResourceApprover).where(scope.clause())).all()
+        previous = {"approvers": sorted(str(r.user_id) for r in old)}
+        uow.session.execute(delete(ResourceApprover).where(scope.clause()))
+        for user in users:
+            uow.session.add(ResourceApprover(
+                id=uuid.uuid4(), user_id=user.id, resource_type=scope.resource_type,
+                safety_zone_id=scope.safety_zone_id, resource_id=scope.resource_id,
+                created_at=uow.now))
+        record(uow.session, actor_id=actor.id, action=AuditAction.APPROVERS_CHANGED, now=uow.now,
+               entity=scope, previous_state=previous,
+               details={"resource_type": scope.resource_type,
+                        "safety_zone_id": scope.safety_zone_id,
+                        "resource_id": scope.resource_id,
+                        "approvers": [u.name for u in users]})
+        uow.session.flush()
+        views = [ApproverView(u.id, u.name, scope.resource_type, scope.safety_zone_id,
+                              scope.resource_id) for u in users]
+        uow.commit()
+        return views
+
+
+def list_approvers(uow: UnitOfWork, actor_id: object) -> list[ApproverView]:
+    with uow.read():
+        load_actor(uow, actor_id, P.RESOURCE_VIEW)
+        rows = uow.session.scalars(select(ResourceApprover)).all()
+        return sorted((ApproverView(r.user_id, r.user.name, r.resource_type, r.safety_zone_id,
+                                    r.resource_id) for r in rows),
+                      key=lambda v: (str(v.resource_type), str(v.safety_zone_id),
+                                     str(v.resource_id), v.name))
+
+
+__all__ = [
+    "ApprovalMode", "PolicyOutcome", "PolicyView", "SignOffStatus", "add_sign_off",
+    "check_request_policy", "delete_policy", "effective_policy", "get_effective_policy",
+    "list_approvers", "list_policies", "lock_quota", "may_decide", "named_approvers",
+    "quota_use", "require_decider", "set_approvers", "set_policy", "sign_off_status",
+    "system_user", "valid_sign_offs",
+]
