@@ -81,14 +81,14 @@ def test_a_row_with_only_the_architectures_columns_is_valid(db_url):
 
 
 def test_unique_names_migration_renames_existing_duplicates(db_url):
-    """0013 keeps the oldest name and renames the others before building the unique index."""
+    """0014 keeps the oldest name and renames the others before building the unique index."""
     import uuid
 
     import sqlalchemy as sa
 
     from engine import migrate
 
-    migrate.downgrade(db_url, "0012")
+    migrate.downgrade(db_url, "0013")
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as conn:

@@ -4,16 +4,16 @@ Two resources called "Range 1" and "range 1" merged into one calendar row. Exist
 are renamed first ("Range 1 (2)"), oldest keeping its name, so the unique index can be built;
 the downgrade drops the indexes (renamed rows keep their new names: that loses nothing).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
