@@ -15,6 +15,7 @@ from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
+STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
@@ -66,8 +67,8 @@ def sidebar(authn: auth.EngineAuthenticate, user) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Range-Control", page_icon=":material/my_location:",
-                       layout="wide")
+    # The tab icon is our own file: a ":material/..." icon would be fetched from a font CDN.
+    st.set_page_config(page_title="Range-Control", page_icon=STATIC / "logo.svg", layout="wide")
     settings = ui.database_override.settings if ui.database_override else get_settings()
     configure_logging("range-control-dashboard", settings.log_level)
     try:
