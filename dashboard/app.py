@@ -48,7 +48,8 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
-                             page("admin_blackouts.py", "Blackouts", ":material/block:")]
+                             page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_policies.py", "Booking policies", ":material/rule:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections
 
