@@ -110,7 +110,8 @@ class PostgresCounters:
                     self._next_purge = now + self.purge_every
                     conn.execute(self.PURGE, {"now": int(now)})
         except Exception as exc:  # noqa: BLE001 - any failure to reach the store
-            raise StoreUnavailable(f"PostgreSQL rate-limit store: {exc.__class__.__name__}") from exc
+            raise StoreUnavailable(
+                f"PostgreSQL rate-limit store: {exc.__class__.__name__}") from exc
         return [rows[k] for k in keys]
 
 
@@ -147,7 +148,8 @@ class RedisCounters:
 
 def make_store(api_settings: ApiSettings, *, dialect: str, engine: Engine | None,
                redis_url: str | None, clock: Clock = time.time) -> CounterStore:
-    """`auto`: Redis when REDIS_URL is set, else PostgreSQL when that is the database, else memory."""
+    """`auto`: Redis when REDIS_URL is set, else PostgreSQL when that is the database,
+    else memory."""
     choice = api_settings.rate_limit_backend
     if choice == "auto":
         choice = "redis" if redis_url else ("postgresql" if dialect == "postgresql" else "memory")
@@ -175,7 +177,7 @@ class RateLimiter:
         if not active:
             return 0.0
         counts = self.store.hit([k for k, _ in active], window)
-        if all(c <= n for c, (_, n) in zip(counts, active)):
+        if all(c <= n for c, (_, n) in zip(counts, active, strict=True)):
             return 0.0
         return window_start(self.clock(), window) + window - self.clock()
 

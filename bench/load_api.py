@@ -12,6 +12,12 @@ under bench/results/.
     .venv/bin/python bench/load_api.py --clients 32 --iterations 40 --duration 120
     .venv/bin/python bench/load_api.py --processes 1,2 --workers 1 --clients 32 --duration 60
     .venv/bin/python bench/load_api.py --zones 2     # approvals queue on two zone locks
+    .venv/bin/python bench/load_api.py --processes 1,2 --notify-workers 2   # plus e-mail workers
+
+With --notify-workers N, N `python -m engine notify` processes send the outbox the load fills
+(request and approval e-mails) to an SMTP sink in this process (aiosmtpd on 127.0.0.1); the
+report adds messages enqueued and delivered, Message-IDs delivered twice, and how long the
+workers took to drain the outbox after the clients stopped.
 
 Rate limits: with --limiter postgresql (default) or redis the servers count every request in
 the shared store, as replicas in production do, with limits too high to trip; `off` measures
@@ -153,6 +159,54 @@ def cpu_seconds(proc: subprocess.Popen) -> float:
     return total / tick
 
 
+class SmtpSink:
+    """Accepts every message on a free 127.0.0.1 port and counts Message-IDs."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.port = free_port()
+        self.lock = threading.Lock()
+        self.message_ids: list[str] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        content = envelope.content.decode("utf-8", "replace")
+        mid = next((line.split(":", 1)[1].strip() for line in content.splitlines()
+                    if line.lower().startswith("message-id:")), "")
+        with self.lock:
+            self.message_ids.append(mid)
+        return "250 OK"
+
+
+def start_notify_worker(url: str, smtp_port: int, index: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1",
+           "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false",
+           "SMTP_FROM": "bench@range.example", "LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "engine", "notify", "--worker-id",
+                             f"bench-{index}"], cwd=ROOT, env=env, start_new_session=True)
+
+
+def outbox_counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text(
+                "SELECT status, count(*) FROM notification_outbox GROUP BY status")).all())
+    finally:
+        engine.dispose()
+
+
+def drain(url: str, timeout: float) -> float | None:
+    """Seconds until no outbox row is pending (None if `timeout` passed first)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if not outbox_counts(url).get("pending"):
+            return time.perf_counter() - t0
+        time.sleep(0.5)
+    return None
+
+
 def token(base: str, email: str) -> str:
     r = httpx.post(f"{base}/api/v1/auth/login", data={"username": email, "password": PASSWORD},
                    timeout=30)
@@ -239,8 +293,12 @@ def run_once(args, processes: int) -> dict:
     """One configuration: a fresh database, `processes` API servers, the clients dealt over them."""
     url = fresh_database(args.admin_url, args.database)
     members, resources, staff_email = seed(url, args.clients, args.zones)
-    servers, bases = [], []
+    servers, bases, workers, sink, drained = [], [], [], None, None
     try:
+        if args.notify_workers:
+            sink = SmtpSink()
+            sink.controller.start()
+            workers = [start_notify_worker(url, sink.port, i) for i in range(args.notify_workers)]
         for _ in range(processes):
             port = free_port()
             servers.append(start_server(url, port, args.workers, args.limiter, args.redis_url))
@@ -263,9 +321,14 @@ def run_once(args, processes: int) -> dict:
             t.join(timeout=args.duration + 120)
         wall = time.perf_counter() - t0
         cpu = sum(cpu_seconds(p) for p in servers) - cpu_before
+        if workers:
+            drained = drain(url, args.drain_timeout)
+            outbox = outbox_counts(url)
     finally:
-        for server in servers:
+        for server in [*servers, *workers]:
             stop_server(server)
+        if sink is not None:
+            sink.controller.stop()
         if not args.keep_database:
             engine = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
@@ -279,6 +342,12 @@ def run_once(args, processes: int) -> dict:
                     "server_cpu_seconds": round(cpu, 2),
                     "server_cpu_ms_per_request": (round(cpu * 1000 / summary["requests"], 2)
                                                   if summary["requests"] else None)})
+    if workers:
+        ids = sink.message_ids
+        summary["notify"] = {
+            "workers": len(workers), "outbox": outbox, "delivered": len(ids),
+            "delivered_twice": len(ids) - len(set(ids)),
+            "drain_seconds_after_load": round(drained, 1) if drained is not None else None}
     return summary
 
 
@@ -294,6 +363,11 @@ def print_summary(args, s: dict) -> None:
         print(f"{op:<8} {o['count']:>6} {o['p50_ms']:>8} {o['p95_ms']:>8} {o['p99_ms']:>8} "
               f"{o['max_ms']:>8} {o['per_second']:>7} {o['errors']:>6}")
     print(f"error rate: {s['error_rate']:.2%}")
+    if "notify" in s:
+        n = s["notify"]
+        print(f"notify: {n['workers']} workers, outbox {n['outbox']}, {n['delivered']} delivered "
+              f"({n['delivered_twice']} twice), drained {n['drain_seconds_after_load']} s "
+              "after the clients stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limiter", choices=["off", "postgresql", "redis"], default="postgresql",
                         help="where the servers count rate limits (never tripped)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser.add_argument("--notify-workers", type=int, default=0,
+                        help="e-mail workers (python -m engine notify) running during the load")
+    parser.add_argument("--drain-timeout", type=float, default=120,
+                        help="seconds to wait for the workers to empty the outbox")
     parser.add_argument("--zones", type=int, default=0,
                         help="share the resources among this many safety zones (lock contention)")
     parser.add_argument("--database", default="rc_bench_api")
@@ -322,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     for processes in counts:
         summary = run_once(args, processes)
         summary.update({"clients": args.clients, "iterations": args.iterations,
+                        "notify_workers": args.notify_workers,
                         "workers": args.workers, "limiter": args.limiter, "zones": args.zones,
                         "database": "postgresql", "cpus": os.cpu_count(),
                         "load_average": os.getloadavg()[0],
@@ -331,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "load_api.json").write_text(json.dumps(runs if len(runs) > 1 else runs[0], indent=2))
-    return 0 if all(r["error_rate"] == 0 for r in runs) else 1
+    return 0 if all(r["error_rate"] == 0 and r.get("notify", {}).get("outbox", {}).get("pending", 0)
+                    == 0 for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -96,13 +96,16 @@ resource_id = st.selectbox("Resource", list(by_id), key="ns_resource", format_fu
     + (f" · {by_id[k].opens_at:%H:%M}–{by_id[k].closes_at:%H:%M}" if by_id[k].opens_at else "")))
 resource = by_id[resource_id]
 
+if st.session_state.get("ns_times_for") != resource_id:  # a new resource: its own hours
+    evening = not resource.opens_at or resource.opens_at <= time(18) <= time(20) <= resource.closes_at
+    first = time(18) if evening else resource.opens_at  # an evening slot when the hours allow
+    st.session_state.update({"ns_times_for": resource_id, "ns_start": first,
+                             "ns_end": time(min(first.hour + 2, 23), first.minute)})
 c1, c2, c3 = st.columns(3)
 day = c1.date_input("First date", value=ui.today() + timedelta(days=1), key="ns_date",
                     format="DD/MM/YYYY")
-start_t = c2.time_input("Start", value=resource.opens_at or time(18), key="ns_start",
-                        step=timedelta(minutes=15))
-end_t = c3.time_input("End", value=time(min(start_t.hour + 2, 23)), key="ns_end",
-                      step=timedelta(minutes=15))
+start_t = c2.time_input("Start", key="ns_start", step=timedelta(minutes=15))
+end_t = c3.time_input("End", key="ns_end", step=timedelta(minutes=15))
 rule = read_rule(day)
 purpose = st.text_area("Purpose", key="ns_purpose", max_chars=500,
                        placeholder="e.g. Club practice night")

@@ -14,7 +14,7 @@ from api.config import ApiSettings, parse_networks
 from api.edge import BodyLimitMiddleware, client_address
 from api.tokens import ACCESS
 from engine.db import Database
-from tests.api.conftest import bearer, iso, login, make_app
+from tests.api.conftest import iso, make_app
 from tests.conftest import test_settings as settings_for_tests
 
 BOOKINGS = "/api/v1/bookings"
