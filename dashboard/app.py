@@ -15,6 +15,7 @@ from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
+STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
@@ -28,6 +29,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         "Bookings": [page("new_booking.py", "New booking", ":material/add_circle:", default=member),
                      page("new_series.py", "Recurring booking", ":material/event_repeat:"),
                      page("my_bookings.py", "My bookings", ":material/event_note:"),
+                     page("my_waitlist.py", "My waitlist", ":material/hourglass_top:"),
                      page("calendar.py", "Calendar", ":material/calendar_month:")],
     }
     if role in ("staff", "admin"):
@@ -48,7 +50,8 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
-                             page("admin_blackouts.py", "Blackouts", ":material/block:")]
+                             page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_outbox.py", "Outbox", ":material/outgoing_mail:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections
 
@@ -64,8 +67,8 @@ def sidebar(authn: auth.EngineAuthenticate, user) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Range-Control", page_icon=":material/my_location:",
-                       layout="wide")
+    # The tab icon is our own file: a ":material/..." icon would be fetched from a font CDN.
+    st.set_page_config(page_title="Range-Control", page_icon=STATIC / "logo.svg", layout="wide")
     settings = ui.database_override.settings if ui.database_override else get_settings()
     configure_logging("range-control-dashboard", settings.log_level)
     try:

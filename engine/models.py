@@ -79,6 +79,7 @@ class SafetyZone(Base):
     """Resources whose danger areas overlap: an approved booking on one blocks them all."""
 
     __tablename__ = "safety_zones"
+    __table_args__ = (Index("uq_safety_zones_name_lower", func.lower(text("name")), unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
@@ -92,6 +93,7 @@ class Resource(Base):
     __table_args__ = (
         Index("idx_resources_type", "resource_type"),
         Index("ix_resources_safety_zone_id", "safety_zone_id"),
+        Index("uq_resources_name_lower", func.lower(text("name")), unique=True),
         CheckConstraint("(opens_at IS NULL) = (closes_at IS NULL)", name="hours_both_or_neither"),
         CheckConstraint("opens_at IS NULL OR closes_at > opens_at", name="hours_order"),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -89,8 +89,8 @@ def invitation(data: EventData, method: str) -> bytes:
 def feed(events: Iterable[EventData], name: str) -> bytes:
     """A subscription feed (no METHOD: a published calendar, RFC 5545 section 3.7.2)."""
     cal = _calendar(name=name)
-    cal.add("x-published-ttl", "PT15M")
-    cal.add("refresh-interval", "PT15M", parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT15M")  # Outlook, Apple: poll every 15 minutes
+    cal.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
     for data in events:
         cal.add_component(_event(data))
     return cal.to_ical()

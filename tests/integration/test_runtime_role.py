@@ -165,3 +165,33 @@ def test_the_owner_cannot_be_made_the_runtime_role(pg_database_url):
     owner = make_url(pg_database_url).username
     with pytest.raises(RoleSetupError, match="owner"):
         ensure_runtime_role(pg_database_url, RuntimeRole(owner, None))
+
+
+def _check_in_production(database_url: str, capsys) -> tuple[int, dict]:
+    import json
+
+    saved = {k: os.environ.get(k) for k in ("RANGE_CONTROL_ENV", "DATABASE_URL")}
+    os.environ.update({"RANGE_CONTROL_ENV": "production", "DATABASE_URL": database_url})
+    get_settings.cache_clear()
+    try:
+        code = engine_main(["check", "--json"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_check_in_production_flags_an_app_role_that_can_erase_history(
+        pg_database_url, runtime_url, capsys):
+    _truncate_pg(pg_database_url)
+    code, report = _check_in_production(pg_database_url, capsys)  # the superuser owner
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["kind"] == "app_role_can_erase_audit"
+    assert finding["examples"][0]["superuser"] is True
+    code, report = _check_in_production(runtime_url, capsys)
+    assert (code, report["findings"]) == (0, [])

@@ -1,0 +1,41 @@
+"""Outbox (admins): e-mails queued, sent, failed or skipped; retry the ones that failed."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from engine.services import notifications
+
+ui.page_header("Outbox", "E-mails the notify worker sends (python -m engine notify). Failed "
+               "ones stopped after their last attempt; retry them once the cause is fixed.")
+ui.flash()
+uid = ui.user_id()
+counts = notifications.outbox_counts(ui.uow(), uid)
+for col, (status, n) in zip(st.columns(len(counts)), counts.items()):
+    col.metric(status.title(), n)
+status = st.selectbox("Show", list(notifications.OUTBOX_STATUSES), index=2, key="outbox-status")
+page = ui.paged(lambda p: notifications.list_outbox(ui.uow(), uid, status=status, page=p,
+                                                    page_size=50), key="outbox")
+if not page.items:
+    st.info(f"No {status} e-mails.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "id": ui.short_id(m.id), "kind": m.kind, "to": m.recipient_email,
+        "attempts": m.attempts, "queued": ui.fmt(m.created_at),
+        "next attempt" if status == "pending" else "sent": ui.fmt(
+            m.next_attempt_at if status == "pending" else m.sent_at),
+        "last error": m.last_error or ""} for m in page.items]),
+        hide_index=True, width="stretch")
+    ui.pager(page, key="outbox")
+    if status == "failed":
+        labels = {f"{ui.short_id(m.id)} {m.kind} to {m.recipient_email}": m.id
+                  for m in page.items}
+        chosen = st.multiselect("Retry", list(labels), key="outbox-retry")
+        if st.button("Retry selected", icon=":material/replay:", disabled=not chosen,
+                     key="outbox-retry-button"):
+            done = [ui.attempt(lambda i=labels[c]: notifications.retry_message(ui.uow(), uid, i))
+                    for c in chosen]
+            if all(d is not None for d in done):
+                st.session_state["rc_flash"] = f"{len(done)} e-mail(s) queued again."
+                st.rerun()
