@@ -6,16 +6,16 @@ about a million rows, so its planner then refuses the full index and scans the t
 bench/bench_series.py). A partial index holds only occurrences, and its statistics say so;
 PostgreSQL gets a smaller index too.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
