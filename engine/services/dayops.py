@@ -281,3 +281,19 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
             if len(candidates) < batch_size:
                 break
     return ReleaseResult(released)
+
+
+def run_day_jobs(db: Database) -> tuple[int, int]:
+    """The scheduled part of the day of operations, as the notify worker runs it each pass
+    (and `python -m engine release-no-shows` from cron): release no-shows, expire offers.
+    Returns (released, expired); a failure is logged and left for the next pass."""
+    import logging
+
+    from engine.services.waitlist import expire_offers
+
+    try:
+        return len(release_no_shows(db).released), len(expire_offers(db).expired)
+    except Exception:  # noqa: BLE001 - the worker keeps sending mail; the next pass retries
+        logging.getLogger("range_control").exception(
+            "day-of-operations jobs failed", extra={"action": "dayops.jobs", "status": "error"})
+        return 0, 0
