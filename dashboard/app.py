@@ -15,10 +15,16 @@ from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
+STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
+#: Every signed-in page's url path, filled as pages_for builds them (for bookmarks()).
+PAGE_PATHS: set[str] = set()
+
+
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
+    PAGE_PATHS.add(file.removesuffix(".py"))
     return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
 
@@ -28,6 +34,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         "Bookings": [page("new_booking.py", "New booking", ":material/add_circle:", default=member),
                      page("new_series.py", "Recurring booking", ":material/event_repeat:"),
                      page("my_bookings.py", "My bookings", ":material/event_note:"),
+                     page("my_waitlist.py", "My waitlist", ":material/hourglass_top:"),
                      page("calendar.py", "Calendar", ":material/calendar_month:")],
     }
     if role in ("staff", "admin"):
@@ -49,9 +56,19 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
                              page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_policies.py", "Booking policies", ":material/rule:"),
                              page("admin_outbox.py", "Outbox", ":material/outgoing_mail:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections
+
+
+def bookmarks() -> list[st.Page]:
+    """Every signed-in page's URL answers the sign-in form while signed out; after sign-in the
+    same URL (the page's identity is its url_path) opens the real page, so bookmarks work."""
+    for role in ROLE_LABELS:
+        pages_for(role)
+    return [st.Page(PAGES / "sign_in.py", title="Sign in", url_path=path, visibility="hidden")
+            for path in sorted(PAGE_PATHS - {"sign_in", "register"})]
 
 
 def sidebar(authn: auth.EngineAuthenticate, user) -> None:
@@ -65,8 +82,8 @@ def sidebar(authn: auth.EngineAuthenticate, user) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Range-Control", page_icon=":material/my_location:",
-                       layout="wide")
+    # The tab icon is our own file: a ":material/..." icon would be fetched from a font CDN.
+    st.set_page_config(page_title="Range-Control", page_icon=STATIC / "logo.svg", layout="wide")
     settings = ui.database_override.settings if ui.database_override else get_settings()
     configure_logging("range-control-dashboard", settings.log_level)
     try:
@@ -82,7 +99,8 @@ def main() -> None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
             public.append(page("register.py", "Create an account", ":material/person_add:"))
-        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
+        nav = st.navigation(public + bookmarks(),
+                            position="top" if len(public) > 1 else "hidden")
     else:
         nav = st.navigation(pages_for(user.role))
         sidebar(authn, user)

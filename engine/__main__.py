@@ -67,9 +67,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from engine.db import Database
 
     db = Database(args.database_url or None)
+    # In production the DATABASE_URL role itself is checked: it must not be able to erase history.
+    app_connection = get_settings().is_production and not args.database_url
     try:
         with db.uow().read() as uow:
-            result = run_checks(db.url, uow.session)
+            result = run_checks(db.url, uow.session, app_connection=app_connection)
     except SQLAlchemyError as exc:
         print(f"error: cannot check the database: {exc.__class__.__name__}: "
               f"{str(exc).splitlines()[0]}", file=sys.stderr)

@@ -2,9 +2,11 @@
 
 Checks: migrations at head; no two approved bookings overlapping on one resource or on two
 resources of one safety zone (the database refuses both: only raw SQL with its constraint or
-triggers dropped could produce them); every booking's scope_id matching its resource's zone; no booking longer than the rules allow (reports rely on it);
-every booking has its 'created' audit entry; every booking whose status records a decision
-(approved, denied, bumped, cancelled) has the matching entry.
+triggers dropped could produce them); every booking's scope_id matching its resource's zone;
+no booking longer than the rules allow (reports rely on it); every booking has its 'created'
+audit entry; every booking whose status records a decision (approved, denied, bumped,
+cancelled) has the matching entry; in production, that the applications' role cannot erase
+the audit trail.
 Any finding makes the command exit 1, so a cron or CI job can alert on it.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from engine import migrate
@@ -152,7 +154,23 @@ def _missing_audit(session: Session, status: BookingStatus | None, action: Audit
     return count, examples
 
 
-def run_checks(url: str, session: Session) -> CheckResult:
+def _can_erase_audit(session: Session) -> list[dict[str, Any]]:
+    """This connection could erase the audit trail: a superuser (replica mode skips triggers)
+    or a member of the role owning audit_logs (owners can disable or drop its triggers)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    row = session.execute(text(
+        "SELECT current_user, r.rolsuper, pg_has_role(current_user, t.tableowner, 'MEMBER') "
+        "FROM pg_roles r, pg_tables t WHERE r.rolname = current_user "
+        "AND t.tablename = 'audit_logs' AND t.schemaname = current_schema()")).first()
+    if row is None or not (row[1] or row[2]):
+        return []
+    return [{"role": row[0], "superuser": bool(row[1]), "owns_audit_logs": bool(row[2])}]
+
+
+def run_checks(url: str, session: Session, *, app_connection: bool = False) -> CheckResult:
+    """`app_connection`: the session uses the applications' DATABASE_URL (in production), so
+    a role able to erase the audit trail is a finding too."""
     findings: list[Finding] = []
     revision, head = migrate.current_revision(url), migrate.head_revision(url)
     if revision != head:
@@ -167,6 +185,12 @@ def run_checks(url: str, session: Session) -> CheckResult:
         if count:
             findings.append(Finding(kind, count, f"{count} pair(s) of approved bookings "
                                     f"overlap {what}", examples))
+    if app_connection and (examples := _can_erase_audit(session)):
+        findings.append(Finding("app_role_can_erase_audit", 1,
+                                f"the applications connect as '{examples[0]['role']}', which can "
+                                "erase the audit trail: set MIGRATION_DATABASE_URL to the owner, "
+                                "DATABASE_URL to a separate user, and run `python -m engine "
+                                "migrate`", examples))
     count, examples = _stale_scope(session)
     if count:
         findings.append(Finding("booking_scope_stale", count,

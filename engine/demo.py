@@ -13,18 +13,19 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from engine.audit import AuditAction, record
+from engine.audit import AuditAction, record, snapshot
 from engine.db import Database
 from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.system import count_people
-from engine.models import Blackout, Booking, Resource, SafetyZone, User
+from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
 from engine.passwords import hash_password
 
 #: Sign-in details for trying the app locally (also listed in the README).
 DEMO_LOGINS = {
     "admin": ("admin@range.example", "admin-demo-pass"),
+    "manager": ("manager@range.example", "manager-demo-pass"),
     "staff": ("staff@range.example", "staff-demo-pass"),
     "member": ("member@range.example", "member-demo-pass"),
 }
@@ -88,7 +89,7 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
         users = {}
         for role, (email, password) in DEMO_LOGINS.items():
             name = {"admin": "Avery Admin", "staff": "Sasha Staff (Range Officer)",
-                    "member": "Mel Member"}[role]
+                    "manager": "Max Manager", "member": "Mel Member"}[role]
             users[role] = User(id=uuid.uuid4(), email=email, name=name,
                                role=Role(role if role != "member" else "user"),
                                password_hash=hash_password(password, hash_rounds),
@@ -192,8 +193,46 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
                         busy.setdefault(scope(r), []).append((start, end))
                     counts[status.value] = counts.get(status.value, 0) + 1
                     total += 1
+        _day_of_operations(s, rng, resources, now, counts)
         uow.commit()
         return DemoSummary(len(members) + 3, len(resources), total, counts)
+
+
+CHECK_IN_TYPES = ("range", "bay")
+CHECK_IN_HISTORY = timedelta(days=30)
+
+
+def _day_of_operations(s, rng: random.Random, resources, now: datetime,
+                       counts: dict[str, int]) -> None:
+    """Check-in is required on ranges and bays since 30 days ago: most of their approved
+    bookings since then were checked in, about one in eight was released as a no-show."""
+    from engine.system import ensure_system_user
+
+    since = now - CHECK_IN_HISTORY
+    for rtype in CHECK_IN_TYPES:
+        s.add(CheckInRule(resource_type=rtype, opens_before_minutes=30, grace_minutes=15,
+                          offer_minutes=60, required_since=since, updated_at=now))
+    system_id = ensure_system_user(s, now)
+    ids = [r.id for r in resources if r.resource_type in CHECK_IN_TYPES]
+    past = s.scalars(select(Booking).where(
+        Booking.resource_id.in_(ids), Booking.status == BookingStatus.APPROVED,
+        Booking.start_time >= since, Booking.start_time <= now - timedelta(minutes=15))
+        .order_by(Booking.start_time, Booking.id)).all()
+    for booking in past:
+        if rng.random() < 0.125:
+            previous = snapshot(booking)
+            booking.status, booking.decided_by_id = BookingStatus.NO_SHOW, system_id
+            booking.decided_at = booking.start_time + timedelta(minutes=15, seconds=30)
+            booking.decision_reason = "not checked in by the end of the grace period"
+            record(s, actor_id=system_id, action=AuditAction.NO_SHOW, now=booking.decided_at,
+                   booking_id=booking.id, previous_state=previous,
+                   details={"reason": booking.decision_reason, "by": "system"})
+            counts["approved"] -= 1
+            counts["no_show"] = counts.get("no_show", 0) + 1
+        else:
+            booking.checked_in_at = booking.start_time - timedelta(minutes=rng.randint(0, 25))
+            booking.checked_in_by_id = booking.requester_id
+    s.flush()
 
 
 def _pick_status(rng: random.Random, start: datetime, now: datetime, taken: bool) -> BookingStatus:

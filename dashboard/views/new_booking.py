@@ -153,6 +153,25 @@ def send(check: RequestCheck | None) -> None:
             st.rerun()
 
 
+def join_waitlist(check: RequestCheck | None) -> None:
+    """When the window is taken, the member may wait for it instead of sending a request."""
+    if check is None or check.problem is not None or not (check.conflicts.hard
+                                                          or check.conflicts.soft):
+        return
+    st.caption("Or wait for it: if the window frees (a cancellation, denial, bump or no-show) "
+               "the first on the waitlist is offered it as a request.")
+    if st.button("Join the waitlist for this window", icon=":material/hourglass_top:",
+                 key="nb_waitlist"):
+        entry = ui.attempt(lambda: services.join_waitlist(
+            ui.uow(), uid, resource_id=resource.id, start_time=start, end_time=end,
+            purpose=purpose, priority=int(priority)))
+        if entry is not None:
+            st.success(f"On the waitlist for {entry.resource_name}, "
+                       f"{ui.fmt_span(entry.start_time, entry.end_time)}: see **My waitlist**.",
+                       icon=":material/hourglass_top:")
+
+
 with ui.section("Availability"):
     checked = availability()
 send(checked)
+join_waitlist(checked)

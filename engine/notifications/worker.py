@@ -215,6 +215,8 @@ class Worker:
         """Schedule what is due (reminders, digests), then send every due row, batch by batch."""
         total = PassResult()
         if schedule:
+            from engine.services.dayops import run_day_jobs
+            run_day_jobs(self.db)  # no-shows and expired waitlist offers: their e-mails go now
             total.scheduled = schedule_due(self.db, self.settings)
         try:
             while True:

@@ -99,9 +99,10 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
                 bumped_by: UUID | None = None, notify: bool = True,
                 notify_event: NotificationEvent | str | None = None,
-                notify_context: dict | None = None) -> None:
+                notify_context: dict | None = None, offer_freed: bool = True) -> None:
     """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
-    the outbox, all in the caller's transaction."""
+    the outbox, all in the caller's transaction. A window the booking leaves is offered to
+    the waitlist (`offer_freed=False` only where the caller knows nobody waits there)."""
     previous = snapshot(booking)
     previous_status = booking.status
     booking.status = _transition(booking, action)
@@ -124,7 +125,7 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 "priority": winner.priority if winner else None})
         enqueue_booking_event(uow, booking, event, actor=actor, **context)
     uow.session.flush()
-    waitlist.after_status_change(uow, actor, booking, previous_status)
+    waitlist.after_status_change(uow, actor, booking, previous_status, offer_freed=offer_freed)
 
 
 @logged("booking.request")

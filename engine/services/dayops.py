@@ -17,7 +17,7 @@ from engine.domain.status import BookingAction, BookingStatus, next_status
 from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, CheckInRule, Resource, User
-from engine.services.common import get_or_404, load_actor, require
+from engine.services.common import get_or_404, load_actor, require, scope_key
 from engine.services.resources import _resource_type as valid_resource_type
 from engine.services.views import BookingView
 from engine.system import ensure_system_user
@@ -243,6 +243,7 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
     FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE) with the due condition checked again,
     so a booking is released exactly once and never after a late check-in."""
     from engine.services.bookings import set_status
+    from engine.services.waitlist import waiting_scopes
 
     released: list[UUID] = []
     seen: set[UUID] = set()
@@ -266,15 +267,33 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
                 .execution_options(populate_existing=True)).all()
             if rows:
                 system = uow.session.get(User, ensure_system_user(uow.session, uow.now))
+                waiting = waiting_scopes(uow)  # read under the zone locks: stays true
                 for booking in rows:
                     set_status(uow, system, booking, BookingAction.RELEASE_NO_SHOW,
                                AuditAction.NO_SHOW,
                                reason="not checked in by the end of the grace period",
                                details={"reason": "not checked in by the end of the grace "
                                         "period", "by": "system"},
-                               notify_event=NO_SHOW_EVENT)
+                               notify_event=NO_SHOW_EVENT,
+                               offer_freed=scope_key(booking.resource) in waiting)
                 uow.commit()
                 released.extend(b.id for b in rows)
             if len(candidates) < batch_size:
                 break
     return ReleaseResult(released)
+
+
+def run_day_jobs(db: Database) -> tuple[int, int]:
+    """The scheduled part of the day of operations, as the notify worker runs it each pass
+    (and `python -m engine release-no-shows` from cron): release no-shows, expire offers.
+    Returns (released, expired); a failure is logged and left for the next pass."""
+    import logging
+
+    from engine.services.waitlist import expire_offers
+
+    try:
+        return len(release_no_shows(db).released), len(expire_offers(db).expired)
+    except Exception:  # noqa: BLE001 - the worker keeps sending mail; the next pass retries
+        logging.getLogger("range_control").exception(
+            "day-of-operations jobs failed", extra={"action": "dayops.jobs", "status": "error"})
+        return 0, 0

@@ -92,7 +92,14 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
                                               f"{a} with {b}" for a, b in clashes))
         resource.safety_zone_id = zone_id
     if "name" in values:
-        resource.name = _text("name", values["name"])
+        name = _text("name", values["name"])
+        taken = uow.session.scalar(select(Resource.id).where(
+            func.lower(Resource.name) == name.lower(),
+            *([Resource.id != resource.id] if resource.id is not None else [])))
+        if taken is not None:  # the unique index on lower(name) backs this up under races
+            raise ValidationError("name", f"a resource named '{name}' already exists "
+                                          "(names are unique, whatever their capitals)")
+        resource.name = name
     if "resource_type" in values:
         resource.resource_type = _resource_type(values["resource_type"])
     if "description" in values:
@@ -127,7 +134,8 @@ def create_resource(uow: UnitOfWork, actor_id: object, **values: Any) -> Resourc
         _apply_resource_fields(uow, resource, values)
         resource.id = uuid.uuid4()
         uow.session.add(resource)
-        uow.session.flush()
+        with refused_by_database(uow, f"creation of resource '{resource.name}'"):
+            uow.session.flush()
         record(uow.session, actor_id=actor.id, action=AuditAction.RESOURCE_CREATED, now=uow.now,
                entity=resource, details=snapshot(resource))
         uow.session.refresh(resource)

@@ -30,6 +30,9 @@ MAX_DELAY = timedelta(hours=1)
 #: A pair with no attempt for this long starts again from zero.
 FORGET_AFTER = timedelta(hours=24)
 UNKNOWN_SOURCE = "unknown"
+#: Rows forgotten for FORGET_AFTER are deleted by `claim`, at most this often per process.
+PRUNE_EVERY = timedelta(minutes=10)
+_last_prune: dict[str, datetime] = {}
 
 
 def delay_after(failures: int) -> timedelta | None:
@@ -81,8 +84,20 @@ def claim(uow: UnitOfWork, account_key: str, source: str) -> int:
         wait = delay_after(row.failures)
         row.blocked_until = now + wait if wait else None
         number = row.failures
+        _prune(uow, now)
         uow.commit()
         return number
+
+
+def _prune(uow: UnitOfWork, now: datetime) -> None:
+    """Delete pairs nobody tried for FORGET_AFTER (guesses at unknown e-mails leave rows too)."""
+    last = _last_prune.get(uow.db.url)
+    if last is not None and now - last < PRUNE_EVERY and now >= last:
+        return
+    _last_prune[uow.db.url] = now
+    uow.session.execute(delete(SignInThrottle).where(
+        SignInThrottle.last_attempt_at <= now - FORGET_AFTER,
+        (SignInThrottle.blocked_until.is_(None)) | (SignInThrottle.blocked_until <= now)))
 
 
 def succeeded(uow: UnitOfWork, account_key: str, source: str) -> None:

@@ -254,11 +254,14 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
 
 
 def after_status_change(uow: UnitOfWork, actor: User, booking: Booking,
-                        previous: BookingStatus) -> None:
+                        previous: BookingStatus, *, offer_freed: bool = True) -> None:
     """Called by every booking status change: settle an offer that was decided, and offer a
     window that a pending or approved booking has just left."""
-    entry = uow.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.booking_id == booking.id, WaitlistEntry.status == W.OFFERED)).first()
+    # An offer is a pending request; its approval settles the entry, so an entry can only
+    # still be `offered` while its booking is pending.
+    entry = None if previous is not BookingStatus.PENDING else uow.session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id,
+                                    WaitlistEntry.status == W.OFFERED)).first()
     if entry is not None:
         if booking.status is BookingStatus.APPROVED:
             _step(uow, actor, entry, W.ACCEPTED, AuditAction.WAITLIST_ACCEPTED,
@@ -266,9 +269,20 @@ def after_status_change(uow: UnitOfWork, actor: User, booking: Booking,
         elif booking.status in TERMINAL_STATUSES:
             _step(uow, actor, entry, W.DECLINED, AuditAction.WAITLIST_DECLINED,
                   {"via": booking.status.value})
-    if previous in (BookingStatus.PENDING, BookingStatus.APPROVED) \
+    if offer_freed and previous in (BookingStatus.PENDING, BookingStatus.APPROVED) \
             and booking.status in TERMINAL_STATUSES:
         offer_freed_window(uow, booking.resource, booking.start_time, booking.end_time)
+
+
+def waiting_scopes(uow: UnitOfWork) -> set[UUID]:
+    """Zone (or lone resource) keys that have someone waiting: batch jobs skip the offer
+    look-up for windows nobody waits for."""
+    rows = uow.session.execute(
+        select(Resource.safety_zone_id, Resource.id).join(
+            WaitlistEntry, WaitlistEntry.resource_id == Resource.id)
+        .where(WaitlistEntry.status == W.WAITING, WaitlistEntry.start_time > uow.now)
+        .distinct()).all()
+    return {zone or rid for zone, rid in rows}
 
 
 # ---------------------------------------------------------------- expiry job

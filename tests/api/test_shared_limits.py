@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from api.ratelimit import PostgresCounters, RedisCounters
 from tests.api.test_uvicorn import ROOT, _free_port
 from tests.conftest import REQUIRE_PG, _truncate_pg
+from tests.integration.test_runtime_role import runtime_url  # noqa: F401 - a fixture
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WINDOW = 3600
@@ -52,6 +53,17 @@ def test_postgresql_counters_never_lose_a_concurrent_hit(pg_database_url):
     engine = create_engine(pg_database_url, pool_size=16)
     try:
         assert _count_concurrently(PostgresCounters(engine)) == list(range(1, 201))
+    finally:
+        engine.dispose()
+
+
+def test_the_least_privilege_runtime_role_can_count_and_purge(runtime_url):  # noqa: F811
+    engine = create_engine(runtime_url)
+    try:
+        store = PostgresCounters(engine, clock=lambda: 7200.0, purge_every=0)
+        key = f"role:{uuid.uuid4().hex}"
+        assert store.hit([key, "other"], 60) == [1, 1]
+        assert store.hit([key], 60) == [2]  # upsert and purge both ran as the runtime role
     finally:
         engine.dispose()
 

@@ -131,7 +131,7 @@ def test_member_requests_staff_approves_member_sees_it_approved(server, browser,
     settle(staff)
     staff.screenshot(path=str(SHOTS / "3-staff-approval-queue.png"), full_page=True)
     staff.get_by_role("button", name="Approve", exact=True).click()
-    staff.get_by_text(f"Approved: {RESOURCE}").first.wait_for(timeout=TIMEOUT)
+    staff.get_by_text(f"Approved: Mel Member's request for {RESOURCE}").first.wait_for(timeout=TIMEOUT)
     staff.screenshot(path=str(SHOTS / "4-staff-approved.png"), full_page=True)
 
     member.goto(f"{server.url}/my_bookings")

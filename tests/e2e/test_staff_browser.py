@@ -40,3 +40,80 @@ def test_deny_keeps_the_deny_tab_open_with_its_message(server, browser,
     assert "Denied:" in success.first.inner_text()
     staff.screenshot(path=str(SHOTS / "staff-deny-stays-on-tab.png"), full_page=True)
     ctx.close()
+
+
+def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, browser,
+                                                                      pages_on_failure):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure["calendar"] = ctx.new_page()
+    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
+    page.goto(f"{server.url}/calendar")
+    page.get_by_role("heading", name="Calendar").wait_for(timeout=TIMEOUT)
+    settle(page)
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=TIMEOUT)
+    assert page.locator(".js-plotly-plot .shapelayer path").count() >= 1  # the "now" line
+    page.locator(".js-plotly-plot g.trace.bars path").first.wait_for(timeout=TIMEOUT)
+    best = max(page.locator(".js-plotly-plot g.trace.bars path").all(),
+               key=lambda p: (lambda b: b["width"] * b["height"] if b else 0)(p.bounding_box()))
+    best.scroll_into_view_if_needed()  # the easiest bar to hit, on screen
+    box = best.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("button", name="Close").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.screenshot(path=str(SHOTS / "calendar-bar-opened.png"), full_page=True)
+    assert page.get_by_text(" · reference ").count() == 1  # the booking's card
+
+    # An empty slot: the last slot point of the last row lies after every demo booking.
+    slot = page.locator(".js-plotly-plot g.trace.scatter path.point").last
+    slot.scroll_into_view_if_needed()
+    box = slot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(300)
+    hover = page.evaluate("() => document.querySelector('.hoverlayer').textContent")
+    resource = hover.removeprefix("Book ").split(" at ")[0]  # "Book Minibus 1 at Sun 29 Nov 21:00"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert page.get_by_text(f"{resource} · ").count() >= 1, hover  # the form is prefilled
+    page.screenshot(path=str(SHOTS / "calendar-slot-to-new-booking.png"), full_page=True)
+    ctx.close()
+
+
+def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
+    """Every request the signed-in pages make goes to the dashboard itself (tab icon included)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure["offline"] = ctx.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
+            else outside.append(r.url))
+    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
+    for path in ("calendar", "reports"):
+        page.goto(f"{server.url}/{path}")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)
+        settle(page)
+    icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+    assert icon and all(h.startswith((server.url, "data:")) for h in icon), icon
+    assert outside == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("path,email,password,heading", [
+    ("approval_queue", "staff@range.example", "staff-demo-pass", "Approval queue"),
+    ("new_booking", "member@range.example", "member-demo-pass", "New booking"),
+    ("calendar", "member@range.example", "member-demo-pass", "Calendar"),
+    ("all_bookings", "staff@range.example", "staff-demo-pass", "All bookings"),
+])
+def test_a_bookmarked_page_opens_after_sign_in(server, browser, pages_on_failure, path, email,
+                                               password, heading):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure[f"bookmark-{path}"] = ctx.new_page()
+    page.goto(f"{server.url}/{path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    ctx.close()

@@ -52,7 +52,8 @@ def test_cli_create_admin_asks_twice_and_refuses_a_mismatch(tmp_path):
 
 def test_demo_has_every_status_logins_and_no_overlapping_approvals(db):
     summary = load_demo(db, days_back=30, days_ahead=14)
-    assert set(summary.by_status) == {"pending", "approved", "denied", "cancelled", "bumped"}
+    assert set(summary.by_status) == {"pending", "approved", "denied", "cancelled", "bumped",
+                                      "no_show"}
     for email, password in DEMO_LOGINS.values():
         assert authenticate(db.uow(), email, password).email == email
     other = aliased(Booking)

@@ -235,3 +235,21 @@ def test_release_command_runs_from_cron(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["released 0 no-show booking(s)",
                                         "expired 0 waitlist offer(s)"]
+
+
+def test_the_notify_worker_releases_no_shows_and_mails_the_member(db, make, clock, day):
+    """The worker that already runs scheduled jobs runs the release each pass."""
+    from tests.notify.conftest import SmtpSink, notify_settings
+    from engine.notifications.worker import Worker
+
+    staff, member, r = day
+    b = approved(make, r, member, staff, hours_from_now=1)
+    clock.now = b.start_time + timedelta(minutes=16)
+    sink = SmtpSink()
+    sink.start()
+    try:
+        Worker(db, sink.settings, notify_settings(), worker_id="w").run_once()
+    finally:
+        sink.stop()
+    assert s.get_booking(db.uow(), staff.id, b.id).status == "no_show"
+    assert [m for _, to, m in sink.inbox.messages if member.email in to]

@@ -78,3 +78,31 @@ def test_a_row_with_only_the_architectures_columns_is_valid(db_url):
                                 "ON users.id = bookings.requester_id")).one()
     engine.dispose()
     assert bool(row.is_active) is True and row.priority == 1
+
+
+def test_unique_names_migration_renames_existing_duplicates(db_url):
+    """0014 keeps the oldest name and renames the others before building the unique index."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from engine import migrate
+
+    migrate.downgrade(db_url, "0013")
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for n, name in enumerate(["Range 1", "range 1", "RANGE 1"]):
+                conn.execute(sa.text(
+                    "INSERT INTO resources (id, name, resource_type, is_active, created_at, "
+                    "updated_at) VALUES (:id, :name, 'range', true, :at, :at)"),
+                    {"id": uuid.uuid4().hex if engine.dialect.name == "sqlite" else uuid.uuid4(),
+                     "name": name, "at": f"2030-01-0{n + 1} 00:00:00+00:00"})
+        migrate.upgrade(db_url)
+        with engine.connect() as conn:
+            names = sorted(conn.execute(sa.text("SELECT name FROM resources")).scalars())
+        assert names == ["RANGE 1 (3)", "Range 1", "range 1 (2)"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM resources"))
+        engine.dispose()

@@ -76,3 +76,28 @@ def test_resource_types_are_listed_distinct(db, make):
     make.resource(resource_type="classroom")
     make.resource(resource_type="range")
     assert s.list_resource_types(db.uow(), make.admin.id) == ["classroom", "range"]
+
+
+def test_resource_names_are_unique_whatever_their_capitals(db, make):
+    from engine.services.resources import create_resource, update_resource
+
+    make.resource(name="Indoor Bay 1")
+    with pytest.raises(ValidationError) as err:
+        create_resource(db.uow(), make.admin.id, name="indoor bay 1", resource_type="bay")
+    assert err.value.field == "name" and "already exists" in err.value.rule
+    other = make.resource(name="Indoor Bay 2")
+    with pytest.raises(ValidationError):
+        update_resource(db.uow(), make.admin.id, other.id, name="INDOOR BAY 1")
+    update_resource(db.uow(), make.admin.id, other.id, name="Indoor bay 2")  # its own name
+
+
+def test_the_database_refuses_a_second_name_that_differs_only_in_capitals(db, make):
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.models import Resource
+
+    make.resource(name="Range 7")
+    with db.uow() as uow:
+        uow.session.add(Resource(name="RANGE 7", resource_type="range", is_active=True))
+        with pytest.raises(IntegrityError):
+            uow.session.flush()

@@ -40,6 +40,9 @@ ERASERS = [
     "DROP TRIGGER trg_audit_logs_no_truncate ON audit_logs",
     "DROP TABLE audit_logs CASCADE",
     "ALTER TABLE bookings DROP CONSTRAINT ex_bookings_no_overlapping_approved_in_scope",
+    "ALTER TABLE bookings DISABLE TRIGGER trg_bookings_set_scope",
+    "CREATE OR REPLACE FUNCTION audit_logs_append_only() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$ BEGIN RETURN NULL; END $$",
     "CREATE TABLE shadow_audit (id int)",
     f"ALTER ROLE {ROLE} SUPERUSER",
     "INSERT INTO alembic_version VALUES ('fake')",
@@ -165,3 +168,33 @@ def test_the_owner_cannot_be_made_the_runtime_role(pg_database_url):
     owner = make_url(pg_database_url).username
     with pytest.raises(RoleSetupError, match="owner"):
         ensure_runtime_role(pg_database_url, RuntimeRole(owner, None))
+
+
+def _check_in_production(database_url: str, capsys) -> tuple[int, dict]:
+    import json
+
+    saved = {k: os.environ.get(k) for k in ("RANGE_CONTROL_ENV", "DATABASE_URL")}
+    os.environ.update({"RANGE_CONTROL_ENV": "production", "DATABASE_URL": database_url})
+    get_settings.cache_clear()
+    try:
+        code = engine_main(["check", "--json"])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_check_in_production_flags_an_app_role_that_can_erase_history(
+        pg_database_url, runtime_url, capsys):
+    _truncate_pg(pg_database_url)
+    code, report = _check_in_production(pg_database_url, capsys)  # the superuser owner
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["kind"] == "app_role_can_erase_audit"
+    assert finding["examples"][0]["superuser"] is True
+    code, report = _check_in_production(runtime_url, capsys)
+    assert (code, report["findings"]) == (0, [])

@@ -240,3 +240,18 @@ def test_concurrent_admin_creations_of_one_email_give_one_user_and_a_clear_error
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(create, range(6)))
     assert results.count("ok") == 1 and results.count("taken") == 5
+
+
+def test_pairs_nobody_tried_for_a_day_are_deleted(db, make, clock):
+    from engine.models import SignInThrottle
+    from engine.services.throttle import FORGET_AFTER, PRUNE_EVERY
+
+    for n in range(3):
+        with pytest.raises(AuthenticationError):
+            s.authenticate(db.uow(), f"gone{n}@example.org", "wrong-password", source="10.1.1.1")
+    clock.advance(seconds=(FORGET_AFTER + PRUNE_EVERY).total_seconds())
+    with pytest.raises(AuthenticationError):
+        s.authenticate(db.uow(), "fresh@example.org", "wrong-password", source="10.1.1.1")
+    with db.uow().read() as uow:
+        keys = uow.session.scalars(select(SignInThrottle.account_key)).all()
+    assert keys == ["fresh@example.org"]

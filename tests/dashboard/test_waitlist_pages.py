@@ -1,0 +1,53 @@
+"""Waitlist pages (AppTest): joining from New booking when the window is taken, and taking
+an offer on My waitlist."""
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from engine import services
+from engine.domain.permissions import Role
+from tests.conftest import NOW
+from tests.dashboard.helpers import button, errors, signed_in
+from tests.dashboard.test_member_pages import TOMORROW, fill_request
+
+
+def test_member_joins_the_waitlist_when_the_window_is_taken_then_accepts_the_offer(
+        dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    start = NOW.replace(day=8, hour=10)
+    holder = make.booking(r1, start=start, end=start + timedelta(hours=2), approve_by=staff)
+    member = make.user(Role.USER)
+    at = fill_request(signed_in(dashboard, member, "new_booking"), "Range 1", TOMORROW,
+                      time(10), time(12), "Club night")
+    button(at, "Join the waitlist for this window").click().run()
+    assert not errors(at), errors(at)
+    assert any("On the waitlist for Range 1" in s.value for s in at.success)
+    [entry] = services.list_waitlist(dashboard.uow(), member.id)
+    assert (entry.status, entry.purpose) == ("waiting", "Club night")
+
+    services.cancel_booking(dashboard.uow(), staff.id, holder.id)
+    at = signed_in(dashboard, member, "my_waitlist")
+    assert at.dataframe[0].value["Status"][0] == "offered"
+    button(at, "Accept").click().run()
+    assert not errors(at), errors(at)
+    [entry] = services.list_waitlist(dashboard.uow(), member.id)
+    assert entry.status == "accepted"
+    assert services.get_booking(dashboard.uow(), member.id, entry.booking_id).status == "pending"
+
+
+def test_a_free_window_offers_no_waitlist_and_a_member_can_leave(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    at = fill_request(signed_in(dashboard, member, "new_booking"), "Range 1", TOMORROW,
+                      time(10), time(12), "Club night")
+    assert not [b for b in at.button if b.label == "Join the waitlist for this window"]
+    start = NOW.replace(day=8, hour=14)
+    make.booking(r1, start=start, end=start + timedelta(hours=1), approve_by=staff)
+    services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id, start_time=start,
+                           end_time=start + timedelta(hours=1), purpose="Late slot")
+    at = signed_in(dashboard, member, "my_waitlist")
+    button(at, "Leave the waitlist").click().run()
+    assert not errors(at), errors(at)
+    assert [e.status for e in services.list_waitlist(dashboard.uow(), member.id)] == ["left"]
