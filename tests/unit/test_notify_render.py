@@ -68,3 +68,29 @@ def test_a_pending_reschedule_carries_no_calendar_and_unknown_kinds_fall_back():
     other = build(row("booking_checked_in", note="You are checked in."))
     assert other["Subject"].startswith("Booking update: Bay 3")
     assert "You are checked in." in other.get_body(("plain",)).get_content()
+
+
+def test_kinds_other_services_send_have_their_own_templates():
+    occurrences = [{"booking_id": "b1", "start_time": f"2030-07-0{d}T08:00:00+00:00",
+                    "end_time": f"2030-07-0{d}T09:00:00+00:00", "status": "approved",
+                    "conflict": d == 2} for d in (1, 2, 3)]
+    series = {"id": "s1", "rule": "FREQ=DAILY", "description": "every day, 3 times",
+              "timezone": "Europe/London", "occurrences": occurrences,
+              "left": [{"booking_id": "b2-0000", "reason": "conflicts with a booking"}],
+              "skipped_starts": []}
+    msg = build(row("series_approved", series=series))
+    text = msg.get_body(("plain",)).get_content()
+    assert msg["Subject"] == "Recurring booking approved: Bay 3, 3 dates"
+    assert "every day, 3 times" in text and "Tue 02 Jul, 09:00-10:00: Approved" in text
+    assert "(conflict when requested)" in text and "conflicts with a booking" in text
+    assert list(msg.iter_attachments()) == []  # the feed carries series dates
+    for kind in ("series_requested", "series_denied", "series_cancelled"):
+        assert build(row(kind, series=series, reason="No range officer"))["Subject"]
+    offer = build(row("waitlist_offer", status="pending",
+                      offer_expires_at="2030-06-30T17:00:00+00:00"))
+    assert offer["Subject"] == "A place opened up: Bay 3, Mon 01 Jul, 09:00-11:00"
+    assert "until Sun 30 Jun 18:00" in offer.get_body(("plain",)).get_content()
+    gone = build(row("booking_no_show", status="no_show", reason="not checked in"))
+    assert gone["Subject"].startswith("Released as a no-show")
+    [part] = list(gone.iter_attachments())
+    assert part.get_param("method") == "CANCEL"
