@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from _seed import database_size, load_seed_result, reset_database, seed  # noqa: E402
-from engine import services  # noqa: E402
+from engine import migrate, services  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
 
@@ -87,7 +87,8 @@ def measure(db: Database, res, n_series: int, rng: random.Random) -> dict:
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
     url = args.pg_url if backend == "postgresql" else args.sqlite_url
     print(f"\n=== {backend}: {url}", flush=True)
-    if args.reuse:
+    if args.reuse:  # bring an earlier seed to the current schema first (a no-op when it is)
+        migrate.upgrade(url)
         res = load_seed_result(url)
     else:
         reset_database(url)

@@ -19,7 +19,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
+#: Every signed-in page's url path, filled as pages_for builds them (for bookmarks()).
+PAGE_PATHS: set[str] = set()
+
+
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
+    PAGE_PATHS.add(file.removesuffix(".py"))
     return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
 
@@ -51,9 +56,19 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
                              page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_policies.py", "Booking policies", ":material/rule:"),
                              page("admin_outbox.py", "Outbox", ":material/outgoing_mail:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections
+
+
+def bookmarks() -> list[st.Page]:
+    """Every signed-in page's URL answers the sign-in form while signed out; after sign-in the
+    same URL (the page's identity is its url_path) opens the real page, so bookmarks work."""
+    for role in ROLE_LABELS:
+        pages_for(role)
+    return [st.Page(PAGES / "sign_in.py", title="Sign in", url_path=path, visibility="hidden")
+            for path in sorted(PAGE_PATHS - {"sign_in", "register"})]
 
 
 def sidebar(authn: auth.EngineAuthenticate, user) -> None:
@@ -84,7 +99,8 @@ def main() -> None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
             public.append(page("register.py", "Create an account", ":material/person_add:"))
-        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
+        nav = st.navigation(public + bookmarks(),
+                            position="top" if len(public) > 1 else "hidden")
     else:
         nav = st.navigation(pages_for(user.role))
         sidebar(authn, user)

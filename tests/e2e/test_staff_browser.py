@@ -97,3 +97,23 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     assert icon and all(h.startswith((server.url, "data:")) for h in icon), icon
     assert outside == []
     ctx.close()
+
+
+@pytest.mark.parametrize("path,email,password,heading", [
+    ("approval_queue", "staff@range.example", "staff-demo-pass", "Approval queue"),
+    ("new_booking", "member@range.example", "member-demo-pass", "New booking"),
+    ("calendar", "member@range.example", "member-demo-pass", "Calendar"),
+    ("all_bookings", "staff@range.example", "staff-demo-pass", "All bookings"),
+])
+def test_a_bookmarked_page_opens_after_sign_in(server, browser, pages_on_failure, path, email,
+                                               password, heading):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure[f"bookmark-{path}"] = ctx.new_page()
+    page.goto(f"{server.url}/{path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    ctx.close()
