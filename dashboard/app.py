@@ -56,6 +56,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
                              page("admin_resources.py", "Resources", ":material/inventory_2:"),
                              page("admin_zones.py", "Safety zones", ":material/shield:"),
                              page("admin_blackouts.py", "Blackouts", ":material/block:"),
+                             page("admin_policies.py", "Booking policies", ":material/rule:"),
                              page("admin_outbox.py", "Outbox", ":material/outgoing_mail:")]
     sections["Account"] = [page("account.py", "Account", ":material/manage_accounts:")]
     return sections

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="RANGE_CONTROL_DATA_DIR")
     db_pool_size: int = Field(default=5, ge=1, le=100, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(default=10, ge=0, le=100, alias="DB_MAX_OVERFLOW")
+    #: A pooled PostgreSQL connection idle longer than this is pinged before use (a database
+    #: restart is caught there); busier ones skip the round trip (engine/db.py).
+    db_ping_idle_seconds: float = Field(default=10.0, ge=0, le=3600, alias="DB_PING_IDLE_SECONDS")
     site_timezone: str = Field(default="UTC", alias="SITE_TIMEZONE")
     environment: str = Field(default="development", alias="RANGE_CONTROL_ENV")
     allow_self_registration: bool = Field(default=True, alias="ALLOW_SELF_REGISTRATION")

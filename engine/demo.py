@@ -25,6 +25,7 @@ from engine.passwords import hash_password
 #: Sign-in details for trying the app locally (also listed in the README).
 DEMO_LOGINS = {
     "admin": ("admin@range.example", "admin-demo-pass"),
+    "manager": ("manager@range.example", "manager-demo-pass"),
     "staff": ("staff@range.example", "staff-demo-pass"),
     "member": ("member@range.example", "member-demo-pass"),
 }
@@ -88,7 +89,7 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
         users = {}
         for role, (email, password) in DEMO_LOGINS.items():
             name = {"admin": "Avery Admin", "staff": "Sasha Staff (Range Officer)",
-                    "member": "Mel Member"}[role]
+                    "manager": "Max Manager", "member": "Mel Member"}[role]
             users[role] = User(id=uuid.uuid4(), email=email, name=name,
                                role=Role(role if role != "member" else "user"),
                                password_hash=hash_password(password, hash_rounds),

@@ -68,11 +68,28 @@ def conflict_summary(report) -> str:
     return text + (f" · {len(report.soft)} competing" if report.soft else "")
 
 
+def sign_off_summary(item) -> str:
+    """Two-person requests: how many of the two sign-offs are in."""
+    if item.sign_off is None:
+        return ""
+    return f"{2 - item.sign_off.needed}/2 signed"
+
+
+def sign_off_panel(item) -> None:
+    """Who has signed a two-person request and who is still needed; named approvers only."""
+    if item.sign_off is not None:
+        st.info(f"Two-person approval: {item.sign_off.describe()}.", icon=":material/group:")
+    if not item.may_decide:
+        st.warning("You are not a named approver for this resource: you can see this request "
+                   "but not decide it.", icon=":material/lock:")
+
+
 def queue_table(queue) -> None:
     st.dataframe(pd.DataFrame([{
         "When": ui.fmt_span(i.booking.start_time, i.booking.end_time),
         "Resource": i.booking.resource_name, "Requested by": i.booking.requester_name,
         "Priority": i.booking.priority, "Conflicts": conflict_summary(i.conflicts),
+        "Sign-off": sign_off_summary(i),
         "Purpose": i.booking.purpose, "Ref": ui.short_id(i.booking.id)}
         for i in queue.items]), hide_index=True, width="stretch",
         column_config={"Conflicts": st.column_config.TextColumn(width="large"),
@@ -112,6 +129,9 @@ def approve_all(uid, queue) -> None:
         if batch is not None:
             names = {b.id: f"{b.resource_name} {ui.fmt(b.start_time)}" for b in chosen}
             note = f"Approved {len(batch.approved)} request(s)."
+            if batch.signed:
+                note += (f" Signed off {len(batch.signed)} two-person request(s): each needs a "
+                         "second approver.")
             if batch.skipped:
                 note += f" Left {len(batch.skipped)} pending: " + "; ".join(
                     f"{names.get(b, ui.short_id(b))} ({why})" for b, why in batch.skipped)
@@ -123,7 +143,10 @@ def approve_all(uid, queue) -> None:
 def approve_action(uid, item) -> None:
     b = item.booking
     if st.button("Approve", type="primary", icon=":material/check:", key="aq_approve"):
-        if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id)):
+        view = ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id))
+        if view is not None and view.status == "pending":  # a two-person first sign-off
+            done("Approve", f"Signed off: {describe(b)}. A second approver must approve it.")
+        elif view is not None:
             done("Approve", f"Approved: {describe(b)}.")
 
 
@@ -249,6 +272,7 @@ def decision_card(uid, item) -> None:
             st.info(f"{len(item.conflicts.soft)} other pending request(s) want overlapping time "
                     "(approving this one will make them conflict):")
             st.dataframe(ui.conflict_frame(item.conflicts.soft), hide_index=True, width="stretch")
+        sign_off_panel(item)
         tabs = st.tabs(ACTIONS, key=TAB_KEY, on_change="rerun")
         for name, tab in zip(ACTIONS, tabs):
             with tab:

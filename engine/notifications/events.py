@@ -52,6 +52,8 @@ PREFERENCE_KINDS: dict[str, tuple[str, bool]] = {
     SeriesEvent.APPROVED.value: ("My recurring series was approved", False),
     SeriesEvent.DENIED.value: ("My recurring series was denied", False),
     SeriesEvent.CANCELLED.value: ("My recurring series was cancelled", False),
+    "waitlist_offer": ("A window I wait for was offered to me", False),
+    "booking_no_show": ("My booking was released as a no-show", False),
 }
 """kind -> (label, staff only)."""
 
@@ -62,4 +64,5 @@ ICAL_METHOD: dict[str, str] = {
     NotificationEvent.CANCELLED.value: "CANCEL",
     NotificationEvent.BUMPED.value: "CANCEL",
     NotificationEvent.DISPLACED.value: "CANCEL",
+    "booking_no_show": "CANCEL",
 }

@@ -18,7 +18,7 @@ from engine.notifications.settings import NotifySettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATUS_LABELS = {"pending": "Pending approval", "approved": "Approved", "denied": "Denied",
-                 "cancelled": "Cancelled", "bumped": "Bumped"}
+                 "cancelled": "Cancelled", "bumped": "Bumped", "no_show": "Released (no-show)"}
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +81,12 @@ def template_context(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> d
         ctx["link"], ctx["link_label"] = f"{base}/approval_queue", "Open the approval queue"
     elif ctx.get("booking_id"):
         ctx["link"] = f"{base}/my_bookings?booking={ctx['booking_id']}"
+    if isinstance(ctx.get("series"), dict):
+        for o in ctx["series"].get("occurrences", []):
+            o["window"] = window(o["start_time"], o["end_time"], tz, short=True)
+            o["status"] = STATUS_LABELS.get(o.get("status"), o.get("status"))
+    if ctx.get("offer_expires_at"):
+        ctx["offer_expires"] = f"{_dt(ctx['offer_expires_at']).astimezone(tz):%a %d %b %H:%M}"
     for b in ctx.get("pending", []) + ctx.get("soon", []):
         b["window"] = window(b["start_time"], b["end_time"], tz, short=True)
         if b.get("created_at"):
@@ -89,12 +95,13 @@ def template_context(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> d
     return ctx
 
 
-def _template(kind: str, ext: str):
+def _template(kind: str, ext: str, context: dict):
+    """The kind's own template; any other kind about a booking uses `booking_update`."""
     env = environment()
     try:
         return env.get_template(f"{kind}.{ext}")
     except TemplateNotFound:
-        if kind.startswith("booking_"):
+        if context.get("booking_id") and context.get("start_time"):
             return env.get_template(f"booking_update.{ext}")
         raise
 
@@ -104,10 +111,10 @@ def render_bodies(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> tupl
     if row.subject is not None and row.body_text is not None:
         return row.subject, row.body_text, row.body_html or ""
     ctx = template_context(row, tz, settings)
-    text = _template(row.kind, "txt").render(ctx)
+    text = _template(row.kind, "txt", ctx).render(ctx)
     subject, _, body = text.partition("\n===\n")
     subject = " ".join(subject.split())
-    html = _template(row.kind, "html").render(ctx | {"subject": subject})
+    html = _template(row.kind, "html", ctx).render(ctx | {"subject": subject})
     return subject, body.strip() + "\n", html
 
 

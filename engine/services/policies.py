@@ -26,9 +26,10 @@ from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.errors import PermissionDenied, ValidationError
 from engine.models import (
-    Booking, BookingPolicy, BookingSignOff, Resource, ResourceApprover, SafetyZone, User,
+    AuditLog, Booking, BookingPolicy, BookingSignOff, Resource, ResourceApprover, SafetyZone, User,
 )
 from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.services.views import AuditView
 from engine.system import SYSTEM_USER_ID, ensure_system_user
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
@@ -434,7 +435,24 @@ def list_approvers(uow: UnitOfWork, actor_id: object) -> list[ApproverView]:
 __all__ = [
     "ApprovalMode", "PolicyOutcome", "PolicyView", "SignOffStatus", "add_sign_off",
     "check_request_policy", "delete_policy", "effective_policy", "get_effective_policy",
-    "list_approvers", "list_policies", "lock_quota", "may_decide", "named_approvers",
+    "list_approvers", "list_policies", "lock_quota", "policy_history", "may_decide", "named_approvers",
     "quota_use", "require_decider", "set_approvers", "set_policy", "sign_off_status",
     "system_user", "valid_sign_offs",
 ]
+
+
+POLICY_ENTITIES = ("booking_policies", "resource_approvers")
+
+
+def policy_history(uow: UnitOfWork, actor_id: object, *, limit: int = 50) -> list[AuditView]:
+    """The latest audited policy and approver changes, newest first, each with its previous
+    state (admins: the policy page shows it beside the editor)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise ValidationError("limit", "must be a whole number from 1 to 500")
+    with uow.read():
+        load_actor(uow, actor_id, P.CONFIG_MANAGE)
+        rows = uow.session.execute(
+            select(AuditLog, User.name).join(User, User.id == AuditLog.actor_id)
+            .where(AuditLog.entity_type.in_(POLICY_ENTITIES))
+            .order_by(AuditLog.timestamp.desc(), AuditLog.id).limit(limit)).all()
+        return [AuditView.of(a, name) for a, name in rows]

@@ -7,9 +7,9 @@ unknown e-mails are throttled exactly like real ones.
 
 How it stays atomic: `claim` counts the attempt *before* the password is checked, in a short
 transaction holding the pair's row lock (INSERT ... ON CONFLICT DO UPDATE, then SELECT ... FOR
-UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite). Forty parallel guesses therefore take numbers 1..40 one at a time; only the first
-FREE_ATTEMPTS get their password checked, the rest are refused without a check. A correct
-password (`succeeded`) deletes the pair's row.
+UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite). Forty parallel guesses therefore take the
+numbers 1..40 one at a time; only the first FREE_ATTEMPTS get their password checked, the rest
+are refused without a check. A correct password (`succeeded`) deletes the pair's row.
 """
 from __future__ import annotations
 

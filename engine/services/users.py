@@ -1,9 +1,11 @@
 """User services: register, authenticate (throttled per e-mail and source), roles, deactivation,
-passwords. Every change that should end sign-ins revokes the user's sessions in its own transaction."""
+passwords. Every change that should end sign-ins revokes the user's sessions in its own
+transaction."""
 from __future__ import annotations
 
 import re
 import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 

@@ -3,7 +3,6 @@ refresh, logout, revocation, signing keys."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import jwt
 import pytest

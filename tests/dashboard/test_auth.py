@@ -18,8 +18,10 @@ from tests.dashboard.helpers import (
 )
 
 MEMBER_PAGES = {"new_booking", "my_bookings", "calendar", "account"}
+MANAGER_PAGES = MEMBER_PAGES | {"all_bookings", "audit_log", "reports"}  # read-only
 STAFF_PAGES = MEMBER_PAGES | {"approval_queue", "all_bookings", "audit_log", "reports"}
-ADMIN_PAGES = STAFF_PAGES | {"admin_users", "admin_resources", "admin_zones", "admin_blackouts"}
+ADMIN_PAGES = STAFF_PAGES | {"admin_users", "admin_resources", "admin_zones", "admin_blackouts",
+                             "admin_policies"}
 ALL_PAGES = ADMIN_PAGES | {"sign_in", "register"}
 
 
@@ -57,8 +59,8 @@ def test_sign_in_with_the_form_opens_the_member_pages(dashboard, make):
                                  kind="dashboard") == member.id
 
 
-@pytest.mark.parametrize("role,pages", [(Role.USER, MEMBER_PAGES), (Role.STAFF, STAFF_PAGES),
-                                        (Role.ADMIN, ADMIN_PAGES)])
+@pytest.mark.parametrize("role,pages", [(Role.USER, MEMBER_PAGES), (Role.MANAGER, MANAGER_PAGES),
+                                        (Role.STAFF, STAFF_PAGES), (Role.ADMIN, ADMIN_PAGES)])
 def test_each_role_reaches_its_pages_only(dashboard, make, role, pages):
     at = signed_in(dashboard, make.user(role))
     assert reachable(at) == pages

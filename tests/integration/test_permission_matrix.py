@@ -11,7 +11,7 @@ import pytest
 from engine import services as s
 from engine.domain.permissions import Role
 from engine.errors import NotFoundError, PermissionDenied
-from engine.services import policies, reporting, reschedule_booking
+from engine.services import insights, policies, reporting, reschedule_booking
 from engine.services.approval_queue import approval_queue, approve_clear
 from engine.services.calendar import calendar
 
@@ -148,6 +148,13 @@ CALLS = {
     "policies.set_approvers": (lambda w, a: policies.set_approvers(
         w.db.uow(), a.id, [w.staff.id], resource_id=w.resource.id),
         {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
+    "insights.quota_report": (lambda w, a: insights.quota_report(w.db.uow(), a.id),
+                              {"user": DENIED, "manager": OK, "staff": OK, "admin": OK}),
+    "insights.monthly_trends": (lambda w, a: insights.monthly_trends(
+        w.db.uow(), a.id, start=later(w, 0).date(), end=later(w, 24 * 30).date()),
+        {"user": DENIED, "manager": OK, "staff": OK, "admin": OK}),
+    "policies.policy_history": (lambda w, a: policies.policy_history(w.db.uow(), a.id),
+                                {"user": DENIED, "manager": DENIED, "staff": DENIED, "admin": OK}),
     "policies.list_policies": (lambda w, a: policies.list_policies(w.db.uow(), a.id),
                                {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "policies.list_approvers": (lambda w, a: policies.list_approvers(w.db.uow(), a.id),

@@ -469,3 +469,54 @@ def test_quotas_belong_to_the_type_in_the_service_and_the_database(db, make):
     with db.uow() as uow, pytest.raises(IntegrityError):
         uow.session.add(BookingPolicy(resource_id=r.id, max_open_bookings=3))
         uow.session.flush()
+
+
+# --- the other callers of the one check ----------------------------------------------------
+
+def test_a_series_counts_its_own_dates_against_the_quota(db, make):
+    set_type(db, make, max_open_bookings=3)
+    r, member = make.resource(), make.user()
+    start, end = make.window(24, 1)
+    before = counts(db)
+    with pytest.raises(PolicyViolation) as exc:
+        s.request_series(db.uow(), member.id, resource_id=r.id, start_time=start, end_time=end,
+                         rule={"frequency": "daily", "count": 4}, purpose="Course week")
+    assert exc.value.field == "max_open_bookings" and "occurrence on" in exc.value.rule
+    assert counts(db) == before
+    series = s.request_series(db.uow(), member.id, resource_id=r.id, start_time=start,
+                              end_time=end, rule={"frequency": "daily", "count": 3},
+                              purpose="Course week")
+    assert len(series.occurrences) == 3
+
+
+def test_a_series_on_a_two_person_resource_is_decided_date_by_date(db, make):
+    r = two_person(db, make)
+    member, staff = make.user(), make.user(Role.STAFF)
+    start, end = make.window(24, 1)
+    series = s.request_series(db.uow(), member.id, resource_id=r.id, start_time=start,
+                              end_time=end, rule={"frequency": "daily", "count": 2},
+                              purpose="Course week")
+    with pytest.raises(ValidationError, match="needs two approvers"):
+        s.approve_series(db.uow(), staff.id, series.id)
+
+
+def test_the_availability_check_runs_the_policy(db, make):
+    from engine.services.member_requests import check_request
+    r = make.resource(name="Live-fire Range A")
+    set_type(db, make, min_notice_minutes=48 * 60)
+    member = make.user()
+    check = check_request(db.uow(), member.id, r.id, *make.window(24, 1))
+    assert not check.free and check.problem.field == "min_notice_minutes"
+    assert check_request(db.uow(), member.id, r.id, *make.window(72, 1)).free
+
+
+def test_new_request_mail_goes_to_the_named_approvers(db, make):
+    from engine.models import OutboxMessage
+    r = make.resource()
+    named, other = make.user(Role.STAFF), make.user(Role.STAFF)
+    policies.set_approvers(db.uow(), make.admin.id, [named.id], resource_id=r.id)
+    b = request(db, make.user(), r, *make.window(24, 1))
+    with db.uow().read() as uow:
+        told = set(uow.session.scalars(select(OutboxMessage.recipient_user_id).where(
+            OutboxMessage.booking_id == b.id, OutboxMessage.kind == "booking_requested")))
+    assert told == {named.id}
