@@ -19,6 +19,7 @@ from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
 from engine.services.common import load_actor
+from engine.services.conflicts import booking_overlaps
 from engine.services.dayops import CheckInRuleView, default_rule
 
 
@@ -125,8 +126,7 @@ def range_board(uow: UnitOfWork, actor_id: object, *, day: date | None = None,
         live = uow.session.execute(
             select(*_BOOKING_COLUMNS).join(User, User.id == Booking.requester_id)
             .where(Booking.status == BookingStatus.APPROVED,
-                   overlaps_clause(Booking.start_time, Booking.end_time, pivot, hi),
-                   Booking.start_time > pivot - MAX_DURATION - timedelta(minutes=1))
+                   booking_overlaps(pivot, hi))
             .order_by(Booking.start_time)).all()
         no_shows = uow.session.execute(
             select(*_BOOKING_COLUMNS).join(User, User.id == Booking.requester_id)

@@ -15,11 +15,12 @@ from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
-from engine.domain.rules import MAX_DURATION, require_aware
+from engine.domain.rules import require_aware
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import Blackout, Booking, Resource, User
 from engine.services.common import as_uuid, load_actor, paginate
+from engine.services.conflicts import booking_overlaps
 from engine.services.views import ResourceView
 
 MAX_WINDOW = timedelta(days=62)
@@ -114,10 +115,7 @@ def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, windo
                        User.name, Booking.series_id)
                 .join(User, User.id == Booking.requester_id)
                 .where(Booking.resource_id.in_(ids), Booking.status.in_(wanted),
-                       overlaps_clause(Booking.start_time, Booking.end_time, start, end),
-                       # bookings last at most MAX_DURATION (a database CHECK): lets the
-                       # (resource_id, status, start_time) index read only the window
-                       Booking.start_time > start - MAX_DURATION - timedelta(minutes=1))
+                       booking_overlaps(start, end))
                 .order_by(Booking.start_time, Booking.id).limit(MAX_BARS + 1)).all()
             truncated = len(rows) > MAX_BARS
             for r in rows[:MAX_BARS]:

@@ -1,10 +1,21 @@
-"""Conflicts and alternatives: the one home of 'what is in the way of this window'."""
+"""Conflicts and alternatives: the one home of 'what is in the way of this window'.
+
+One query builder (`_conflict_parts`) serves the single look-ups (`hard_conflicts`,
+`conflict_report`), a whole page of requests at once (`conflict_reports`, used by the approval
+and series queues), and `booking_overlaps` gives every window read (the calendar, the board)
+the same overlap clause with its index-friendly lower bound.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, String, Text, cast, literal, literal_column, null, select, union_all
+from sqlalchemy import (
+    ColumnElement, Integer, Select, String, Text, and_, cast, literal, literal_column, null,
+    select, union_all,
+)
 
 from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
@@ -18,79 +29,118 @@ from engine.services.common import as_uuid, get_or_404, load_actor
 from engine.services.views import ConflictReport, Suggestion
 
 
-def scope_resources(resource: Resource):
+def scope_resources(resource: Resource) -> ColumnElement[bool]:
     """The resource itself and, when it sits in a safety zone, every resource of that zone."""
     if resource.safety_zone_id is None:
         return Resource.id == resource.id
     return Resource.safety_zone_id == resource.safety_zone_id
 
 
-def _booking_rows(resource: Resource, start: datetime, end: datetime, status: BookingStatus,
-                  exclude: set[UUID]):
-    """Bookings in `status` that overlap [start, end) on the resource or its safety zone."""
-    stmt = (
-        select(literal("booking", String(10)).label("kind"), Booking.id, Booking.resource_id,
-               Resource.name, Booking.start_time, Booking.end_time, Booking.priority,
-               cast(Booking.status, String(50)).label("status"),
-               cast(null(), Text).label("label"))
-        .join(Resource, Resource.id == Booking.resource_id)
-        .where(scope_resources(resource), Booking.status == status,
-               overlaps_clause(Booking.start_time, Booking.end_time, start, end),
-               # Bookings last at most MAX_DURATION (a database CHECK): this lower bound lets
-               # the (resource_id, status, start_time) index read only the rows that can overlap.
-               Booking.start_time > start - MAX_DURATION - timedelta(minutes=1))
-    )
-    if exclude:
-        stmt = stmt.where(Booking.id.not_in(list(exclude)))
-    return stmt
+def booking_overlaps(start: Any, end: Any) -> ColumnElement[bool]:
+    """Bookings overlapping [start, end). Bookings last at most MAX_DURATION (a database
+    CHECK), so the extra lower bound on start_time changes no answer but lets the
+    (resource_id, status, start_time) index read only the rows that can overlap."""
+    return and_(overlaps_clause(Booking.start_time, Booking.end_time, start, end),
+                Booking.start_time > start - MAX_DURATION - timedelta(minutes=1))
 
 
-def _blackout_rows(resource: Resource, start: datetime, end: datetime):
-    return (
-        select(literal("blackout", String(10)).label("kind"), Blackout.id, Blackout.resource_id,
-               Resource.name, Blackout.start_time, Blackout.end_time,
-               cast(null(), Integer).label("priority"), cast(null(), String(50)).label("status"),
-               Blackout.reason.label("label"))
-        .join(Resource, Resource.id == Blackout.resource_id)
-        .where(scope_resources(resource),
-               overlaps_clause(Blackout.start_time, Blackout.end_time, start, end))
-    )
+def _conflict_parts(resource: Resource, start: datetime, end: datetime, *, blackouts: bool,
+                    statuses: Iterable[BookingStatus], exclude: Iterable[UUID] = (),
+                    tag: str | None = None) -> list[Select[Any]]:
+    """The SELECTs (same columns, ready for UNION ALL) of what stands in [start, end) on the
+    resource or its safety zone: its blackouts, then one branch per booking status (an
+    equality on status keeps the index usable). `tag` labels each row with the request it
+    was asked for, so a whole page can share one query."""
+    tagged = [literal(tag, String(36)).label("for_id")] if tag is not None else []
+    parts: list[Select[Any]] = []
+    if blackouts:
+        parts.append(
+            select(literal("blackout", String(10)).label("kind"), Blackout.id.label("id"),
+                   Blackout.resource_id, Resource.name, Blackout.start_time, Blackout.end_time,
+                   cast(null(), Integer).label("priority"),
+                   cast(null(), String(50)).label("status"), Blackout.reason.label("label"),
+                   *tagged)
+            .join(Resource, Resource.id == Blackout.resource_id)
+            .where(scope_resources(resource),
+                   overlaps_clause(Blackout.start_time, Blackout.end_time, start, end)))
+    excluded = list(exclude)
+    for status in statuses:
+        stmt = (select(literal("booking", String(10)).label("kind"), Booking.id.label("id"),
+                       Booking.resource_id, Resource.name, Booking.start_time, Booking.end_time,
+                       Booking.priority, cast(Booking.status, String(50)).label("status"),
+                       cast(null(), Text).label("label"), *tagged)
+                .join(Resource, Resource.id == Booking.resource_id)
+                .where(scope_resources(resource), Booking.status == status,
+                       booking_overlaps(start, end)))
+        if excluded:
+            stmt = stmt.where(Booking.id.not_in(excluded))
+        parts.append(stmt)
+    return parts
+
+
+def _run(uow: UnitOfWork, parts: list[Select[Any]]) -> list[Any]:
+    """One round trip: blackouts first, then bookings, each by start."""
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    order = [literal_column("kind"), literal_column("start_time"), literal_column("id")]
+    return list(uow.session.execute(stmt.order_by(*order)))
+
+
+def _item(r: Any) -> ConflictItem:
+    return ConflictItem(r.kind, r.id, r.resource_id, r.name, r.start_time, r.end_time,
+                        r.priority, r.status, r.label or "")
+
+
+def _report(items: list[ConflictItem]) -> ConflictReport:
+    return ConflictReport(hard=[c for c in items if c.status != BookingStatus.PENDING.value],
+                          soft=[c for c in items if c.status == BookingStatus.PENDING.value])
+
+
+_REPORTED = (BookingStatus.APPROVED, BookingStatus.PENDING)
+#: Bookings per page query: three branches each stays under SQLite's 500-term UNION limit.
+_PER_QUERY = 100
 
 
 def _conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime, *,
                blackouts: bool, statuses: tuple[BookingStatus, ...],
-               exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
-    """One round trip: the blackouts, then the bookings of `statuses`, in the way, by start."""
-    parts = ([_blackout_rows(resource, start, end)] if blackouts else []) + [
-        _booking_rows(resource, start, end, status, exclude) for status in statuses]
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    rows = uow.session.execute(stmt.order_by(literal_column("kind"), literal_column("start_time")))
-    return [ConflictItem(r.kind, r.id, r.resource_id, r.name, r.start_time, r.end_time,
-                         r.priority, r.status, r.label or "")
-            for r in rows]
+               exclude: Iterable[UUID] = ()) -> list[ConflictItem]:
+    parts = _conflict_parts(resource, start, end, blackouts=blackouts, statuses=statuses,
+                            exclude=exclude)
+    return [_item(r) for r in _run(uow, parts)]
 
 
 def booking_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
-                      status: BookingStatus, exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+                      status: BookingStatus, exclude: Iterable[UUID] = ()) -> list[ConflictItem]:
     """Bookings in `status` that overlap [start, end) on the resource or its safety zone."""
     return _conflicts(uow, resource, start, end, blackouts=False, statuses=(status,),
                       exclude=exclude)
 
 
 def hard_conflicts(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
-                   exclude: set[UUID] = frozenset()) -> list[ConflictItem]:
+                   exclude: Iterable[UUID] = ()) -> list[ConflictItem]:
     """Approved bookings and blackouts in the way: approval over any of them is refused."""
     return _conflicts(uow, resource, start, end, blackouts=True,
                       statuses=(BookingStatus.APPROVED,), exclude=exclude)
 
 
 def conflict_report(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime,
-                    exclude: set[UUID] = frozenset()) -> ConflictReport:
+                    exclude: Iterable[UUID] = ()) -> ConflictReport:
     """Hard conflicts (blackouts, approved bookings) and soft ones (pending), in one query."""
-    items = _conflicts(uow, resource, start, end, blackouts=True,
-                       statuses=(BookingStatus.APPROVED, BookingStatus.PENDING), exclude=exclude)
-    return ConflictReport(hard=[c for c in items if c.status != BookingStatus.PENDING.value],
-                          soft=[c for c in items if c.status == BookingStatus.PENDING.value])
+    return _report(_conflicts(uow, resource, start, end, blackouts=True, statuses=_REPORTED,
+                              exclude=exclude))
+
+
+def conflict_reports(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, ConflictReport]:
+    """conflict_report for each of these bookings (itself excluded), a whole page in one
+    query (per hundred): the same branches as a single look-up, tagged with the booking they are for."""
+    found: dict[str, list[ConflictItem]] = {str(b.id): [] for b in bookings}
+    for at in range(0, len(bookings), _PER_QUERY):
+        parts = [part for b in bookings[at:at + _PER_QUERY]
+                 for part in _conflict_parts(b.resource, b.start_time, b.end_time,
+                                             blackouts=True, statuses=_REPORTED,
+                                             exclude={b.id}, tag=str(b.id))]
+        for r in _run(uow, parts):
+            found[r.for_id].append(_item(r))
+    return {b.id: _report(found[str(b.id)]) for b in bookings}
 
 
 def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start_time: object,

@@ -31,14 +31,13 @@ from engine.errors import (
 from engine.logs import logged
 from engine.models import Booking, BookingSeries, Resource, User
 from engine.notifications import SeriesEvent, approvers_for, enqueue_booking_event
-from engine.services.approval_queue import page_conflicts
 from engine.services.bookings import (
     _check_hours, approve_locked, refused_by_database, set_status,
 )
 from engine.services.common import (
     active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
 )
-from engine.services.conflicts import conflict_report, hard_conflicts
+from engine.services.conflicts import conflict_report, conflict_reports, hard_conflicts
 from engine.services.policies import (
     ApprovalMode, check_request_policy, effective_policy, require_decider,
 )
@@ -262,7 +261,7 @@ def get_series(uow: UnitOfWork, actor_id: object, series_id: object) -> SeriesVi
         rows = _occurrences(uow, series.id)
         conflicts = {}
         if has_permission(actor.role, P.BOOKING_APPROVE):
-            conflicts = page_conflicts(uow, [b for b in rows
+            conflicts = conflict_reports(uow, [b for b in rows
                                              if b.status is BookingStatus.PENDING])
         return SeriesView.of(series, rows, conflicts)
 
@@ -289,7 +288,7 @@ def series_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size:
             occurrences = _occurrences(uow, series_id)
             pending = [b for b in occurrences if b.status is BookingStatus.PENDING
                        and b.start_time >= uow.now]
-            view = SeriesView.of(series, occurrences, page_conflicts(uow, pending))
+            view = SeriesView.of(series, occurrences, conflict_reports(uow, pending))
             rows.append(SeriesQueueRow(view, len(pending), view.conflicting, next_start))
         return Page(rows, total, page, page_size)
 
