@@ -48,8 +48,8 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("reports.py", "Reports", ":material/monitoring:", default=True),
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
-    if has_permission(role, Permission.BOARD_VIEW):
-        sections.setdefault("Staff", []).insert(
+    if has_permission(role, Permission.BOARD_VIEW):  # managers read it, staff also act on it
+        sections.setdefault("Managers" if role == "manager" else "Staff", []).insert(
             0, page("range_board.py", "Today", ":material/radar:"))
     if role == "admin":
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
