@@ -78,13 +78,17 @@ def _step(uow: UnitOfWork, actor: User, entry: WaitlistEntry, target: WaitlistSt
 def join_waitlist(uow: UnitOfWork, actor_id: object, *, resource_id: object, start_time: object,
                   end_time: object, purpose: object, priority: object = 0) -> WaitlistView:
     """Wait for a window that is taken (approved, pending or blacked out) instead of requesting it."""
+    from engine.domain.policy import check_window
     from engine.services.bookings import _check_hours as check_hours
+    from engine.services.policies import effective_policy
 
     with uow:
         actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
         resource = active_resource(uow, resource_id)
-        start, end = validate_window(start_time, end_time, uow.now)
+        start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
         check_hours(uow, resource, start, end)
+        # The booking policy's window rules (notice, advance, length) as for a request.
+        check_window(effective_policy(uow, resource), resource.name, start, end, uow.now)
         purpose, priority = validate_purpose(purpose), validate_priority(priority)
         uow.lock_scope(scope_key(resource))
         report = conflict_report(uow, resource, start, end)
