@@ -33,6 +33,9 @@ from engine.services.views import AuditView
 from engine.system import SYSTEM_USER_ID, ensure_system_user
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
+#: A released no-show still counts against the member's hours quota for its week and month:
+#: not turning up does not give the hours back (it never counts as an open booking).
+QUOTA_STATUSES = OPEN_STATUSES + (BookingStatus.NO_SHOW,)
 
 
 # --- the effective policy -------------------------------------------------------------------
@@ -79,8 +82,8 @@ def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datet
     lo, hi = min(week[0], month[0], uow.now - MAX_DURATION), max(week[1], month[1])
     of_type = select(Resource.id).where(Resource.resource_type == resource_type)
     rows = uow.session.execute(
-        select(Booking.id, Booking.start_time, Booking.end_time)
-        .where(Booking.requester_id == member_id, Booking.status.in_(OPEN_STATUSES),
+        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status)
+        .where(Booking.requester_id == member_id, Booking.status.in_(QUOTA_STATUSES),
                Booking.resource_id.in_(of_type), Booking.start_time >= lo)).all()
     week_h = month_h = 0.0
     open_count = 0
@@ -92,7 +95,7 @@ def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datet
             week_h += hours
         if month[0] <= r.start_time < month[1]:
             month_h += hours
-        if r.end_time > uow.now:
+        if r.end_time > uow.now and r.status in OPEN_STATUSES:
             open_count += 1
     return QuotaUse(round(week_h, 4), round(month_h, 4), open_count)
 
