@@ -297,6 +297,13 @@ class SeriesOut(Out):
         default_factory=dict, description="per pending occurrence id (staff only)")
 
 
+class SeriesQueueRowOut(BaseModel):
+    series: SeriesOut
+    pending: int = Field(description="pending occurrences still to come")
+    conflicting: int = Field(description="of those, how many have hard conflicts")
+    next_start: datetime
+
+
 class LeftOut(BaseModel):
     booking_id: UUID
     reason: str

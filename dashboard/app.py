@@ -23,9 +23,26 @@ ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin"
 PAGE_PATHS: set[str] = set()
 
 
-def page(file: str, title: str, icon: str, **kw) -> st.Page:
+#: The page each role lands on, by id of its st.Page (see landing()).
+FIRST_PAGES: dict[int, st.Page] = {}
+
+
+def page(file: str, title: str, icon: str, *, default: bool = False, **kw) -> st.Page:
     PAGE_PATHS.add(file.removesuffix(".py"))
-    return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
+    built = st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
+    if default:
+        FIRST_PAGES[id(built)] = built
+    return built
+
+
+def landing(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
+    """Streamlit serves its default page at "/" only, so that page's own path (/new_booking,
+    /approval_queue, bookmarked or reloaded) would be "not found". Every real page keeps its
+    path; the default is a hidden landing page that switches to the role's first page."""
+    first = next(p for pages in sections.values() for p in pages if id(p) in FIRST_PAGES)
+    home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="start",
+                   default=True, visibility="hidden")
+    return {**sections, "": [home]}
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:
@@ -48,8 +65,8 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
             page("reports.py", "Reports", ":material/monitoring:", default=True),
             page("all_bookings.py", "All bookings", ":material/table_view:"),
             page("audit_log.py", "Audit log", ":material/history:")]
-    if has_permission(role, Permission.BOARD_VIEW):
-        sections.setdefault("Staff", []).insert(
+    if has_permission(role, Permission.BOARD_VIEW):  # managers read it, staff also act on it
+        sections.setdefault("Managers" if role == "manager" else "Staff", []).insert(
             0, page("range_board.py", "Today", ":material/radar:"))
     if role == "admin":
         sections["Admin"] = [page("admin_users.py", "Users", ":material/group:"),
@@ -102,7 +119,7 @@ def main() -> None:
         nav = st.navigation(public + bookmarks(),
                             position="top" if len(public) > 1 else "hidden")
     else:
-        nav = st.navigation(pages_for(user.role))
+        nav = st.navigation(landing(pages_for(user.role)))
         sidebar(authn, user)
     authn.sync_cookie(user is not None)
     st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")

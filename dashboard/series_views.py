@@ -87,11 +87,12 @@ def _one_occurrence(uid, series) -> None:
             _finish(f"Denied {labels[chosen]} of {series_label(series)}.")
 
 
-def series_queue_section(uid) -> None:
-    """Series waiting for staff, one row each with its counts; open one to decide."""
+def series_queue_section(uid) -> int:
+    """Series waiting for staff, one row each with its counts; open one to decide. Returns
+    how many series wait."""
     page = ui.attempt(lambda: services.series_queue(ui.uow(), uid, page_size=SERIES_PAGE_SIZE))
     if page is None or not page.items:
-        return
+        return 0
     with ui.section(f"Recurring series waiting ({page.total})"):
         st.dataframe(pd.DataFrame([{
             "Series": r.series.description, "Resource": r.series.resource_name,
@@ -105,12 +106,13 @@ def series_queue_section(uid) -> None:
                               format_func=lambda k: series_label(rows[k].series))
         series = ui.attempt(lambda: services.get_series(ui.uow(), uid, chosen))
         if series is None:
-            return
+            return page.total
         st.caption(f"{series.purpose} · priority {series.priority} · RRULE `{series.rule}`")
         st.dataframe(occurrences_frame(series), hide_index=True, width="stretch")
         _approve_series(uid, series)
         _deny_series(uid, series)
         _one_occurrence(uid, series)
+    return page.total
 
 
 def cancel_series_section(uid, bookings) -> None:

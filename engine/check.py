@@ -5,7 +5,7 @@ resources of one safety zone (the database refuses both: only raw SQL with its c
 triggers dropped could produce them); every booking's scope_id matching its resource's zone;
 no booking longer than the rules allow (reports rely on it); every booking has its 'created'
 audit entry; every booking whose status records a decision (approved, denied, bumped,
-cancelled) has the matching entry; in production, that the applications' role cannot erase
+cancelled, no_show) has the matching entry; in production, that the applications' role cannot erase
 the audit trail.
 Any finding makes the command exit 1, so a cron or CI job can alert on it.
 """
@@ -34,6 +34,7 @@ STATUS_AUDIT = {
     BookingStatus.DENIED: AuditAction.DENIED,
     BookingStatus.BUMPED: AuditAction.BUMPED,
     BookingStatus.CANCELLED: AuditAction.CANCELLED,
+    BookingStatus.NO_SHOW: AuditAction.NO_SHOW,
 }
 
 

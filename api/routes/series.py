@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import DB, Me
 from api.errors import ERROR_RESPONSES
 from api.schemas import (
-    ConflictErrorOut, ConflictOut, LeftOut, PlannedOccurrenceOut, ReasonIn, SeriesCancelIn,
-    SeriesDecisionOut, SeriesIn, SeriesOut, SeriesPreviewIn, SeriesPreviewOut,
+    ConflictErrorOut, ConflictOut, LeftOut, PageOut, PlannedOccurrenceOut, ReasonIn,
+    SeriesCancelIn, SeriesDecisionOut, SeriesIn, SeriesOut, SeriesPreviewIn, SeriesPreviewOut,
+    SeriesQueueRowOut,
 )
 from engine import services
 
@@ -45,6 +48,17 @@ def preview(body: SeriesPreviewIn, db: DB, me: Me):
             hard=[ConflictOut.model_validate(c, from_attributes=True) for c in o.conflicts.hard],
             soft=[ConflictOut.model_validate(c, from_attributes=True) for c in o.conflicts.soft])
             for o in result.occurrences])
+
+
+@router.get("", response_model=PageOut[SeriesQueueRowOut])
+def waiting(db: DB, me: Me, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+            page_size: Annotated[int, Query(ge=1, le=50)] = 10):
+    """Staff: series with pending occurrences to come, soonest first, one row each with how
+    many wait and how many of those conflict (the approval queue's series rows)."""
+    result = services.series_queue(db.uow(), me.id, page=page, page_size=page_size)
+    return PageOut.of(result, lambda row: SeriesQueueRowOut(
+        series=_series_out(row.series), pending=row.pending, conflicting=row.conflicting,
+        next_start=row.next_start))
 
 
 @router.post("", status_code=201, response_model=SeriesOut)

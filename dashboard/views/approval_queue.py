@@ -285,7 +285,7 @@ def main() -> None:
                                      "over approved bookings and blackouts unless you override.")
     ui.flash()
     uid = ui.user_id()
-    series_queue_section(uid)  # each recurring series as one row, above the single requests
+    series_waiting = series_queue_section(uid)  # one row per recurring series, above the rest
     filters = read_filters(uid)
     queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(ui.uow(), uid, page=n, **filters),
                                         "aq_page"))
@@ -295,8 +295,12 @@ def main() -> None:
         result = st.session_state.pop(RESULT_KEY, None)
         if result:
             st.success(result[1], icon=":material/check_circle:")
-        st.success("Nothing waiting: every request has been decided.",
-                   icon=":material/celebration:")
+        if series_waiting:
+            st.info("No single requests waiting: only the recurring series above.",
+                    icon=":material/info:")
+        else:
+            st.success("Nothing waiting: every request has been decided.",
+                       icon=":material/celebration:")
         return
     queue_table(queue)
     ui.pager(queue, "aq_page")

@@ -39,7 +39,7 @@ _USER = frozenset({P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P
                    P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN})
 #: Managers read everything (all bookings, the calendar, the audit trail, reports) and decide
 #: nothing: no approvals, no admin.
-_MANAGER = _USER | {P.BOOKING_VIEW_ALL, P.AUDIT_VIEW, P.REPORT_VIEW}
+_MANAGER = _USER | {P.BOOKING_VIEW_ALL, P.AUDIT_VIEW, P.REPORT_VIEW, P.BOARD_VIEW}
 _STAFF = _MANAGER | {
     P.BOOKING_CANCEL_ANY,
     P.BOOKING_APPROVE,
@@ -48,7 +48,6 @@ _STAFF = _MANAGER | {
     P.BOOKING_BUMP,
     P.QUOTA_EXCEED,  # staff and admins may book past a quota; the audit entry says so
     P.BOOKING_CHECK_IN_ANY,
-    P.BOARD_VIEW,
 }
 _ADMIN = _STAFF | {P.USER_MANAGE, P.RESOURCE_MANAGE, P.CONFIG_MANAGE}
 

@@ -64,9 +64,10 @@ def _visible_booking(uow: UnitOfWork, actor: User, booking_id: object) -> Bookin
 def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID) -> Booking:
     """Load a booking, take the scope lock(s) of its resource (and of `extra_scopes`), then
     re-read it and its resource under a row lock. If its scope changed in between (a zone move,
-    a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written."""
+    a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written.
+    The row-locked re-read refreshes the booking's resource too (joined, populate_existing)."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
-    keys = lock_scopes(uow, booking.resource, *extra_scopes)
+    keys = lock_scopes(uow, booking.resource, *extra_scopes, reread_by_caller=booking.resource)
     booking = uow.session.scalars(
         select(Booking).where(Booking.id == booking.id)
         .with_for_update(of=Booking).execution_options(populate_existing=True)).one()

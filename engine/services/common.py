@@ -60,18 +60,23 @@ def scope_key(resource: Resource) -> UUID:
     return resource.safety_zone_id or resource.id
 
 
-def lock_scopes(uow: UnitOfWork, *scopes: Resource | UUID) -> set[UUID]:
+def lock_scopes(uow: UnitOfWork, *scopes: Resource | UUID,
+                reread_by_caller: Resource | None = None) -> set[UUID]:
     """Take the advisory locks of these resources' scopes (plus any bare keys), then re-read the
     resources under them: a resource an admin moved to another zone between our read and our
     lock means we hold the wrong lock, so refuse with a clean ConflictError (try again).
 
     The locks only turn races into 409s; the exclusion constraint (SQLite: triggers) on
-    bookings.scope_id is what makes a zone-wide overlap impossible.
+    bookings.scope_id is what makes a zone-wide overlap impossible. `reread_by_caller` is a
+    resource the caller re-reads itself under the lock (lock_booking: with the booking's row,
+    one round trip) and must then pass to require_scope_locked.
     """
     resources = [r for r in scopes if isinstance(r, Resource)]
     keys = {scope_key(r) for r in resources} | {k for k in scopes if isinstance(k, UUID)}
     uow.lock_scope(*keys)
     for resource in resources:
+        if resource is reread_by_caller:
+            continue
         uow.session.scalars(select(Resource).where(Resource.id == resource.id)
                             .execution_options(populate_existing=True)).one()
         require_scope_locked(keys, resource)

@@ -33,6 +33,9 @@ from engine.services.views import AuditView
 from engine.system import SYSTEM_USER_ID, ensure_system_user
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
+#: A released no-show still counts against the member's hours quota for its week and month:
+#: not turning up does not give the hours back (it never counts as an open booking).
+QUOTA_STATUSES = OPEN_STATUSES + (BookingStatus.NO_SHOW,)
 
 
 # --- the effective policy -------------------------------------------------------------------
@@ -81,15 +84,15 @@ def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datet
     """
     week = week_bounds(start, uow.tz)
     month = month_bounds(start, uow.tz)
-    mine = (Booking.requester_id == member_id, Booking.status.in_(OPEN_STATUSES),
-            Booking.resource_id.in_(select(Resource.id).where(
-                Resource.resource_type == resource_type)),
-            *([Booking.id.notin_(exclude)] if exclude else []))
+    of_type = Booking.resource_id.in_(select(Resource.id).where(
+        Resource.resource_type == resource_type))
+    others = [Booking.id.notin_(exclude)] if exclude else []
     week_h = month_h = 0.0
     if hours:
         rows = uow.session.execute(
             select(Booking.start_time, Booking.end_time).where(
-                *mine, Booking.start_time >= min(week[0], month[0]),
+                Booking.requester_id == member_id, Booking.status.in_(QUOTA_STATUSES),
+                of_type, *others, Booking.start_time >= min(week[0], month[0]),
                 Booking.start_time < max(week[1], month[1]))).all()
         for r in rows:
             length = (r.end_time - r.start_time).total_seconds() / 3600
@@ -100,7 +103,8 @@ def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datet
     count = 0
     if open_count:
         count = uow.session.scalar(select(func.count()).select_from(Booking).where(
-            *mine, Booking.start_time > uow.now - MAX_DURATION,
+            Booking.requester_id == member_id, Booking.status.in_(OPEN_STATUSES), of_type,
+            *others, Booking.start_time > uow.now - MAX_DURATION,
             Booking.end_time > uow.now)) or 0
     return QuotaUse(round(week_h, 4), round(month_h, 4), count)
 

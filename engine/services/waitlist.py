@@ -196,7 +196,10 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
     """Offer [start, end) on `resource` (and its zone) to waiting entries, best first, each if
     its own window is now entirely free. The caller holds the zone lock and commits.
     Returns the ids of the bookings offered."""
+    from engine.domain.policy import ApprovalMode
+    from engine.services.bookings import approve_locked
     from engine.services.dayops import rule_for
+    from engine.services.policies import effective_policy, system_user
 
     candidates = uow.session.scalars(
         select(WaitlistEntry).join(Resource, Resource.id == WaitlistEntry.resource_id)
@@ -246,9 +249,16 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
                now=uow.now, entity=entry, booking_id=booking.id, previous_state=previous,
                details={"offer_expires_at": expires})
         uow.session.flush()
-        enqueue_booking_event(uow, booking, OFFER_EVENT, offer_expires_at=expires,
-                              waitlist_entry_id=entry.id)
-        enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED)
+        if effective_policy(uow, entry.resource).approval_mode is ApprovalMode.AUTOMATIC:
+            # The resource approves on its own: the offer is approved at once (the window is
+            # free and its zone lock held), which settles the entry as accepted; the member
+            # gets the approval e-mail.
+            approve_locked(uow, system_user(uow), booking, force_override=False,
+                           audit_details={"approval_mode": "automatic", "via": "waitlist"})
+        else:
+            enqueue_booking_event(uow, booking, OFFER_EVENT, offer_expires_at=expires,
+                                  waitlist_entry_id=entry.id)
+            enqueue_booking_event(uow, booking, NotificationEvent.REQUESTED)
         offered.append(booking.id)
     return offered
 

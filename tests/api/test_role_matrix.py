@@ -109,6 +109,7 @@ MATRIX = {
                         {"reason": "Matrix bump"}), (401, 403, 403, 200, 200)),
     "preview series": (lambda w: ("POST", _s("/preview"), _series_body(w)),
                        (401, 200, 200, 200, 200)),
+    "series queue": (lambda w: ("GET", _s(""), None), (401, 403, 403, 200, 200)),
     "create series": (lambda w: ("POST", _s(""), _series_body(w)), (401, 201, 201, 201, 201)),
     "read own series": (lambda w: ("GET", _s(f"/{_series(w, w.people.member).id}"), None),
                         (401, 200, 200, 200, 200)),

@@ -39,6 +39,11 @@ def test_preview_request_and_approve_the_conflict_free_part(client, people, make
     assert seen["conflicting"] == 1
     third = series["occurrences"][2]["id"]
     assert [c["id"] for c in seen["hard_conflicts"][third]] == [str(blocker.id)]
+    queue = client.get(S, headers=staff).json()
+    assert queue["total"] == 1
+    row, = queue["items"]
+    assert (row["series"]["id"], row["pending"], row["conflicting"]) == (series["id"], 6, 1)
+    assert client.get(S, headers=member).status_code == 403
     decision = client.post(f"{S}/{series['id']}/approve", headers=staff)
     assert decision.status_code == 200
     d = decision.json()
@@ -82,6 +87,7 @@ def test_bad_rule_is_422_naming_the_field(client, people, make, clock):
 
 def test_series_operations_are_in_the_openapi_schema(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "get" in paths["/api/v1/bookings/series"]
     assert {"/api/v1/bookings/series", "/api/v1/bookings/series/preview",
             "/api/v1/bookings/series/{series_id}", "/api/v1/bookings/series/{series_id}/approve",
             "/api/v1/bookings/series/{series_id}/deny",

@@ -68,3 +68,15 @@ def test_members_may_not_read_the_board(dashboard, desk):
         range_board(dashboard.uow(), member.id)
     board = range_board(dashboard.uow(), staff.id)
     assert board.can_act is True
+
+
+def test_managers_read_the_board_without_buttons(dashboard, make, clock, desk):
+    staff, member, r1, r2, now_b, later = desk
+    manager = make.user(Role.MANAGER)
+    clock.now = now_b.start_time + timedelta(minutes=1)
+    at = signed_in(dashboard, manager, "range_board")
+    assert list(at.dataframe[0].value["Resource"]) == ["Alpha Range", "Bravo Range"]
+    assert not [b for b in at.button if b.label in ("Check in", "Check out")]
+    assert any("Read-only view" in c.value for c in at.caption)
+    with pytest.raises(PermissionDenied):
+        services.check_in(dashboard.uow(), manager.id, now_b.id)

@@ -102,6 +102,9 @@ def test_staff_deny_a_whole_series_with_one_reason(dashboard, make):
     staff = make.user(Role.STAFF)
     series = make_series(dashboard, make.user(), make.resource(name="Range 1"), count=3)
     at = signed_in(dashboard, staff, "approval_queue")
+    assert [i.value for i in at.info] == [
+        "No single requests waiting: only the recurring series above."]
+    assert not [s.value for s in at.success if "Nothing waiting" in s.value]
     by_label(at.text_input, "Reason for denying the whole series (the requester sees it)"
              ).input("Range closed for works").run()
     button(at, "Deny every pending occurrence").click().run()

@@ -116,4 +116,12 @@ def test_a_bookmarked_page_opens_after_sign_in(server, browser, pages_on_failure
     page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
     settle(page)
     assert page.get_by_text("Page not found").count() == 0
+    page.wait_for_timeout(1000)  # the cookie component writes the sign-in cookie
+    settle(page)
+    page.goto(f"{server.url}/{path}")  # signed in now: the bookmark (or a reload) again
+    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.wait_for_timeout(500)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.rstrip("/").endswith(f"/{path}")
     ctx.close()

@@ -253,3 +253,21 @@ def test_the_notify_worker_releases_no_shows_and_mails_the_member(db, make, cloc
         sink.stop()
     assert s.get_booking(db.uow(), staff.id, b.id).status == "no_show"
     assert [m for _, to, m in sink.inbox.messages if member.email in to]
+
+
+def test_a_no_show_still_counts_against_the_members_weekly_quota(db, make, clock, day):
+    from engine.services.policies import set_policy
+
+    staff, member, r = day
+    set_policy(db.uow(), make.admin.id, resource_type="range", quota_hours_per_week=3)
+    b = approved(make, r, member, staff, hours_from_now=1, hours=2)
+    clock.now = b.start_time + timedelta(minutes=15)
+    assert s.release_no_shows(db).released == [b.id]
+    later = b.end_time + timedelta(hours=1)
+    with pytest.raises(ValidationError) as exc:  # 2 h no-show + 2 h asked > 3 h
+        s.request_booking(db.uow(), member.id, resource_id=r.id, start_time=later,
+                          end_time=later + timedelta(hours=2), purpose="Second try")
+    assert exc.value.field == "quota_hours_per_week"
+    ok = s.request_booking(db.uow(), member.id, resource_id=r.id, start_time=later,
+                           end_time=later + timedelta(hours=1), purpose="Second try")
+    assert ok.status == "pending"

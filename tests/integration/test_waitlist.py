@@ -220,3 +220,18 @@ def test_racing_frees_give_each_window_once_and_each_entry_one_offer(db_url, db,
     # could only be offered if no half-offer was pending on it.
     assert offered == sum(1 for v in statuses.values() if v == "offered")
     assert offered in (2, 3)
+
+
+def test_an_offer_on_an_automatic_resource_is_approved_at_once(db, make, wl):
+    from engine.services.policies import set_policy
+
+    staff, r, holder = wl
+    set_policy(db.uow(), make.admin.id, resource_type="range", approval_mode="automatic")
+    m = make.user()
+    e = join(db, m, r, holder.start_time, holder.end_time)
+    s.cancel_booking(db.uow(), staff.id, holder.id)
+    entry = entries(db, m)[e.id]
+    assert entry.status == "accepted"
+    booking = s.get_booking(db.uow(), m.id, entry.booking_id)
+    assert booking.status == "approved" and booking.decided_by_id == SYSTEM_USER_ID
+    assert s.expire_offers(db).expired == []

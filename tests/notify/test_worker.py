@@ -198,3 +198,23 @@ def test_a_claimed_row_is_invisible_to_another_worker_until_its_lease_ends(db, m
     assert second.run_once().sent == 2
     assert first._finish(claimed[0].id, status="sent") is False  # the lease was taken over
     assert len(sink.inbox.messages) == 2
+
+
+def test_a_recurring_series_sends_one_message_per_action(db, make, people, sink, worker):
+    from engine import services as s
+    r = make.resource(name="Bay 12")
+    start = make.clock.now + timedelta(days=1, hours=12)
+    series = s.request_series(db.uow(), people["member"].id, resource_id=r.id, start_time=start,
+                              end_time=start + timedelta(hours=2),
+                              rule={"frequency": "weekly", "count": 4},
+                              purpose="Tuesday practice night")
+    s.approve_series(db.uow(), people["staff"].id, series.id)
+    result = worker.run_once()
+    assert result.failed == 0 and result.retried == 0
+    [asked] = [m for m in sink.inbox.to("staff@test.example")
+               if m["Subject"].startswith("New recurring request")]
+    assert "4 dates" in asked["Subject"]
+    [approved] = [m for m in sink.inbox.to("member@test.example")
+                  if m["Subject"].startswith("Recurring booking approved")]
+    text = approved.get_body(("plain",)).get_content()
+    assert text.count(": Approved") == 4 and "Bay 12" in text

@@ -157,3 +157,30 @@ def test_booking_longer_than_the_rules_allow(db, db_url, booked, capsys):
     (finding,) = report["findings"]
     assert finding["kind"] == "booking_longer_than_allowed"
     assert finding["examples"][0]["booking"] == str(one)
+
+
+def test_a_no_show_needs_its_no_show_audit_entry(db, db_url, make, clock, capsys):
+    """The release audits each no-show; one marked behind its back is a finding."""
+    from datetime import timedelta
+
+    from engine import services
+
+    staff, member = make.user(Role.STAFF), make.user()
+    services.set_checkin_rule(db.uow(), make.admin.id, "range", required=True)
+    r = make.resource(resource_type="range")
+    start = clock.now + timedelta(hours=1)
+    released = make.booking(r, member, start=start, end=start + timedelta(hours=1),
+                            approve_by=staff)
+    sneaky = make.booking(r, member, start=start + timedelta(hours=2),
+                          end=start + timedelta(hours=3), approve_by=staff)
+    clock.now = start + timedelta(minutes=15)
+    assert services.release_no_shows(db).released == [released.id]
+    code, report = check(db_url, capsys)
+    assert code == 0, report
+    fmt = (lambda u: u.hex) if db.dialect == "sqlite" else str
+    raw(db_url, "UPDATE bookings SET status = 'no_show' WHERE id = :id", id=fmt(sneaky.id))
+    code, report = check(db_url, capsys)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["kind"] == "no_show_booking_without_audit"
+    assert finding["examples"][0]["booking"] == str(sneaky.id)
