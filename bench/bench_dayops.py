@@ -114,6 +114,8 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.reuse:
+        from engine import migrate
+        migrate.upgrade(args.url)  # a seed from an older schema is brought to head first
         result = load_seed_result(args.url)
     else:
         reset_database(args.url)

@@ -25,7 +25,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 
 from engine.db import UnitOfWork
 from engine.domain.permissions import Role
@@ -103,6 +103,21 @@ def _opted_out(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str) -> set[uui
             NotificationPreference.user_id.in_(user_ids)))))
 
 
+def _opted_out_and_sequence(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str,
+                            booking_id: uuid.UUID) -> tuple[set[uuid.UUID], int]:
+    """`_opted_out` and `calendar_sequence` in one round trip: the sequence as a scalar
+    subquery on every row, the opted-out people outer-joined to a single row (NULL if none)."""
+    sequence = (select(func.count()).select_from(AuditLog)
+                .where(AuditLog.booking_id == booking_id).scalar_subquery())
+    one = select(literal(1).label("one")).subquery()
+    rows = uow.session.execute(
+        select(sequence, NotificationPreference.user_id).select_from(one).outerjoin(
+            NotificationPreference, and_(
+                NotificationPreference.kind == kind, NotificationPreference.enabled.is_(False),
+                NotificationPreference.user_id.in_(user_ids)))).all()
+    return {r[1] for r in rows if r[1] is not None}, int(rows[0][0] or 0)
+
+
 def _add(uow: UnitOfWork, *, kind: str, email: str, user_id: uuid.UUID | None,
          booking_id: uuid.UUID | None, context: dict, subject: str | None = None,
          body: str | None = None, html: str | None = None,
@@ -133,12 +148,14 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
         else:
             recipients = [booking.requester]
     recipients = [u for u in recipients if u is not None and u.is_active]
-    skip = _opted_out(uow, [u.id for u in recipients], kind)
     data = booking_context(booking)
     data.update(_jsonable(context))
     data["actor_name"] = actor.name if actor is not None else None
     if kind in ICAL_METHOD and recipients:
-        data["ical_sequence"] = calendar_sequence(uow, booking.id)
+        skip, data["ical_sequence"] = _opted_out_and_sequence(
+            uow, [u.id for u in recipients], kind, booking.id)
+    else:
+        skip = _opted_out(uow, [u.id for u in recipients], kind)
     return [_add(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
                  context=data | {"recipient_name": u.name})
             for u in recipients if u.id not in skip]
