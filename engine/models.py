@@ -186,7 +186,8 @@ class Booking(Base):
         Index("idx_bookings_time", "start_time", "end_time"),
         Index("ix_bookings_resource_status_start", "resource_id", "status", "start_time"),
         Index("ix_bookings_status_start_cover", "status", "start_time", "end_time", "resource_id"),
-        Index("ix_bookings_requester_status_start", "requester_id", "status", "start_time"),
+        Index("ix_bookings_requester_status_start_cover", "requester_id", "status", "start_time",
+              "end_time", "resource_id"),
         # Partial: most bookings belong to no series, and SQLite's planner statistics would
         # count every NULL as one value and refuse the index (a full scan at 1,000,000 rows).
         Index("ix_bookings_series_id", "series_id",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, func, or_, select, text
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
@@ -40,20 +40,20 @@ QUOTA_STATUSES = OPEN_STATUSES + (BookingStatus.NO_SHOW,)
 
 # --- the effective policy -------------------------------------------------------------------
 
-def effective_policy(uow: UnitOfWork, resource: Resource) -> EffectivePolicy:
-    """The resource's rules: its own row's fields, else its type's, else the defaults."""
+def _policy_rows(uow: UnitOfWork, resource: Resource
+                 ) -> tuple[BookingPolicy | None, BookingPolicy | None]:
+    """The resource type's policy row and the resource's own, in one query."""
     rows = uow.session.scalars(select(BookingPolicy).where(or_(
         BookingPolicy.resource_id == resource.id,
         BookingPolicy.resource_type == resource.resource_type))).all()
     own = next((r for r in rows if r.resource_id == resource.id), None)
     of_type = next((r for r in rows if r.resource_type == resource.resource_type), None)
-    return merge(of_type, own)
+    return of_type, own
 
 
-def type_policy(uow: UnitOfWork, resource_type: str) -> EffectivePolicy:
-    row = uow.session.scalars(select(BookingPolicy).where(
-        BookingPolicy.resource_type == resource_type)).one_or_none()
-    return merge(row, None)
+def effective_policy(uow: UnitOfWork, resource: Resource) -> EffectivePolicy:
+    """The resource's rules: its own row's fields, else its type's, else the defaults."""
+    return merge(*_policy_rows(uow, resource))
 
 
 # --- quotas ----------------------------------------------------------------------------------
@@ -74,30 +74,39 @@ def lock_quota(uow: UnitOfWork, member_id: UUID, resource_type: str) -> None:
 
 
 def quota_use(uow: UnitOfWork, member_id: UUID, resource_type: str, start: datetime,
-              exclude: frozenset[UUID] = frozenset()) -> QuotaUse:
+              exclude: frozenset[UUID] = frozenset(), *, hours: bool = True,
+              open_count: bool = True) -> QuotaUse:
     """Hours of pending and approved bookings starting in the week and the month of `start`
-    (site time zone), and the count of such bookings not yet ended, on this resource type."""
+    (site time zone), and the count of such bookings not yet ended, on this resource type.
+
+    Both read the covering (requester, status, start, end, resource) index: the hours only the
+    rows of that week and month, the count only a number.
+    """
     week = week_bounds(start, uow.tz)
     month = month_bounds(start, uow.tz)
-    lo, hi = min(week[0], month[0], uow.now - MAX_DURATION), max(week[1], month[1])
-    of_type = select(Resource.id).where(Resource.resource_type == resource_type)
-    rows = uow.session.execute(
-        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status)
-        .where(Booking.requester_id == member_id, Booking.status.in_(QUOTA_STATUSES),
-               Booking.resource_id.in_(of_type), Booking.start_time >= lo)).all()
+    of_type = Booking.resource_id.in_(select(Resource.id).where(
+        Resource.resource_type == resource_type))
+    others = [Booking.id.notin_(exclude)] if exclude else []
     week_h = month_h = 0.0
-    open_count = 0
-    for r in rows:
-        if r.id in exclude:
-            continue
-        hours = (r.end_time - r.start_time).total_seconds() / 3600
-        if week[0] <= r.start_time < week[1]:
-            week_h += hours
-        if month[0] <= r.start_time < month[1]:
-            month_h += hours
-        if r.end_time > uow.now and r.status in OPEN_STATUSES:
-            open_count += 1
-    return QuotaUse(round(week_h, 4), round(month_h, 4), open_count)
+    if hours:
+        rows = uow.session.execute(
+            select(Booking.start_time, Booking.end_time).where(
+                Booking.requester_id == member_id, Booking.status.in_(QUOTA_STATUSES),
+                of_type, *others, Booking.start_time >= min(week[0], month[0]),
+                Booking.start_time < max(week[1], month[1]))).all()
+        for r in rows:
+            length = (r.end_time - r.start_time).total_seconds() / 3600
+            if week[0] <= r.start_time < week[1]:
+                week_h += length
+            if month[0] <= r.start_time < month[1]:
+                month_h += length
+    count = 0
+    if open_count:
+        count = uow.session.scalar(select(func.count()).select_from(Booking).where(
+            Booking.requester_id == member_id, Booking.status.in_(OPEN_STATUSES), of_type,
+            *others, Booking.start_time > uow.now - MAX_DURATION,
+            Booking.end_time > uow.now)) or 0
+    return QuotaUse(round(week_h, 4), round(month_h, 4), count)
 
 
 @dataclass(frozen=True)
@@ -125,14 +134,18 @@ def check_request_policy(uow: UnitOfWork, actor: User, resource: Resource, start
     until the caller's transaction ends. Staff and admins may exceed quotas: the breaches come
     back in `exceeded` for the caller's audit entry.
     """
-    policy = effective_policy(uow, resource)
+    of_type, own = _policy_rows(uow, resource)
+    policy = merge(of_type, own)
     check_window(policy, resource.name, start, end, uow.now)
     member = requester or actor
-    if not policy.has_quota:
+    quota = merge(of_type, None)  # quotas live on the type's row only
+    if not quota.has_quota:
         return PolicyOutcome(policy)
-    quota = type_policy(uow, resource.resource_type)  # quotas live on the type's row only
     lock_quota(uow, member.id, resource.resource_type)
-    use = quota_use(uow, member.id, resource.resource_type, start, exclude)
+    use = quota_use(uow, member.id, resource.resource_type, start, exclude,
+                    hours=quota.quota_hours_per_week is not None
+                    or quota.quota_hours_per_month is not None,
+                    open_count=quota.max_open_bookings is not None)
     breaches = quota_breaches(quota, resource.resource_type, use,
                               (end - start).total_seconds() / 3600)
     if breaches and not has_permission(actor.role, P.QUOTA_EXCEED):

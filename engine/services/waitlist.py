@@ -31,7 +31,9 @@ from engine.errors import NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
 from engine.notifications import NotificationEvent, enqueue_booking_event
-from engine.services.common import active_resource, get_or_404, load_actor, scope_key
+from engine.services.common import (
+    active_resource, get_or_404, load_actor, lock_row, scope_key,
+)
 from engine.services.conflicts import conflict_report, scope_resources
 from engine.system import ensure_system_user
 
@@ -141,9 +143,7 @@ def _own_entry(uow: UnitOfWork, actor: User, entry_id: object) -> WaitlistEntry:
     if entry.requester_id != actor.id:
         raise NotFoundError("waitlist entry", entry_id)
     uow.lock_scope(scope_key(entry.resource))
-    return uow.session.scalars(select(WaitlistEntry).where(WaitlistEntry.id == entry.id)
-                               .with_for_update(of=WaitlistEntry)
-                               .execution_options(populate_existing=True)).one()
+    return lock_row(uow, WaitlistEntry, entry.id)
 
 
 @logged("waitlist.leave")
