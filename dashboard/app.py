@@ -88,13 +88,13 @@ def bookmarks() -> list[st.Page]:
             for path in sorted(PAGE_PATHS - {"sign_in", "register"})]
 
 
-def sidebar(authn: auth.EngineAuthenticate, user) -> None:
+def sidebar(db, user) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.email}")
         st.caption(f"{ROLE_LABELS.get(user.role, user.role)} · times in "
                    f"{ui.database().settings.site_timezone}")
         if st.button("Sign out", icon=":material/logout:", width="stretch", key="sign-out"):
-            authn.logout(location="unrendered")
+            auth.sign_out(db)
             st.rerun()
 
 
@@ -111,9 +111,9 @@ def main() -> None:
     # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing.
     st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; }</style>")
     db = ui.database()
-    authn = auth.EngineAuthenticate(db, settings)
-    st.session_state["rc_authn"] = authn
-    user = auth.signed_in_user(authn, db)
+    st.session_state["rc_forms"] = auth.forms(db, settings)  # the pages draw them
+    cookie = auth.session_cookie(settings)
+    user = auth.signed_in_user(db, cookie)
     if user is None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
@@ -122,8 +122,8 @@ def main() -> None:
                             position="top" if len(public) > 1 else "hidden")
     else:
         nav = st.navigation(landing(pages_for(user.role)))
-        sidebar(authn, user)
-    authn.sync_cookie(user is not None)
+        sidebar(db, user)
+    auth.sync_cookie(cookie, user)
     st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")
     nav.run()
 
