@@ -108,6 +108,8 @@ def main() -> None:
     except RuntimeError as exc:
         st.error(f"Range-Control will not start: {exc}.", icon=":material/block:")
         st.stop()
+    # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing.
+    st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; }</style>")
     db = ui.database()
     authn = auth.EngineAuthenticate(db, settings)
     st.session_state["rc_authn"] = authn

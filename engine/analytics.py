@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import AuditAction
 from engine.domain.overlap import merge_intervals, overlaps_clause
-from engine.domain.rules import MAX_DURATION
+from engine.domain.rules import MAX_DURATION, day_window, local_midnight_utc
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import AuditLog, Blackout, Booking, Resource, SafetyZone, UTCDateTime
@@ -111,10 +111,6 @@ def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValidationError(field, f"must be one of: {', '.join(choices)}")
     return value  # type: ignore[return-value]
-
-
-def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
 
 
 def period_start_of(day: date, period: Period) -> date:
@@ -297,15 +293,6 @@ def _booked_stmt_postgresql(items: list[Bucket], group_by: GroupBy) -> Any:
     return _per_group(per_resource, group_by)
 
 
-def _day_window(day: date, opens: time | None, closes: time | None, tz: ZoneInfo
-                ) -> tuple[datetime, datetime]:
-    """A resource's bookable window on one local day, in UTC (the whole day when no hours)."""
-    if opens is None or closes is None:
-        return local_midnight_utc(day, tz), local_midnight_utc(day + timedelta(days=1), tz)
-    return (datetime.combine(day, opens, tzinfo=tz).astimezone(timezone.utc),
-            datetime.combine(day, closes, tzinfo=tz).astimezone(timezone.utc))
-
-
 def _days(first: date, end: date):
     d = first
     while d < end:
@@ -344,7 +331,7 @@ def bookable_parts(session: Session, items: list[Bucket], tz: ZoneInfo) -> Booka
         if key not in per_hours:
             per_hours[key] = {
                 b.index: sum((e - s).total_seconds() for s, e in
-                             (_day_window(d, *key, tz) for d in _days(b.first_day, b.end_day)))
+                             (day_window(d, *key, tz) for d in _days(b.first_day, b.end_day)))
                 for b in items
             }
     blackouts: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
@@ -362,7 +349,7 @@ def bookable_parts(session: Session, items: list[Bucket], tz: ZoneInfo) -> Booka
                            e.astimezone(tz).date() + timedelta(days=1)):
                 if d not in day_bucket:
                     continue
-                w_s, w_e = _day_window(d, r.opens_at, r.closes_at, tz)
+                w_s, w_e = day_window(d, r.opens_at, r.closes_at, tz)
                 overlap = (min(e, w_e) - max(s, w_s)).total_seconds()
                 if overlap > 0:
                     lost[(day_bucket[d], rid)] += overlap
@@ -578,6 +565,6 @@ __all__ = [
     "Period", "GroupBy", "PERIODS", "GROUP_BYS", "UtilizationRow", "RateRow", "TurnaroundRow",
     "DailyCountRow", "BumpCancelRow", "Bucket", "buckets", "utilization", "conflict_rate",
     "approval_rate", "approval_turnaround", "bookings_per_day", "bumps_and_cancellations",
-    "booked_seconds", "bookable_seconds", "bookable_parts", "Bookable", "local_midnight_utc",
+    "booked_seconds", "bookable_seconds", "bookable_parts", "Bookable",
     "period_start_of",
 ]

@@ -4,7 +4,7 @@ trusted operator process) and, behind permissions, by the dashboard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -12,17 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.rules import local_day_utc, local_midnight_utc
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import Booking, Resource, SafetyZone, User
 
 NoShowBy = Literal["resource", "member"]
-
-
-def _local_day_bounds(first: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    from engine.analytics import local_midnight_utc
-
-    return local_midnight_utc(first, tz), local_midnight_utc(end, tz)
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ def no_show_rates(session: Session, *, start: date, end: date, tz: ZoneInfo,
         raise ValidationError("by", "must be resource or member")
     if end <= start:
         raise ValidationError("end", "must be after start")
-    lo, hi = _local_day_bounds(start, end, tz)
+    lo, hi = local_midnight_utc(start, tz), local_midnight_utc(end, tz)
     key, name, join = ((Resource.id, Resource.name, Resource.id == Booking.resource_id)
                        if by == "resource" else
                        (User.id, User.name, User.id == Booking.requester_id))
@@ -79,7 +74,7 @@ class DaySheetRow:
 def day_sheet_rows(session: Session, day: date, tz: ZoneInfo) -> list[DaySheetRow]:
     """Approved (and released no-show) bookings starting on `day` in the site zone, by range
     then time: what the range office prints in the morning."""
-    lo, hi = _local_day_bounds(day, day + timedelta(days=1), tz)
+    lo, hi = local_day_utc(day, tz)
     rows = session.execute(
         select(Resource.name, Resource.resource_type, SafetyZone.name, Booking.start_time,
                Booking.end_time, User.name, User.email, Booking.purpose, Booking.status,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.domain.rules import MAX_ADVANCE, MAX_DURATION, MIN_DURATION
+from engine.domain.rules import MAX_ADVANCE, MAX_DURATION, MIN_DURATION, local_midnight_utc
 from engine.errors import ValidationError
 
 
@@ -148,7 +148,7 @@ def week_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[Monday 00:00, next Monday 00:00) in the site zone around `moment`, as UTC."""
     day = moment.astimezone(tz).date()
     monday = day - timedelta(days=day.weekday())
-    return _local_midnight(monday, tz), _local_midnight(monday + timedelta(days=7), tz)
+    return local_midnight_utc(monday, tz), local_midnight_utc(monday + timedelta(days=7), tz)
 
 
 def month_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -156,11 +156,7 @@ def month_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     day = moment.astimezone(tz).date()
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    return _local_midnight(first, tz), _local_midnight(following, tz)
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tz).astimezone(timezone.utc)
+    return local_midnight_utc(first, tz), local_midnight_utc(following, tz)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from engine.errors import ValidationError
@@ -113,19 +113,37 @@ def within_operating_hours(start: datetime, end: datetime, opens: time | None,
     return day_open <= local_start and local_end <= day_close
 
 
+def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    """The start of `day` in the site zone `tz`, as UTC."""
+    return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+
+
+def local_day_utc(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[00:00, next 00:00) of `day` in the site zone, as UTC: 23 or 25 hours on the days
+    daylight saving time changes."""
+    return local_midnight_utc(day, tz), local_midnight_utc(day + timedelta(days=1), tz)
+
+
+def day_window(day: date, opens: time | None, closes: time | None, tz: ZoneInfo
+               ) -> tuple[datetime, datetime]:
+    """A resource's bookable window on one local day, as UTC (the whole day when it has no
+    operating hours)."""
+    if opens is None or closes is None:
+        return local_day_utc(day, tz)
+    return (datetime.combine(day, opens, tz).astimezone(timezone.utc),
+            datetime.combine(day, closes, tz).astimezone(timezone.utc))
+
+
 def opening_intervals(opens: time | None, closes: time | None, tz: ZoneInfo,
                       start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The resource's open intervals (UTC) that meet [start, end), day by day in the site zone."""
-    from datetime import timezone
-
     if opens is None or closes is None:
         return [(start, end)]
     out = []
     day = start.astimezone(tz).date() - timedelta(days=1)
     last = end.astimezone(tz).date()
     while day <= last:
-        o = datetime.combine(day, opens, tz).astimezone(timezone.utc)
-        c = datetime.combine(day, closes, tz).astimezone(timezone.utc)
+        o, c = day_window(day, opens, closes, tz)
         s, e = max(o, start), min(c, end)
         if s < e:
             out.append((s, e))

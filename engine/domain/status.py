@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
+
+from engine.errors import ValidationError
 
 
 class BookingStatus(str, enum.Enum):
@@ -46,6 +49,16 @@ TRANSITIONS: dict[tuple[BookingStatus, BookingAction], BookingStatus] = {
 TERMINAL_STATUSES = frozenset(
     s for s in BookingStatus if not any(cur == s for cur, _ in TRANSITIONS)
 )
+
+
+def parse_statuses(values: Iterable[BookingStatus | str],
+                   field: str = "status") -> list[BookingStatus]:
+    """Status filters as given by a page or a query string, each one a known status."""
+    try:
+        return [BookingStatus(v) for v in values]
+    except ValueError:
+        raise ValidationError(field, "must be one of "
+                              + ", ".join(s.value for s in BookingStatus)) from None
 
 
 def next_status(current: BookingStatus | str, action: BookingAction) -> BookingStatus | None:

@@ -19,7 +19,9 @@ from engine.errors import (
 )
 from engine.models import Booking, Resource
 from engine.services.bookings import approve_or_sign, lock_booking, refused_by_database
-from engine.services.common import as_uuid, load_actor, paginate, scope_key
+from engine.services.common import (
+    as_uuid, load_actor, paginate, resource_filter, scope_key,
+)
 from engine.services.conflicts import conflict_reports
 from engine.services.policies import SignOffStatus, may_decide, sign_off_status
 from engine.services.views import BookingView, ConflictReport, Page
@@ -69,14 +71,8 @@ def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_siz
             conds.append(Booking.start_time >= uow.now)
         if not include_series:
             conds.append(Booking.series_id.is_(None))
-        if resource_type or safety_zone_id:
-            sub = select(Resource.id)
-            if resource_type:
-                sub = sub.where(Resource.resource_type == resource_type)
-            if safety_zone_id:
-                sub = sub.where(Resource.safety_zone_id == as_uuid("safety_zone_id",
-                                                                    safety_zone_id))
-            conds.append(Booking.resource_id.in_(sub))
+        if of_resources := resource_filter(resource_type, safety_zone_id):
+            conds.append(Booking.resource_id.in_(select(Resource.id).where(*of_resources)))
         total = uow.session.scalar(select(func.count()).select_from(
             select(Booking.id).where(*conds).limit(COUNT_CAP + 1).subquery())) or 0
         rows = uow.session.scalars(select(Booking).where(*conds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import select
@@ -14,11 +14,11 @@ from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
-from engine.domain.rules import MAX_DURATION
+from engine.domain.rules import MAX_DURATION, local_day_utc
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
-from engine.services.common import load_actor
+from engine.services.common import load_actor, resource_filter
 from engine.services.conflicts import booking_overlaps
 from engine.services.dayops import CheckInRuleView, default_rule
 
@@ -91,12 +91,6 @@ class Board:
         return sum(len(r.no_shows) for r in self.rows)
 
 
-def _day_bounds(uow: UnitOfWork, day: date) -> tuple[datetime, datetime]:
-    tz = uow.tz
-    return (datetime.combine(day, time(0), tz),
-            datetime.combine(day + timedelta(days=1), time(0), tz))
-
-
 _BOOKING_COLUMNS = (Booking.id, Booking.resource_id, User.name, Booking.start_time,
                     Booking.end_time, Booking.status, Booking.purpose, Booking.checked_in_at,
                     Booking.checked_out_at)
@@ -111,14 +105,13 @@ def range_board(uow: UnitOfWork, actor_id: object, *, day: date | None = None,
         day = day or now.astimezone(uow.tz).date()
         if not isinstance(day, date):
             raise ValidationError("day", "must be a date")
-        lo, hi = _day_bounds(uow, day)
+        lo, hi = local_day_utc(day, uow.tz)
         # "now and next" on today's board; a past or future day shows its first bookings.
         pivot = min(max(now, lo), hi)
         res_stmt = (select(Resource.id, Resource.name, Resource.resource_type, SafetyZone.name)
                     .outerjoin(SafetyZone, SafetyZone.id == Resource.safety_zone_id)
                     .where(Resource.is_active.is_(True)).order_by(Resource.name, Resource.id))
-        if resource_type:
-            res_stmt = res_stmt.where(Resource.resource_type == resource_type)
+        res_stmt = res_stmt.where(*resource_filter(resource_type, None))
         resources = uow.session.execute(res_stmt).all()
         rules = {r.resource_type: CheckInRuleView.of(r)
                  for r in uow.session.scalars(select(CheckInRule))}

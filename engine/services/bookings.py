@@ -20,12 +20,13 @@ from engine.domain.rules import (
     validate_priority, validate_purpose, validate_reason, validate_window,
     within_operating_hours,
 )
-from engine.domain.status import BookingAction, BookingStatus, next_status
+from engine.domain.status import BookingAction, BookingStatus, next_status, parse_statuses
 from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
+    active_resource, as_uuid, get_or_404, load_actor, lock_row, lock_scopes, paginate, require,
+    resource_filter,
     require_scope_locked, scope_key,
 )
 from engine.services import waitlist
@@ -68,9 +69,7 @@ def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | 
     The row-locked re-read refreshes the booking's resource too (joined, populate_existing)."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
     keys = lock_scopes(uow, booking.resource, *extra_scopes, reread_by_caller=booking.resource)
-    booking = uow.session.scalars(
-        select(Booking).where(Booking.id == booking.id)
-        .with_for_update(of=Booking).execution_options(populate_existing=True)).one()
+    booking = lock_row(uow, Booking, booking.id)
     require_scope_locked(keys, booking.resource)
     return booking
 
@@ -208,19 +207,9 @@ def list_bookings(uow: UnitOfWork, actor_id: object, filters: BookingFilter = Bo
         if filters.series_id:
             conds.append(Booking.series_id == as_uuid("series_id", filters.series_id))
         if filters.statuses:
-            try:
-                conds.append(Booking.status.in_([BookingStatus(s) for s in filters.statuses]))
-            except ValueError:
-                raise ValidationError("status", "must be one of "
-                                      + ", ".join(s.value for s in BookingStatus)) from None
-        if filters.resource_type or filters.safety_zone_id:
-            sub = select(Resource.id)
-            if filters.resource_type:
-                sub = sub.where(Resource.resource_type == filters.resource_type)
-            if filters.safety_zone_id:
-                sub = sub.where(Resource.safety_zone_id == as_uuid("safety_zone_id",
-                                                                    filters.safety_zone_id))
-            conds.append(Booking.resource_id.in_(sub))
+            conds.append(Booking.status.in_(parse_statuses(filters.statuses)))
+        if of_resources := resource_filter(filters.resource_type, filters.safety_zone_id):
+            conds.append(Booking.resource_id.in_(select(Resource.id).where(*of_resources)))
         if filters.window_start or filters.window_end:
             lo = filters.window_start or datetime.min.replace(tzinfo=uow.now.tzinfo)
             hi = filters.window_end or datetime.max.replace(tzinfo=uow.now.tzinfo)
@@ -293,8 +282,7 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
             "blackouts or bookings of equal or higher priority", blockers)
     bumped = []
     for c in conflicts:
-        victim = uow.session.scalars(select(Booking).where(Booking.id == c.id).with_for_update(of=Booking)
-                                     .execution_options(populate_existing=True)).one()
+        victim = lock_row(uow, Booking, c.id)
         set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
                     reason="displaced by higher-priority booking (force override): "
                            + booking_label(booking, uow.tz),
@@ -422,9 +410,7 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
         locked = {scope_key(r) for r in (booking.resource, *extra_scopes)}
         _transition(booking, BookingAction.BUMP)
         if winner is not None:
-            winner = uow.session.scalars(
-                select(Booking).where(Booking.id == winner.id).with_for_update(of=Booking)
-                .execution_options(populate_existing=True)).one()
+            winner = lock_row(uow, Booking, winner.id)
             # lock_booking verified both scopes; the winner may not have moved since.
             require_scope_locked(locked, winner.resource)
             if winner.priority <= booking.priority:

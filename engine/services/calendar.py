@@ -16,10 +16,10 @@ from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.rules import require_aware
-from engine.domain.status import BookingStatus
+from engine.domain.status import parse_statuses
 from engine.errors import ValidationError
 from engine.models import Blackout, Booking, Resource, User
-from engine.services.common import as_uuid, load_actor, paginate
+from engine.services.common import load_actor, paginate, resource_filter
 from engine.services.conflicts import booking_overlaps
 from engine.services.views import ResourceView
 
@@ -88,19 +88,11 @@ def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, windo
         raise ValidationError("window_end", "must be after window_start")
     if end - start > MAX_WINDOW:
         raise ValidationError("window_end", f"the window may span at most {MAX_WINDOW.days} days")
-    try:
-        wanted = [BookingStatus(s) for s in statuses]
-    except ValueError:
-        raise ValidationError("status", "must be one of "
-                              + ", ".join(s.value for s in BookingStatus)) from None
+    wanted = parse_statuses(statuses)
     with uow.read():
         actor = load_actor(uow, actor_id, P.RESOURCE_VIEW)
         see_all = has_permission(actor.role, P.BOOKING_VIEW_ALL)
-        conds = [Resource.is_active.is_(True)]
-        if resource_type:
-            conds.append(Resource.resource_type == resource_type)
-        if safety_zone_id:
-            conds.append(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
+        conds = [Resource.is_active.is_(True), *resource_filter(resource_type, safety_zone_id)]
         total = uow.session.scalar(select(func.count()).select_from(Resource).where(*conds))
         resources = list(uow.session.scalars(
             select(Resource).where(*conds).order_by(Resource.resource_type, Resource.name,

@@ -1,10 +1,10 @@
 """Helpers every service shares: loading the acting user and checking the role table."""
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission, has_permission
@@ -12,6 +12,31 @@ from engine.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from engine.models import Resource, User
 
 T = TypeVar("T")
+
+
+def for_update(stmt: Select[Any], of: Any) -> Select[Any]:
+    """`stmt` under a row lock on `of`'s rows (FOR UPDATE on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already serializes writers), read fresh from the database rather than taken
+    from the session's copies, which may predate the lock."""
+    return stmt.with_for_update(of=of).execution_options(populate_existing=True)
+
+
+def lock_row(uow: UnitOfWork, model: type[T], row_id: UUID) -> T:
+    """The row `row_id` of `model`, re-read under a row lock (see `for_update`)."""
+    row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
+    return uow.session.scalars(for_update(select(model).where(row_key == row_id), model)).one()
+
+
+def resource_filter(resource_type: str | None,
+                    safety_zone_id: object | None) -> list[ColumnElement[bool]]:
+    """Conditions on Resource for the type and safety-zone filters that lists and pages offer
+    (none when neither is set)."""
+    conds: list[ColumnElement[bool]] = []
+    if resource_type:
+        conds.append(Resource.resource_type == resource_type)
+    if safety_zone_id:
+        conds.append(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
+    return conds
 
 
 def as_uuid(field: str, value: object) -> UUID:

@@ -6,7 +6,6 @@ transaction with one reason.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
 
 from engine.audit import AuditAction
 from engine.db import UnitOfWork
@@ -19,7 +18,7 @@ from engine.models import Booking
 from engine.services.bookings import (
     _transition, approve_locked, lock_booking, refused_by_database, set_status,
 )
-from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.services.common import as_uuid, get_or_404, load_actor, lock_row
 from engine.services.views import BookingView
 
 
@@ -38,10 +37,7 @@ def bump_together(uow: UnitOfWork, actor_id: object, booking_ids: list[object], 
         victims_first = [get_or_404(uow, Booking, b, "booking", "booking_ids") for b in ids]
         # Every scope locked in one sorted call, then each resource re-read under the locks.
         winner = lock_booking(uow, winner.id, *{v.resource for v in victims_first})
-        victims = [uow.session.scalars(select(Booking).where(Booking.id == b)
-                                       .with_for_update(of=Booking)
-                                       .execution_options(populate_existing=True)).one()
-                   for b in ids]
+        victims = [lock_row(uow, Booking, b) for b in ids]
         for victim in victims:
             _transition(victim, BookingAction.BUMP)
             if winner.priority <= victim.priority:

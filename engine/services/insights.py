@@ -16,13 +16,12 @@ from sqlalchemy import select
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.domain.policy import QUOTA_FIELDS
-from engine.domain.rules import MAX_DURATION
+from engine.domain.rules import MAX_DURATION, local_midnight_utc
 from engine.domain.status import BookingStatus
 from engine.errors import ValidationError
 from engine.models import Booking, BookingPolicy, Resource, User
 from engine.services.common import load_actor
 from engine.services.policies import OPEN_STATUSES, quota_use
-from engine.analytics import local_midnight_utc
 
 MAX_RANGE = timedelta(days=366)
 

@@ -20,7 +20,9 @@ from engine.errors import ConflictError, ValidationError
 from engine.models import Blackout, Booking, Resource, SafetyZone
 from engine.notifications import NotificationEvent
 from engine.services.bookings import refused_by_database, set_status
-from engine.services.common import as_uuid, get_or_404, load_actor, lock_scopes, scope_key
+from engine.services.common import (
+    as_uuid, get_or_404, load_actor, lock_row, lock_scopes, resource_filter, scope_key,
+)
 from engine.services.conflicts import booking_conflicts
 from engine.services.views import BlackoutView, ResourceView, ZoneView
 
@@ -116,9 +118,7 @@ def _lock_move(uow: UnitOfWork, resource: Resource, zone_id: uuid.UUID | None) -
     resource (a trigger) and its exclusion constraint refuses any overlap that would create."""
     old_key = scope_key(resource)
     uow.lock_scope(old_key, zone_id or resource.id)
-    uow.session.scalars(select(Resource).where(Resource.id == resource.id)
-                        .with_for_update(of=Resource)
-                        .execution_options(populate_existing=True)).one()
+    lock_row(uow, Resource, resource.id)
     if scope_key(resource) != old_key:
         raise ConflictError(f"resource '{resource.name}' was moved to another safety zone "
                             "meanwhile: reload and try again", [])
@@ -200,10 +200,7 @@ def list_resources(uow: UnitOfWork, actor_id: object, *, include_inactive: bool 
         stmt = select(Resource).order_by(Resource.resource_type, Resource.name)
         if not include_inactive:
             stmt = stmt.where(Resource.is_active.is_(True))
-        if resource_type:
-            stmt = stmt.where(Resource.resource_type == resource_type)
-        if safety_zone_id:
-            stmt = stmt.where(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
+        stmt = stmt.where(*resource_filter(resource_type, safety_zone_id))
         return [ResourceView.of(r) for r in uow.session.scalars(stmt).unique()]
 
 

@@ -35,7 +35,8 @@ from engine.services.bookings import (
     _check_hours, approve_locked, refused_by_database, set_status,
 )
 from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, lock_scopes, paginate, require,
+    active_resource, as_uuid, for_update, get_or_404, load_actor, lock_scopes, paginate,
+    require,
 )
 from engine.services.conflicts import conflict_report, conflict_reports, hard_conflicts
 from engine.services.policies import (
@@ -249,7 +250,7 @@ def _occurrences(uow: UnitOfWork, series_id: UUID, *, lock: bool = False) -> lis
     stmt = (select(Booking).where(Booking.series_id == series_id)
             .order_by(Booking.start_time, Booking.id))
     if lock:
-        stmt = stmt.with_for_update(of=Booking).execution_options(populate_existing=True)
+        stmt = for_update(stmt, Booking)
     return list(uow.session.scalars(stmt).unique().all())
 
 

@@ -31,7 +31,9 @@ from engine.errors import NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
 from engine.notifications import NotificationEvent, enqueue_booking_event
-from engine.services.common import active_resource, get_or_404, load_actor, scope_key
+from engine.services.common import (
+    active_resource, get_or_404, load_actor, lock_row, scope_key,
+)
 from engine.services.conflicts import conflict_report, scope_resources
 from engine.system import ensure_system_user
 
@@ -78,13 +80,17 @@ def _step(uow: UnitOfWork, actor: User, entry: WaitlistEntry, target: WaitlistSt
 def join_waitlist(uow: UnitOfWork, actor_id: object, *, resource_id: object, start_time: object,
                   end_time: object, purpose: object, priority: object = 0) -> WaitlistView:
     """Wait for a window that is taken (approved, pending or blacked out) instead of requesting it."""
+    from engine.domain.policy import check_window
     from engine.services.bookings import _check_hours as check_hours
+    from engine.services.policies import effective_policy
 
     with uow:
         actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
         resource = active_resource(uow, resource_id)
-        start, end = validate_window(start_time, end_time, uow.now)
+        start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
         check_hours(uow, resource, start, end)
+        # The booking policy's window rules (notice, advance, length) as for a request.
+        check_window(effective_policy(uow, resource), resource.name, start, end, uow.now)
         purpose, priority = validate_purpose(purpose), validate_priority(priority)
         uow.lock_scope(scope_key(resource))
         report = conflict_report(uow, resource, start, end)
@@ -137,9 +143,7 @@ def _own_entry(uow: UnitOfWork, actor: User, entry_id: object) -> WaitlistEntry:
     if entry.requester_id != actor.id:
         raise NotFoundError("waitlist entry", entry_id)
     uow.lock_scope(scope_key(entry.resource))
-    return uow.session.scalars(select(WaitlistEntry).where(WaitlistEntry.id == entry.id)
-                               .with_for_update(of=WaitlistEntry)
-                               .execution_options(populate_existing=True)).one()
+    return lock_row(uow, WaitlistEntry, entry.id)
 
 
 @logged("waitlist.leave")

@@ -125,3 +125,29 @@ def test_a_bookmarked_page_opens_after_sign_in(server, browser, pages_on_failure
     assert page.get_by_text("Page not found").count() == 0
     assert page.url.rstrip("/").endswith(f"/{path}")
     ctx.close()
+
+
+@pytest.mark.parametrize("scheme,dark", [("dark", True), ("light", False)])
+def test_the_dashboard_follows_the_systems_light_or_dark_setting(server, browser, scheme, dark):
+    ctx = browser.new_context(color_scheme=scheme)
+    page = ctx.new_page()
+    page.goto(server.url)
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    settle(page)
+    rgb = page.evaluate("() => getComputedStyle(document.querySelector('.stApp'))"
+                        ".backgroundColor")
+    r, g, b = (int(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+    assert ((r + g + b) / 3 < 80) is dark, rgb
+    ctx.close()
+
+
+def test_long_words_wrap_instead_of_overflowing_their_card(server, browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = ctx.new_page()
+    page.goto(server.url)
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    settle(page)
+    wrap = page.evaluate("() => [...document.querySelectorAll('.stMarkdown')]"
+                         ".map(e => getComputedStyle(e).overflowWrap)")
+    assert wrap and set(wrap) == {"anywhere"}, wrap
+    ctx.close()

@@ -235,3 +235,15 @@ def test_an_offer_on_an_automatic_resource_is_approved_at_once(db, make, wl):
     booking = s.get_booking(db.uow(), m.id, entry.booking_id)
     assert booking.status == "approved" and booking.decided_by_id == SYSTEM_USER_ID
     assert s.expire_offers(db).expired == []
+
+
+def test_joining_follows_the_booking_policy_window_rules(db, make, wl):
+    from engine.services.policies import set_policy
+
+    staff, r, holder = wl
+    set_policy(db.uow(), make.admin.id, resource_type="range", max_length_minutes=60)
+    with pytest.raises(ValidationError) as exc:
+        join(db, make.user(), r, holder.start_time, holder.end_time)  # two hours
+    assert exc.value.field == "max_length_minutes"
+    assert join(db, make.user(), r, holder.start_time,
+                holder.start_time + timedelta(hours=1)).status == "waiting"
