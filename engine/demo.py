@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import Database
@@ -19,8 +19,9 @@ from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.system import count_people
-from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
+from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone
 from engine.passwords import hash_password
+from engine.services.users import new_user
 
 #: Sign-in details for trying the app locally (also listed in the README).
 DEMO_LOGINS = {
@@ -90,22 +91,20 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
         for role, (email, password) in DEMO_LOGINS.items():
             name = {"admin": "Avery Admin", "staff": "Sasha Staff (Range Officer)",
                     "manager": "Max Manager", "member": "Mel Member"}[role]
-            users[role] = User(id=uuid.uuid4(), email=email, name=name,
-                               role=Role(role if role != "member" else "user"),
-                               password_hash=hash_password(password, hash_rounds),
-                               is_active=True,
-                               created_at=now - timedelta(days=days_back + 30), updated_at=now)
+            users[role] = new_user(email=email, name=name,
+                                   role=Role(role if role != "member" else "user"),
+                                   password_hash=hash_password(password, hash_rounds),
+                                   created_at=now - timedelta(days=days_back + 30),
+                                   updated_at=now)
         shared_hash = hash_password("member-demo-pass", hash_rounds)
         members = [users["member"]]
         for i, name in enumerate(MEMBERS):
-            members.append(User(id=uuid.uuid4(), email=f"{name.split()[0].lower()}@range.example",
-                                name=name, role=Role.USER, password_hash=shared_hash,
-                                is_active=True,
-                                created_at=now - timedelta(days=days_back + 20 - i),
-                                updated_at=now))
-        staff2 = User(id=uuid.uuid4(), email="ro2@range.example", name="Riley Range-Officer",
-                      role=Role.STAFF, password_hash=shared_hash, is_active=True,
-                      created_at=now, updated_at=now)
+            members.append(new_user(email=f"{name.split()[0].lower()}@range.example",
+                                    name=name, role=Role.USER, password_hash=shared_hash,
+                                    created_at=now - timedelta(days=days_back + 20 - i),
+                                    updated_at=now))
+        staff2 = new_user(email="ro2@range.example", name="Riley Range-Officer",
+                          role=Role.STAFF, password_hash=shared_hash, created_at=now)
         s.add_all([*users.values(), *members[1:], staff2])
         s.flush()
         admin = users["admin"]

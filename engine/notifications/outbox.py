@@ -25,7 +25,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, or_, select
 
 from engine.db import UnitOfWork
 from engine.domain.permissions import Role
@@ -84,14 +84,25 @@ def calendar_sequence(uow: UnitOfWork, booking_id: uuid.UUID) -> int:
 def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
     """Who is told of a new request: the resource's named approvers when it has them
     (engine/services/policies.py), else every active staff member and admin."""
-    from engine.services.policies import named_approvers  # late: the services import the outbox
+    # late: the services import the outbox
+    from engine.models import ResourceApprover
+    from engine.services.policies import most_specific_approvers, names_approvers_of
 
-    named = named_approvers(uow, booking.resource)
+    # One round trip: active staff and admins, each with the approver rows naming them for
+    # this resource (named people of other roles come too, as named_approvers returns them).
+    rows = uow.session.execute(
+        select(User, ResourceApprover.id.label("approver_id"), ResourceApprover.resource_id,
+               ResourceApprover.safety_zone_id, ResourceApprover.resource_type)
+        .outerjoin(ResourceApprover, and_(
+            ResourceApprover.user_id == User.id, names_approvers_of(booking.resource)))
+        .where(User.is_active.is_(True),
+               or_(User.role.in_([Role.STAFF, Role.ADMIN]), ResourceApprover.id.is_not(None)))
+        .order_by(User.email)).all()
+    named = most_specific_approvers([(r.User, r) for r in rows if r.approver_id is not None])
     if named is not None:
         return sorted(named, key=lambda u: u.email)
-    return list(uow.session.scalars(
-        select(User).where(User.is_active.is_(True), User.role.in_([Role.STAFF, Role.ADMIN]))
-        .order_by(User.email)))
+    staff = {r.User.id: r.User for r in rows if r.User.role in (Role.STAFF, Role.ADMIN)}
+    return list(staff.values())
 
 
 def _opted_out(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str) -> set[uuid.UUID]:

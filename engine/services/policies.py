@@ -162,18 +162,30 @@ def system_user(uow: UnitOfWork) -> User:
 
 # --- approvers -------------------------------------------------------------------------------
 
-def named_approvers(uow: UnitOfWork, resource: Resource) -> list[User] | None:
-    """The staff named for this resource (most specific scope wins), or None: any staff."""
-    rows = uow.session.scalars(select(ResourceApprover).where(or_(
+def names_approvers_of(resource: Resource):
+    """SQL condition: a ResourceApprover row naming someone for this resource, at any scope."""
+    return or_(
         ResourceApprover.resource_id == resource.id,
         ResourceApprover.safety_zone_id == resource.safety_zone_id
         if resource.safety_zone_id else False,
-        ResourceApprover.resource_type == resource.resource_type))).all()
+        ResourceApprover.resource_type == resource.resource_type)
+
+
+def most_specific_approvers(named: list[tuple[User, ResourceApprover]]) -> list[User] | None:
+    """Of (person, approver row) pairs for one resource, the active people of the most specific
+    scope that has any (resource, then zone, then type), by name; None when nobody is named:
+    any staff. The row needs only its scope columns."""
     for scope in ("resource_id", "safety_zone_id", "resource_type"):
-        chosen = [r.user for r in rows if getattr(r, scope) is not None and r.user.is_active]
+        chosen = [u for u, r in named if getattr(r, scope) is not None and u.is_active]
         if chosen:
             return sorted(chosen, key=lambda u: u.name)
     return None
+
+
+def named_approvers(uow: UnitOfWork, resource: Resource) -> list[User] | None:
+    """The staff named for this resource (most specific scope wins), or None: any staff."""
+    return most_specific_approvers([(r.user, r) for r in uow.session.scalars(
+        select(ResourceApprover).where(names_approvers_of(resource))).all()])
 
 
 def may_decide(uow: UnitOfWork, actor: User, resource: Resource) -> bool:

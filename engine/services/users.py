@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +37,7 @@ def normalize_email(email: object) -> str:
     return email.strip().lower()
 
 
-def _name(name: object) -> str:
+def validate_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("name", "must not be empty")
     if len(name.strip()) > 255:
@@ -51,7 +52,7 @@ def _role(role: object) -> Role:
         raise ValidationError("role", "must be one of user, staff, admin") from None
 
 
-def _by_email(uow: UnitOfWork, email: str) -> User | None:
+def user_by_email(uow: UnitOfWork, email: str) -> User | None:
     return uow.session.scalar(select(User).where(func.lower(User.email) == email))
 
 
@@ -64,9 +65,9 @@ def register_user(uow: UnitOfWork, *, email: object, name: object, password: obj
         role = _role(role)
         actor = load_actor(uow, actor_id, P.USER_MANAGE)
         email = normalize_email(email)
-        name = _name(name)
+        name = validate_name(name)
         password = validate_password(password)
-        if _by_email(uow, email) is not None:
+        if user_by_email(uow, email) is not None:
             raise ValidationError("email", f"{email} is already registered")
         user = _new_user(uow, email, name, password, role, hash_rounds)
         uow.session.add(user)
@@ -93,17 +94,17 @@ def register_member(uow: UnitOfWork, *, email: object, name: object, password: o
         if not uow.db.settings.allow_self_registration:
             raise PermissionDenied("self-registration is closed on this site: ask an admin")
         email = normalize_email(email)
-        name = _name(name)
+        name = validate_name(name)
         password = validate_password(password)
         user = _new_user(uow, email, name, password, Role.USER, hash_rounds)
-        owner = _by_email(uow, email)
+        owner = user_by_email(uow, email)
         if owner is None:
             try:
                 with uow.session.begin_nested():
                     uow.session.add(user)
                     uow.session.flush()
             except IntegrityError:  # a concurrent registration of the same email won the race
-                owner = _by_email(uow, email)
+                owner = user_by_email(uow, email)
         if owner is None:
             record(uow.session, actor_id=user.id, action=AuditAction.USER_REGISTERED,
                    now=uow.now, entity=user, details={"email": email, "role": Role.USER.value})
@@ -138,9 +139,17 @@ def _new_user(uow: UnitOfWork, email: str, name: str, password: str, role: Role,
               hash_rounds: int) -> User:
     """A new User (hashed password), not yet added: hashing first keeps the work equal for a
     taken e-mail."""
+    return new_user(email=email, name=name, role=role,
+                    password_hash=hash_password(password, hash_rounds), created_at=uow.now)
+
+
+def new_user(*, email: str, name: str, role: Role, password_hash: str, created_at: datetime,
+             updated_at: datetime | None = None) -> User:
+    """A new active account, not yet added: the one place a User row is built (the services,
+    the first admin and the demo data), with e-mail and name already checked."""
     return User(id=uuid.uuid4(), email=email, name=name, role=role, is_active=True,
-                password_hash=hash_password(password, hash_rounds), created_at=uow.now,
-                updated_at=uow.now)
+                password_hash=password_hash, created_at=created_at,
+                updated_at=updated_at or created_at)
 
 
 def authenticate(uow: UnitOfWork, email: object, password: object, *,
@@ -155,7 +164,7 @@ def authenticate(uow: UnitOfWork, email: object, password: object, *,
     source = throttle.normalize_source(source)
     attempt = throttle.claim(uow, key, source)  # counts this attempt first, or refuses it
     with uow.read():
-        user = _by_email(uow, key)
+        user = user_by_email(uow, key)
         hashed = user.password_hash if user is not None else None
     if not verify_password(password, hashed):  # a dummy hash when there is no user
         if user is not None and attempt == throttle.FREE_ATTEMPTS:
