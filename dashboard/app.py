@@ -19,30 +19,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
-#: Every signed-in page's url path, filled as pages_for builds them (for bookmarks()).
-PAGE_PATHS: set[str] = set()
-
-
-#: The page each role lands on, by id of its st.Page (see landing()).
-FIRST_PAGES: dict[int, st.Page] = {}
-
-
-def page(file: str, title: str, icon: str, *, default: bool = False, **kw) -> st.Page:
-    PAGE_PATHS.add(file.removesuffix(".py"))
-    built = st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
-    if default:
-        FIRST_PAGES[id(built)] = built
-    return built
-
-
-def landing(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
-    """Streamlit serves its default page at "/" only, so that page's own path (/new_booking,
-    /approval_queue, bookmarked or reloaded) would be "not found". Every real page keeps its
-    path; the default is a hidden landing page that switches to the role's first page."""
-    first = next(p for pages in sections.values() for p in pages if id(p) in FIRST_PAGES)
-    home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="start",
-                   default=True, visibility="hidden")
-    return {**sections, "": [home]}
+def page(file: str, title: str, icon: str, **kw) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:
@@ -79,15 +57,6 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     return sections
 
 
-def bookmarks() -> list[st.Page]:
-    """Every signed-in page's URL answers the sign-in form while signed out; after sign-in the
-    same URL (the page's identity is its url_path) opens the real page, so bookmarks work."""
-    for role in ROLE_LABELS:
-        pages_for(role)
-    return [st.Page(PAGES / "sign_in.py", title="Sign in", url_path=path, visibility="hidden")
-            for path in sorted(PAGE_PATHS - {"sign_in", "register"})]
-
-
 def sidebar(db, user) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.email}")
@@ -118,10 +87,9 @@ def main() -> None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
             public.append(page("register.py", "Create an account", ":material/person_add:"))
-        nav = st.navigation(public + bookmarks(),
-                            position="top" if len(public) > 1 else "hidden")
+        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
     else:
-        nav = st.navigation(landing(pages_for(user.role)))
+        nav = st.navigation(pages_for(user.role))
         sidebar(db, user)
     auth.sync_cookie(cookie, user)
     st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")
