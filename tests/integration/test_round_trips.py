@@ -1,6 +1,7 @@
-"""Fewer round trips, same guarantees (issue 13). lock_booking re-reads the booking and its resource in one row-locked statement (one round trip less per decision).
-one round trip less per decision). A zone move that lands between the first read and the lock
-must still be seen, so the change is refused rather than made under the wrong zone's lock."""
+"""Fewer round trips, same guarantees (issue 13). lock_booking re-reads the booking and its
+resource in one row-locked statement (one round trip less per decision). A zone move that lands
+between the first read and the lock must still be seen, so the change is refused rather than
+made under the wrong zone's lock."""
 from __future__ import annotations
 
 import pytest
