@@ -229,3 +229,24 @@ def section(title: str) -> Iterator[None]:
 
 def short_id(ident: UUID | str) -> str:
     return str(ident)[:8]
+
+
+class ActionResult:
+    """A page's last action result, kept across the rerun for the place it came from (a tab,
+    a row), so the message shows there and the user's place is kept."""
+
+    def __init__(self, key: str, *, toast: bool = False):
+        self.key, self.toast = key, toast
+
+    def done(self, where: str, message: str) -> None:
+        st.session_state[self.key] = (where, message)
+        if self.toast:
+            st.toast(message, icon=":material/check_circle:")
+        st.rerun()
+
+    def show(self, where: str | None = None) -> None:
+        """The result kept for `where` (None: whatever place it came from)."""
+        result = st.session_state.get(self.key)
+        if result and where in (None, result[0]):
+            del st.session_state[self.key]
+            st.success(result[1], icon=":material/check_circle:")

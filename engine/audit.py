@@ -62,13 +62,19 @@ class AuditAction(str, enum.Enum):
 _SECRET_COLUMNS = {"password_hash"}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Dates and times as ISO text, ids as text, enums as their values, containers walked:
+    what audit rows and outbox messages store as JSON."""
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -76,7 +82,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
     """The row as JSON-ready column values (secrets left out): the audit's `previous_state`."""
     mapper = inspect(obj).mapper
     return {
-        col.key: _jsonable(getattr(obj, col.key))
+        col.key: jsonable(getattr(obj, col.key))
         for col in mapper.column_attrs
         if col.key not in _SECRET_COLUMNS
     }
@@ -92,7 +98,7 @@ def record(session: Session, *, actor_id: uuid.UUID, action: AuditAction, now: d
         actor_id=actor_id,
         action=action.value,
         details=details if isinstance(details, str) or details is None
-        else json.dumps(details, default=_jsonable, sort_keys=True),
+        else json.dumps(details, default=jsonable, sort_keys=True),
         previous_state=previous_state,
         timestamp=now,
         entity_type=type(entity).__tablename__ if entity is not None else

@@ -28,20 +28,7 @@ st.dataframe(pd.DataFrame([{
 ui.pager(result, "au_page")
 
 TAB_KEY = "au_tab"
-RESULT_KEY = "au_result"
-
-
-def done(where: str, message: str) -> None:
-    """Keep the result for the tab it came from; the keyed tabs survive the rerun."""
-    st.session_state[RESULT_KEY] = (where, message)
-    st.rerun()
-
-
-def show_result(where: str) -> None:
-    result = st.session_state.get(RESULT_KEY)
-    if result and result[0] == where:
-        del st.session_state[RESULT_KEY]
-        st.success(result[1], icon=":material/check_circle:")
+RESULT = ui.ActionResult("au_result")
 
 
 def change_role_box(u) -> None:
@@ -52,28 +39,28 @@ def change_role_box(u) -> None:
             st.info(f"Nothing changed: {u.name} is already {ROLES[u.role]}.",
                     icon=":material/info:")
         elif ui.attempt(lambda: services.change_role(ui.uow(), uid, u.id, new_role)):
-            done("manage", f"{u.name} is now {ROLES[new_role]}; their sessions are ended.")
+            RESULT.done("manage", f"{u.name} is now {ROLES[new_role]}; their sessions are ended.")
 
 
 def activation_box(u) -> None:
     st.write("Active" if u.is_active else "Deactivated")
     if u.is_active and st.button("Deactivate", key="au_deactivate"):
         if ui.attempt(lambda: services.deactivate_user(ui.uow(), uid, u.id)):
-            done("manage", f"{u.name} deactivated.")
+            RESULT.done("manage", f"{u.name} deactivated.")
     if not u.is_active and st.button("Reactivate", key="au_reactivate"):
         if ui.attempt(lambda: services.reactivate_user(ui.uow(), uid, u.id)):
-            done("manage", f"{u.name} reactivated.")
+            RESULT.done("manage", f"{u.name} reactivated.")
 
 
 def password_box(u) -> None:
     new_pw = st.text_input("New password", type="password", key=f"au_pw_{u.id}")
     if st.button("Reset password", key="au_reset"):
         if ui.attempt(lambda: services.reset_password(ui.uow(), uid, u.id, new_pw)):
-            done("manage", f"Password reset for {u.name}; their sessions are ended.")
+            RESULT.done("manage", f"Password reset for {u.name}; their sessions are ended.")
 
 
 def manage_user(users) -> None:
-    show_result("manage")
+    RESULT.show("manage")
     if not users:
         st.caption("No user matches the search.")
         return
@@ -90,7 +77,7 @@ def manage_user(users) -> None:
 
 
 def add_user() -> None:
-    show_result("add")
+    RESULT.show("add")
     with st.form("au_create", clear_on_submit=False):
         c1, c2 = st.columns(2)
         name = c1.text_input("Name")
@@ -103,7 +90,7 @@ def add_user() -> None:
                 ui.uow(), email=email, name=name, password=password, role=new_role,
                 actor_id=uid))
             if made:
-                done("add", f"Added {made.name} <{made.email}> as {ROLES[made.role]}.")
+                RESULT.done("add", f"Added {made.name} <{made.email}> as {ROLES[made.role]}.")
 
 
 manage, create = st.tabs(["Manage a user", "Add a user"], key=TAB_KEY, on_change="rerun")

@@ -21,25 +21,11 @@ ANY = "Any"
 PAGE_SIZE = 20
 ACTIONS = ("Approve", "Deny", "Reschedule", "Bump", "Force override")
 TAB_KEY = "aq_action"
-RESULT_KEY = "aq_result"
+RESULT = ui.ActionResult("aq_result", toast=True)
 CONFIRM_KEY = "aq_confirm_clear"
 
 
 # --- results shown where the person is looking ----------------------------------------
-
-def done(where: str, message: str) -> None:
-    """Remember the result for the place the action was taken, then redraw the page."""
-    st.session_state[RESULT_KEY] = (where, message)
-    st.toast(message, icon=":material/check_circle:")
-    st.rerun()
-
-
-def show_result(where: str) -> None:
-    result = st.session_state.get(RESULT_KEY)
-    if result and result[0] == where:
-        del st.session_state[RESULT_KEY]
-        st.success(result[1], icon=":material/check_circle:")
-
 
 def describe(view) -> str:
     """A booking the way people name it: who, what, when."""
@@ -98,7 +84,7 @@ def queue_table(queue) -> None:
 
 def approve_all(uid, queue) -> None:
     """Approve every conflict-free request on the page, after showing which ones."""
-    show_result("approve_all")
+    RESULT.show("approve_all")
     clear = {str(i.booking.id): i.booking for i in queue.items if not i.conflicts.has_hard}
     if not clear:
         return
@@ -135,7 +121,7 @@ def approve_all(uid, queue) -> None:
             if batch.skipped:
                 note += f" Left {len(batch.skipped)} pending: " + "; ".join(
                     f"{names.get(b, ui.short_id(b))} ({why})" for b, why in batch.skipped)
-            done("approve_all", note)
+            RESULT.done("approve_all", note)
 
 
 # --- the decision card: one function per action ------------------------------------------
@@ -145,9 +131,9 @@ def approve_action(uid, item) -> None:
     if st.button("Approve", type="primary", icon=":material/check:", key="aq_approve"):
         view = ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id))
         if view is not None and view.status == "pending":  # a two-person first sign-off
-            done("Approve", f"Signed off: {describe(b)}. A second approver must approve it.")
+            RESULT.done("Approve", f"Signed off: {describe(b)}. A second approver must approve it.")
         elif view is not None:
-            done("Approve", f"Approved: {describe(b)}.")
+            RESULT.done("Approve", f"Approved: {describe(b)}.")
 
 
 def deny_action(uid, item) -> None:
@@ -155,7 +141,7 @@ def deny_action(uid, item) -> None:
     reason = st.text_input("Reason (the requester sees it)", key=f"aq_deny_reason_{b.id}")
     if st.button("Deny", icon=":material/block:", key="aq_deny"):
         if ui.attempt(lambda: services.deny_booking(ui.uow(), uid, b.id, reason)):
-            done("Deny", f"Denied: {describe(b)}.")
+            RESULT.done("Deny", f"Denied: {describe(b)}.")
 
 
 def reschedule_action(uid, item) -> None:
@@ -195,7 +181,7 @@ def reschedule_action(uid, item) -> None:
         view = ui.attempt(lambda: services.reschedule_booking(
             ui.uow(), uid, b.id, start_time=start, end_time=end, reason=note or None))
         if view is not None:
-            done("Reschedule", f"Rescheduled: {view.requester_name}'s request for "
+            RESULT.done("Reschedule", f"Rescheduled: {view.requester_name}'s request for "
                                f"{view.resource_name} is now "
                                f"{ui.fmt_span(view.start_time, view.end_time)}.")
 
@@ -225,7 +211,7 @@ def bump_action(uid, item) -> None:
     if st.button(label, icon=":material/swap_horiz:", key="aq_bump", disabled=not sure):
         if ui.attempt(lambda: bump_together(ui.uow(), uid, [c.id for c in in_way], reason=why,
                                             in_favour_of=b.id)):
-            done("Bump", f"Displaced {len(in_way)} booking(s); approved {describe(b)}.")
+            RESULT.done("Bump", f"Displaced {len(in_way)} booking(s); approved {describe(b)}.")
 
 
 def force_action(uid, item) -> None:
@@ -240,7 +226,7 @@ def force_action(uid, item) -> None:
     if st.button("Force override", type="primary", icon=":material/bolt:", key="aq_force",
                  disabled=not sure):
         if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, b.id, force_override=True)):
-            done("Force override", f"Approved with override: {describe(b)}.")
+            RESULT.done("Force override", f"Approved with override: {describe(b)}.")
 
 
 HANDLERS = {"Approve": approve_action, "Deny": deny_action, "Reschedule": reschedule_action,
@@ -276,7 +262,7 @@ def decision_card(uid, item) -> None:
         tabs = st.tabs(ACTIONS, key=TAB_KEY, on_change="rerun")
         for name, tab in zip(ACTIONS, tabs):
             with tab:
-                show_result(name)
+                RESULT.show(name)
                 HANDLERS[name](uid, item)
 
 
@@ -292,9 +278,7 @@ def main() -> None:
     if queue is None:
         return
     if not queue.items:
-        result = st.session_state.pop(RESULT_KEY, None)
-        if result:
-            st.success(result[1], icon=":material/check_circle:")
+        RESULT.show()  # the last action emptied the queue: its result shows here
         if series_waiting:
             st.info("No single requests waiting: only the recurring series above.",
                     icon=":material/info:")

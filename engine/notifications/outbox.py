@@ -22,29 +22,15 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select
 
+from engine.audit import jsonable
 from engine.db import UnitOfWork
 from engine.domain.permissions import Role
 from engine.models import AuditLog, Booking, NotificationPreference, OutboxMessage, User
 from engine.notifications.events import ACCOUNT, ICAL_METHOD, NotificationEvent
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _kind(kind: NotificationEvent | str) -> str:
@@ -58,7 +44,7 @@ def booking_context(booking: Booking) -> dict[str, Any]:
     """The booking as the templates need it, frozen at the moment of the change."""
     resource = booking.resource
     zone = resource.safety_zone if resource is not None else None
-    return _jsonable({
+    return jsonable({
         "booking_id": booking.id,
         "resource_id": booking.resource_id,
         "resource_name": resource.name if resource is not None else None,
@@ -160,7 +146,7 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
             recipients = [booking.requester]
     recipients = [u for u in recipients if u is not None and u.is_active]
     data = booking_context(booking)
-    data.update(_jsonable(context))
+    data.update(jsonable(context))
     data["actor_name"] = actor.name if actor is not None else None
     if kind in ICAL_METHOD and recipients:
         skip, data["ical_sequence"] = _opted_out_and_sequence(
@@ -190,5 +176,5 @@ def enqueue_message(uow: UnitOfWork, to: User | str, kind: str = ACCOUNT, *, sub
         return None
     return _add(uow, kind=kind, email=email, user_id=user.id if user else None,
                 booking_id=booking.id if booking is not None else None,
-                context=_jsonable(context) | {"recipient_name": user.name if user else None},
+                context=jsonable(context) | {"recipient_name": user.name if user else None},
                 subject=subject, body=body, html=html, dedupe_key=dedupe_key)

@@ -19,7 +19,8 @@ from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.models import Booking, NotificationPreference, OutboxMessage, User
 from engine.notifications.events import ScheduledKind
-from engine.notifications.outbox import _jsonable, booking_context
+from engine.audit import jsonable
+from engine.notifications.outbox import booking_context
 from engine.notifications.settings import NotifySettings
 
 DIGEST_PENDING_LIMIT = 50
@@ -75,7 +76,7 @@ def schedule_reminders(uow: UnitOfWork, settings: NotifySettings) -> int:
 
 
 def _digest_item(b: Booking) -> dict:
-    return _jsonable({"booking_id": b.id, "resource_name": b.resource.name,
+    return jsonable({"booking_id": b.id, "resource_name": b.resource.name,
                       "start_time": b.start_time, "end_time": b.end_time,
                       "requester_name": b.requester.name, "status": b.status,
                       "created_at": b.created_at, "priority": b.priority})

@@ -146,27 +146,27 @@ def _own_entry(uow: UnitOfWork, actor: User, entry_id: object) -> WaitlistEntry:
     return lock_row(uow, WaitlistEntry, entry.id)
 
 
-@logged("waitlist.leave")
-def leave_waitlist(uow: UnitOfWork, actor_id: object, entry_id: object) -> WaitlistView:
+def _own_step(uow: UnitOfWork, actor_id: object, entry_id: object, target: W,
+              action: AuditAction) -> WaitlistView:
+    """The member moves their own entry to `target` (the status table decides if it may)."""
     with uow:
         actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
         entry = _own_entry(uow, actor, entry_id)
-        _step(uow, actor, entry, W.LEFT, AuditAction.WAITLIST_LEFT)
+        _step(uow, actor, entry, target, action)
         view = WaitlistView.of(entry)
         uow.commit()
         return view
+
+
+@logged("waitlist.leave")
+def leave_waitlist(uow: UnitOfWork, actor_id: object, entry_id: object) -> WaitlistView:
+    return _own_step(uow, actor_id, entry_id, W.LEFT, AuditAction.WAITLIST_LEFT)
 
 
 @logged("waitlist.accept")
 def accept_offer(uow: UnitOfWork, actor_id: object, entry_id: object) -> WaitlistView:
     """The member takes the offer: it stops expiring and waits for staff as any request."""
-    with uow:
-        actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
-        entry = _own_entry(uow, actor, entry_id)
-        _step(uow, actor, entry, W.ACCEPTED, AuditAction.WAITLIST_ACCEPTED)
-        view = WaitlistView.of(entry)
-        uow.commit()
-        return view
+    return _own_step(uow, actor_id, entry_id, W.ACCEPTED, AuditAction.WAITLIST_ACCEPTED)
 
 
 @logged("waitlist.decline")
