@@ -11,9 +11,12 @@ U, R, A = "/api/v1/users", "/api/v1/resources", "/api/v1/audit-logs"
 def test_admin_lists_users_paginated_and_filtered(client, people, make):
     h = people.headers["admin"]
     page = client.get(U, headers=h, params={"page_size": 2}).json()
-    assert page["total"] == 4 and len(page["items"]) == 2 and page["pages"] == 2
+    # admin, staff, manager, member, other
+    assert page["total"] == 5 and len(page["items"]) == 2 and page["pages"] == 3
     staff = client.get(U, headers=h, params={"role": "staff"}).json()
     assert [u["id"] for u in staff["items"]] == [str(people.staff.id)]
+    managers = client.get(U, headers=h, params={"role": "manager"}).json()
+    assert [u["id"] for u in managers["items"]] == [str(people.manager.id)]
     found = client.get(U, headers=h, params={"search": people.other.email}).json()
     assert found["total"] == 1 and "password_hash" not in found["items"][0]
 
