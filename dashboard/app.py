@@ -19,30 +19,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
-#: Every signed-in page's url path, filled as pages_for builds them (for bookmarks()).
-PAGE_PATHS: set[str] = set()
-
-
-#: The page each role lands on, by id of its st.Page (see landing()).
-FIRST_PAGES: dict[int, st.Page] = {}
-
-
-def page(file: str, title: str, icon: str, *, default: bool = False, **kw) -> st.Page:
-    PAGE_PATHS.add(file.removesuffix(".py"))
-    built = st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
-    if default:
-        FIRST_PAGES[id(built)] = built
-    return built
-
-
-def landing(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
-    """Streamlit serves its default page at "/" only, so that page's own path (/new_booking,
-    /approval_queue, bookmarked or reloaded) would be "not found". Every real page keeps its
-    path; the default is a hidden landing page that switches to the role's first page."""
-    first = next(p for pages in sections.values() for p in pages if id(p) in FIRST_PAGES)
-    home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="start",
-                   default=True, visibility="hidden")
-    return {**sections, "": [home]}
+def page(file: str, title: str, icon: str, **kw) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:
@@ -79,22 +57,13 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     return sections
 
 
-def bookmarks() -> list[st.Page]:
-    """Every signed-in page's URL answers the sign-in form while signed out; after sign-in the
-    same URL (the page's identity is its url_path) opens the real page, so bookmarks work."""
-    for role in ROLE_LABELS:
-        pages_for(role)
-    return [st.Page(PAGES / "sign_in.py", title="Sign in", url_path=path, visibility="hidden")
-            for path in sorted(PAGE_PATHS - {"sign_in", "register"})]
-
-
-def sidebar(authn: auth.EngineAuthenticate, user) -> None:
+def sidebar(db, user) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.email}")
         st.caption(f"{ROLE_LABELS.get(user.role, user.role)} · times in "
                    f"{ui.database().settings.site_timezone}")
         if st.button("Sign out", icon=":material/logout:", width="stretch", key="sign-out"):
-            authn.logout(location="unrendered")
+            auth.sign_out(db)
             st.rerun()
 
 
@@ -111,19 +80,18 @@ def main() -> None:
     # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing.
     st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; }</style>")
     db = ui.database()
-    authn = auth.EngineAuthenticate(db, settings)
-    st.session_state["rc_authn"] = authn
-    user = auth.signed_in_user(authn, db)
+    st.session_state["rc_forms"] = auth.forms(db, settings)  # the pages draw them
+    cookie = auth.session_cookie(settings)
+    user = auth.signed_in_user(db, cookie)
     if user is None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
             public.append(page("register.py", "Create an account", ":material/person_add:"))
-        nav = st.navigation(public + bookmarks(),
-                            position="top" if len(public) > 1 else "hidden")
+        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
     else:
-        nav = st.navigation(landing(pages_for(user.role)))
-        sidebar(authn, user)
-    authn.sync_cookie(user is not None)
+        nav = st.navigation(pages_for(user.role))
+        sidebar(db, user)
+    auth.sync_cookie(cookie, user)
     st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")
     nav.run()
 

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_authenticator.utilities import CredentialsError, ResetError
-
 from dashboard import ui
+from dashboard.auth_forms import FormError
 from engine import services
 
 ui.page_header("Account")
@@ -18,13 +17,11 @@ c3.metric("Role", {"user": "Member"}.get(me.role, me.role.title()))
 
 left, right = st.columns(2)
 with left:
-    authn = st.session_state["rc_authn"]
     try:
-        if authn.reset_password(st.session_state["username"], key="change-password",
-                                fields={"Form name": "Change password",
-                                        "Reset": "Change password"}):
+        if st.session_state["rc_forms"].change_password(me.email, title="Change password",
+                                                        button="Change password"):
             st.success("Password changed; your other signed-in browsers are signed out.")
-    except (ResetError, CredentialsError) as exc:
+    except FormError as exc:
         st.error(str(exc), icon=":material/warning:")
 with right:
     with ui.section("Sign out everywhere"):

@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_authenticator.utilities import RegisterError
 
+from dashboard.auth_forms import FormError
 from engine.services.users import REGISTRATION_RECEIVED
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
     st.title("Create a member account")
     st.caption("Staff and admin accounts are created by an admin.")
-    authn = st.session_state["rc_authn"]
     try:
-        email, _, _ = authn.register_user(
-            location="main", merge_username_email=True, password_hint=False, captcha=True,
-            key="register", fields={"Form name": "Your details", "Register": "Create account"})
-    except RegisterError as exc:
+        email = st.session_state["rc_forms"].register(title="Your details",
+                                                      button="Create account")
+    except FormError as exc:
         st.error(str(exc), icon=":material/warning:")
     else:
         if email:

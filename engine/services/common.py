@@ -50,12 +50,33 @@ def as_uuid(field: str, value: object) -> UUID:
 
 def load_actor(uow: UnitOfWork, actor_id: object, permission: Permission | None = None) -> User:
     """The signed-in user, active, holding `permission` (the role table decides)."""
-    actor = uow.session.get(User, as_uuid("actor_id", actor_id))
+    return _checked_actor(uow.session.get(User, as_uuid("actor_id", actor_id)), permission)
+
+
+def _checked_actor(actor: User | None, permission: Permission | None) -> User:
     if actor is None or not actor.is_active:
         raise PermissionDenied("your account is not active: sign in again")
     if permission is not None:
         require(actor, permission)
     return actor
+
+
+def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission | None,
+                       model: type[T], ident: object, kind: str, field: str) -> tuple[User, T]:
+    """`load_actor` then `get_or_404`, in one round trip (the row outer-joined to the actor),
+    with the same errors in the same order: a bad actor before a missing row."""
+    actor_uuid = as_uuid("actor_id", actor_id)
+    try:
+        ident_uuid = as_uuid(field, ident)
+    except ValidationError:
+        load_actor(uow, actor_uuid, permission)
+        raise
+    row = uow.session.execute(select(User, model).outerjoin(model, model.id == ident_uuid)
+                              .where(User.id == actor_uuid)).first()
+    actor = _checked_actor(row[0] if row else None, permission)
+    if row[1] is None:
+        raise NotFoundError(kind, ident)
+    return actor, row[1]
 
 
 def require(actor: User, permission: Permission) -> None:

@@ -25,7 +25,7 @@ from engine.domain.status import BookingStatus
 from engine.domain.suggestions import nearest_free_windows
 from engine.errors import ConflictItem
 from engine.models import Blackout, Booking, Resource
-from engine.services.common import as_uuid, get_or_404, load_actor
+from engine.services.common import as_uuid, get_or_404, load_actor, load_actor_and_get
 from engine.services.views import ConflictReport, Suggestion
 
 
@@ -147,8 +147,8 @@ def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start
                    end_time: object, *, exclude_booking_id: object | None = None) -> ConflictReport:
     """Hard conflicts (approved bookings, blackouts) and soft ones (pending requests) for a window."""
     with uow.read():
-        load_actor(uow, actor_id, Permission.RESOURCE_VIEW)
-        resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
+        _, resource = load_actor_and_get(uow, actor_id, Permission.RESOURCE_VIEW, Resource,
+                                         resource_id, "resource", "resource_id")
         start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
         exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
         return conflict_report(uow, resource, start, end, exclude)

@@ -11,8 +11,7 @@ U, R, A = "/api/v1/users", "/api/v1/resources", "/api/v1/audit-logs"
 def test_admin_lists_users_paginated_and_filtered(client, people, make):
     h = people.headers["admin"]
     page = client.get(U, headers=h, params={"page_size": 2}).json()
-    # admin, staff, manager, member, other
-    assert page["total"] == 5 and len(page["items"]) == 2 and page["pages"] == 3
+    assert page["total"] == 5 and len(page["items"]) == 2 and page["pages"] == 3  # with the manager
     staff = client.get(U, headers=h, params={"role": "staff"}).json()
     assert [u["id"] for u in staff["items"]] == [str(people.staff.id)]
     managers = client.get(U, headers=h, params={"role": "manager"}).json()

@@ -1,5 +1,5 @@
-"""Staff and phone details only a real browser shows: the tab a person used stays selected
-after an action, bookmarked page URLs open after sign-in, the phone menu closes."""
+"""Details only a real browser shows: the tab a person used stays selected after an action,
+calendar clicks, nothing fetched from the internet, light and dark themes, long words wrap."""
 from __future__ import annotations
 
 import pytest
@@ -76,7 +76,7 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
     settle(page)
-    assert page.get_by_text(f"{resource} · ").count() >= 1, hover  # the form is prefilled
+    page.get_by_text(f"{resource} is free").wait_for(timeout=TIMEOUT)  # prefilled, and free
     page.screenshot(path=str(SHOTS / "calendar-slot-to-new-booking.png"), full_page=True)
     ctx.close()
 
@@ -96,34 +96,6 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
     assert icon and all(h.startswith((server.url, "data:")) for h in icon), icon
     assert outside == []
-    ctx.close()
-
-
-@pytest.mark.parametrize("path,email,password,heading", [
-    ("approval_queue", "staff@range.example", "staff-demo-pass", "Approval queue"),
-    ("new_booking", "member@range.example", "member-demo-pass", "New booking"),
-    ("calendar", "member@range.example", "member-demo-pass", "Calendar"),
-    ("all_bookings", "staff@range.example", "staff-demo-pass", "All bookings"),
-])
-def test_a_bookmarked_page_opens_after_sign_in(server, browser, pages_on_failure, path, email,
-                                               password, heading):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = pages_on_failure[f"bookmark-{path}"] = ctx.new_page()
-    page.goto(f"{server.url}/{path}")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
-    settle(page)
-    assert page.get_by_text("Page not found").count() == 0
-    page.wait_for_timeout(1000)  # the cookie component writes the sign-in cookie
-    settle(page)
-    page.goto(f"{server.url}/{path}")  # signed in now: the bookmark (or a reload) again
-    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
-    settle(page)
-    page.wait_for_timeout(500)
-    assert page.get_by_text("Page not found").count() == 0
-    assert page.url.rstrip("/").endswith(f"/{path}")
     ctx.close()
 
 

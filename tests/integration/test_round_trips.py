@@ -1,6 +1,7 @@
-"""lock_booking re-reads the booking and its resource in one row-locked statement (issue 13:
-one round trip less per decision). A zone move that lands between the first read and the lock
-must still be seen, so the change is refused rather than made under the wrong zone's lock."""
+"""Fewer round trips, same guarantees (issue 13). lock_booking re-reads the booking and its
+resource in one row-locked statement (one round trip less per decision). A zone move that lands
+between the first read and the lock must still be seen, so the change is refused rather than
+made under the wrong zone's lock."""
 from __future__ import annotations
 
 import pytest
@@ -62,3 +63,36 @@ def test_approval_sends_no_separate_resource_read(db, make):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert not [q for q in sent if q.startswith("SELECT resources.")]
+
+
+def test_find_conflicts_reads_actor_and_resource_together_with_the_same_errors(db, make):
+    """find_conflicts loads the actor and the resource in one statement; the errors keep
+    their order: an inactive actor is refused before a missing resource is reported."""
+    import uuid
+    from sqlalchemy import event
+
+    from engine.errors import NotFoundError, PermissionDenied, ValidationError
+    from engine.services import users as user_services
+    staff = make.user(Role.STAFF)
+    resource = make.resource()
+    start, end = make.window()
+    sent = []
+    listener = lambda *a: sent.append(a[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        report = s.find_conflicts(db.uow(), staff.id, resource.id, start, end)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert report.hard == [] and report.soft == []
+    assert len([q for q in sent if q.lstrip().upper().startswith("SELECT")]) == 2
+    with pytest.raises(NotFoundError):
+        s.find_conflicts(db.uow(), staff.id, uuid.uuid4(), start, end)
+    with pytest.raises(ValidationError, match="resource_id"):
+        s.find_conflicts(db.uow(), staff.id, "not-an-id", start, end)
+    with pytest.raises(PermissionDenied):
+        s.find_conflicts(db.uow(), uuid.uuid4(), resource.id, start, end)
+    user_services.deactivate_user(db.uow(), make.admin.id, staff.id)
+    with pytest.raises(PermissionDenied):
+        s.find_conflicts(db.uow(), staff.id, uuid.uuid4(), start, end)
+    with pytest.raises(PermissionDenied):
+        s.find_conflicts(db.uow(), staff.id, "not-an-id", start, end)
