@@ -14,6 +14,8 @@ def test_admin_lists_users_paginated_and_filtered(client, people, make):
     assert page["total"] == 5 and len(page["items"]) == 2 and page["pages"] == 3  # with the manager
     staff = client.get(U, headers=h, params={"role": "staff"}).json()
     assert [u["id"] for u in staff["items"]] == [str(people.staff.id)]
+    managers = client.get(U, headers=h, params={"role": "manager"}).json()
+    assert [u["id"] for u in managers["items"]] == [str(people.manager.id)]
     found = client.get(U, headers=h, params={"search": people.other.email}).json()
     assert found["total"] == 1 and "password_hash" not in found["items"][0]
 
