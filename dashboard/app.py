@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, ui
+from dashboard.session_cookie import cookie_manager
 from engine.config import get_settings
 from engine.domain.permissions import Permission, has_permission
 from engine.logs import configure_logging
@@ -80,6 +81,7 @@ def main() -> None:
     # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing.
     st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; }</style>")
     db = ui.database()
+    cookies = cookie_manager()  # first, on every run
     st.session_state["rc_forms"] = auth.forms(db, settings)  # the pages draw them
     cookie = auth.session_cookie(settings)
     user = auth.signed_in_user(db, cookie)
@@ -91,7 +93,7 @@ def main() -> None:
     else:
         nav = st.navigation(pages_for(user.role))
         sidebar(db, user)
-    auth.sync_cookie(cookie, user)
+    auth.sync_cookie(cookie, user, cookies)
     st.logo(str(Path(__file__).resolve().parent / "static" / "logo.svg"), size="large")
     nav.run()
 

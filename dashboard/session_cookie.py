@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 import streamlit as st
@@ -52,7 +52,16 @@ class SessionCookie:
         return "delete" if isinstance(raw, str) and raw else None
 
 
-def sync_browser(cookie: SessionCookie, sid: str | None) -> None:
+def cookie_manager() -> Any:
+    """The browser component that writes cookies, drawn on every run from the first (like
+    the library's own): drawn only when needed, its first answer reruns the page just after
+    sign-in and a page's fresh widgets (the New booking times) lose their defaults."""
+    import extra_streamlit_components as stx
+
+    return stx.CookieManager(key="rc-cookies")
+
+
+def sync_browser(cookie: SessionCookie, sid: str | None, manager: Any) -> None:
     """Draw the cookie setter (or deleter) on every run until the browser's cookie matches
     the session: a run that signs in or out can be cut short by a rerun, so one attempt in
     that run alone would sometimes never reach the browser."""
@@ -61,9 +70,6 @@ def sync_browser(cookie: SessionCookie, sid: str | None) -> None:
     if action is None:
         st.session_state.pop("rc_cookie_value", None)
         return
-    import extra_streamlit_components as stx
-
-    manager = stx.CookieManager(key="rc-cookies")
     if action == "set" and sid:
         # The same value on every run until it lands: a new one each run would redraw it.
         value, expires = st.session_state.get("rc_cookie_value") or (None, None)
