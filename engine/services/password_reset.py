@@ -32,7 +32,7 @@ TOKEN_LIFETIME = timedelta(minutes=30)
 #: The one answer to every accepted request, whether or not the e-mail has an account.
 RESET_REQUESTED = ("If an account uses this e-mail address, we have sent it a link to choose a "
                    "new password. The link works once, for 30 minutes.")
-INVALID_LINK = "this reset link is invalid, expired or already used: ask for a new one"
+INVALID_LINK = "is invalid, expired or already used: ask for a new one"
 RESET_MAIL = ("Hello {name},\n\nsomeone (perhaps you) asked to reset the password of your "
               "Range-Control account. To choose a new password, open this link within 30 "
               "minutes (it works once):\n\n{link}\n\nIf it was not you, ignore this e-mail: "
