@@ -140,3 +140,32 @@ def test_requests_are_throttled_alike_for_known_and_unknown_emails(db, make):
         assert _request(db, email, source="198.51.100.7") == RESET_REQUESTED  # other source
     assert len([m for m in _outbox(db) if m.recipient_email == "known@example.org"]) \
         == FREE_ATTEMPTS + 1
+
+
+def test_parallel_uses_of_one_token_let_exactly_one_through(db, make):
+    """The conditional UPDATE (used_at IS NULL) under the row lock is the one-time guarantee."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    make.user(email="known@example.org")
+    _request(db, "known@example.org")
+    token = _token_from(_outbox(db)[-1])
+    barrier = threading.Barrier(6)
+
+    def use(n: int) -> str:
+        barrier.wait()
+        try:
+            reset_password_with_token(db.uow(), token, f"parallel-secret-{n}", hash_rounds=4)
+            return f"parallel-secret-{n}"
+        except ValidationError as exc:
+            assert exc.field == "token"
+            return "refused"
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(use, range(6)))
+    winners = [r for r in results if r != "refused"]
+    assert len(winners) == 1, results
+    assert s.authenticate(db.uow(), "known@example.org", winners[0])
+    with db.uow().read() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == AuditAction.PASSWORD_RESET.value)) == 1
