@@ -22,7 +22,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import DomainError
 from engine.passwords import POLICY
-from engine.services import sessions
+from engine.services import password_reset, sessions
 
 SESSION_KEYS = ("rc_user_id", "rc_role", "rc_token")
 #: What streamlit-authenticator's forms read and write about the signed-in user.
@@ -79,10 +79,22 @@ class DashboardAccounts:
         """Self-registration: the same answer whether or not the e-mail was taken."""
         services.register_member(self.db.uow(), email=email, password=password, name=name)
 
+    def request_password_reset(self, email: str) -> str:
+        """"Forgot password?": the same answer for every e-mail (throttled per source)."""
+        return password_reset.request_password_reset(self.db.uow(), email,
+                                                     source=source_address())
+
+    def reset_password_with_token(self, token: str, new_password: str) -> None:
+        password_reset.reset_password_with_token(self.db.uow(), token, new_password)
+
     def change_password(self, current_password: str, new_password: str) -> None:
         services.change_password(self.db.uow(), st.session_state["rc_user_id"],
                                  current_password=current_password, new_password=new_password,
                                  keep_session_token=st.session_state.get("rc_token"))
+
+
+def accounts(db: Database, settings: Settings) -> DashboardAccounts:
+    return DashboardAccounts(db, settings)
 
 
 def forms(db: Database, settings: Settings) -> Forms:

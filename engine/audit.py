@@ -42,6 +42,7 @@ class AuditAction(str, enum.Enum):
     USER_LOCKED = "user_locked"
     PASSWORD_CHANGED = "password_changed"
     PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
     RESOURCE_CREATED = "resource_created"
     RESOURCE_UPDATED = "resource_updated"
     RESOURCE_DEACTIVATED = "resource_deactivated"

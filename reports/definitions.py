@@ -19,6 +19,25 @@ from engine import analytics
 #: Charts draw at most this many groups (the busiest); the CSV always has every row.
 CHART_GROUPS = 20
 
+#: One colour per booking status, the same in every chart.
+STATUS_COLOURS = {"approved": "#2e7d32", "pending": "#f9a825", "denied": "#c62828",
+                  "cancelled": "#78909c", "bumped": "#6a1b9a"}
+#: Words for column and series names a manager reads (the CSV keeps the machine names).
+READABLE = {"p50_hours": "Median hours (p50)", "p90_hours": "p90 hours",
+            "group_key": "Key", "label": "Name", "period_start": "Period starting",
+            "conflicting_requests": "Conflicting requests", "no_show_rate": "No-show rate",
+            "checked_in": "Checked in", "no_shows": "No-shows", "this_period": "This period",
+            "previous_period": "Previous period"}
+
+
+def readable(name: object) -> str:
+    """`training_area` -> "Training area"; known column names get their own words."""
+    text = str(name)
+    if text in READABLE:
+        return READABLE[text]
+    text = text.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
 
 @dataclass(frozen=True)
 class ReportRequest:
@@ -37,6 +56,26 @@ class Report:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: list[go.Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headline: list[HeadlineFigure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeadlineFigure:
+    """One figure at the top of the weekly summary, beside the same figure one period earlier.
+
+    kind: "count", "percent" (a 0..1 share; change in percentage points) or "hours".
+    None means there was nothing to measure (no decisions, no check-in bookings).
+    """
+    name: str
+    kind: str
+    current: float | None
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return round(self.current - self.previous, 6)
 
 
 def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
@@ -60,6 +99,8 @@ def utilization_tables(session: Session, req: ReportRequest, group_by: analytics
                                  group_by=group_by, period=req.period)
     detail = _frame(rows, ["period_start", "group_key", "label", "booked_hours",
                            "bookable_hours", "utilization"])
+    if group_by == "type":  # resource and zone labels are names people typed; types are keys
+        detail["label"] = detail["label"].map(readable)
     total = (detail.groupby(["group_key", "label"], as_index=False, sort=True)
              [["booked_hours", "bookable_hours"]].sum())
     total["booked_hours"] = total["booked_hours"].round(4)
@@ -74,7 +115,8 @@ def utilization_tables(session: Session, req: ReportRequest, group_by: analytics
 def utilization_figures(detail: pd.DataFrame, total: pd.DataFrame, group_by: str
                         ) -> list[go.Figure]:
     top = total.head(CHART_GROUPS)
-    bar = go.Figure(go.Bar(x=top["label"], y=top["utilization"], name="utilization"))
+    bar = go.Figure(go.Bar(x=top["label"], y=top["utilization"], name="Utilization",
+                           marker_color="#1565c0"))
     figs = [_layout(bar, f"Utilization by {group_by} over the whole range"
                     + (f" (busiest {CHART_GROUPS})" if len(total) > CHART_GROUPS else ""),
                     "booked ÷ bookable", percent=True)]
@@ -84,7 +126,7 @@ def utilization_figures(detail: pd.DataFrame, total: pd.DataFrame, group_by: str
         per_period["bookable_hours"] > 0, 0.0)
     line = go.Figure(go.Scatter(x=per_period["period_start"].astype(str),
                                 y=per_period["utilization"], mode="lines+markers",
-                                name="all resources"))
+                                name="All resources", line_color="#1565c0"))
     figs.append(_layout(line, "Utilization per period, all active resources",
                         "booked ÷ bookable", percent=True))
     return figs
@@ -105,8 +147,9 @@ def _rate_frame(rows: list[analytics.RateRow]) -> pd.DataFrame:
     return _frame(rows, ["period_start", "numerator", "denominator", "rate"])
 
 
-def _rate_figure(frame: pd.DataFrame, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame["period_start"].astype(str), y=frame["rate"], name="rate",
+def _rate_figure(frame: pd.DataFrame, title: str, colour: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=frame["period_start"].astype(str), y=frame["rate"], name="Rate",
+                           marker_color=colour,
                            customdata=frame[["numerator", "denominator"]],
                            hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]})"))
     return _layout(fig, title, "share", percent=True)
@@ -118,7 +161,7 @@ def conflict_rate_report(session: Session, req: ReportRequest) -> Report:
     frame = frame.rename(columns={"numerator": "conflicting_requests", "denominator": "requests"})
     fig = _rate_figure(frame.rename(columns={"conflicting_requests": "numerator",
                                              "requests": "denominator"}),
-                       "Requests that met a hard conflict")
+                       "Requests that met a hard conflict", "#ef6c00")
     return Report("conflict-rate", "Conflict rate", req, {"conflict_rate": frame}, [fig],
                   ["A request counts as conflicting when, at the time it was made, an approved "
                    "booking or a blackout overlapped it on its resource or safety zone."])
@@ -127,7 +170,7 @@ def conflict_rate_report(session: Session, req: ReportRequest) -> Report:
 def approval_rate_report(session: Session, req: ReportRequest) -> Report:
     frame = _rate_frame(analytics.approval_rate(session, start=req.start, end=req.end,
                                                 tz=req.tz, period=req.period))
-    fig = _rate_figure(frame, "Approved share of decided requests")
+    fig = _rate_figure(frame, "Approved share of decided requests", STATUS_COLOURS["approved"])
     frame = frame.rename(columns={"numerator": "approved", "denominator": "decided"})
     return Report("approval-rate", "Approval rate", req, {"approval_rate": frame}, [fig],
                   ["Approved (including later bumped) ÷ approved + denied, by the time of the "
@@ -146,8 +189,9 @@ def turnaround_frames(session: Session, req: ReportRequest) -> tuple[pd.DataFram
 
 def approval_turnaround_report(session: Session, req: ReportRequest) -> Report:
     per, overall = turnaround_frames(session, req)
-    fig = go.Figure([go.Scatter(x=per["period_start"].astype(str), y=per[c], name=c,
-                                mode="lines+markers") for c in ("p50_hours", "p90_hours")])
+    fig = go.Figure([go.Scatter(x=per["period_start"].astype(str), y=per[c], name=readable(c),
+                                mode="lines+markers", line_color=colour)
+                     for c, colour in (("p50_hours", "#1565c0"), ("p90_hours", "#90caf9"))])
     return Report("approval-turnaround", "Approval turnaround", req,
                   {"by_period": per, "overall": overall},
                   [_layout(fig, "Hours from request to decision", "hours")],
@@ -169,7 +213,8 @@ def bookings_per_day_frame(session: Session, req: ReportRequest) -> pd.DataFrame
 
 def bookings_per_day_report(session: Session, req: ReportRequest) -> Report:
     frame = bookings_per_day_frame(session, req)
-    fig = go.Figure([go.Bar(x=frame["day"].astype(str), y=frame[s], name=s)
+    fig = go.Figure([go.Bar(x=frame["day"].astype(str), y=frame[s], name=readable(s),
+                            marker_color=STATUS_COLOURS[s])
                      for s in ("approved", "pending", "denied", "cancelled", "bumped")])
     fig.update_layout(barmode="stack")
     return Report("bookings-per-day", "Bookings per day", req, {"bookings_per_day": frame},
@@ -180,11 +225,51 @@ def bumps_cancellations_report(session: Session, req: ReportRequest) -> Report:
     frame = _frame(analytics.bumps_and_cancellations(session, start=req.start, end=req.end,
                                                      tz=req.tz, period=req.period),
                    ["period_start", "bumps", "cancellations"])
-    fig = go.Figure([go.Bar(x=frame["period_start"].astype(str), y=frame[c], name=c)
-                     for c in ("bumps", "cancellations")])
+    fig = go.Figure([go.Bar(x=frame["period_start"].astype(str), y=frame[c], name=readable(c),
+                            marker_color=colour)
+                     for c, colour in (("bumps", STATUS_COLOURS["bumped"]),
+                                       ("cancellations", STATUS_COLOURS["cancelled"]))])
     return Report("bumps-cancellations", "Bumps and cancellations", req,
                   {"bumps_cancellations": frame},
                   [_layout(fig, "Bumps and cancellations, by when they happened", "bookings")])
+
+
+def headline_figures(session: Session, start: date, end: date, tz: ZoneInfo
+                     ) -> dict[str, tuple[str, float | None]]:
+    """The five figures a manager reads first, for [start, end), from the engine's analytics."""
+    from engine.dayops_reports import no_show_rates
+
+    counts = analytics.bookings_per_day(session, start=start, end=end, tz=tz)
+    rates = analytics.approval_rate(session, start=start, end=end, tz=tz, period="month")
+    approved, decided = sum(r.numerator for r in rates), sum(r.denominator for r in rates)
+    turnaround = analytics.approval_turnaround(session, start=start, end=end, tz=tz, period=None)
+    used = analytics.utilization(session, start=start, end=end, tz=tz, group_by="resource",
+                                 period="month")
+    booked, bookable = sum(r.booked_hours for r in used), sum(r.bookable_hours for r in used)
+    shows = no_show_rates(session, start=start, end=end, tz=tz, by="resource")
+    no_shows, attended = sum(r.no_shows for r in shows), sum(r.attended for r in shows)
+    return {
+        "Bookings": ("count", float(sum(r.count for r in counts))),
+        "Approval rate": ("percent", round(approved / decided, 6) if decided else None),
+        "Median turnaround": ("hours", turnaround[0].p50_hours if turnaround else None),
+        "Utilization": ("percent", round(booked / bookable, 6) if bookable else None),
+        "No-shows": ("count", float(no_shows) if no_shows + attended else None),
+    }
+
+
+def headline(session: Session, req: ReportRequest) -> list[HeadlineFigure]:
+    """This range beside the range of the same length just before it (last week's values)."""
+    length = req.end - req.start
+    now = headline_figures(session, req.start, req.end, req.tz)
+    before = headline_figures(session, req.start - length, req.start, req.tz)
+    return [HeadlineFigure(name, kind, value, before[name][1])
+            for name, (kind, value) in now.items()]
+
+
+def headline_frame(figures: list[HeadlineFigure]) -> pd.DataFrame:
+    return pd.DataFrame([{"figure": f.name, "unit": f.kind, "this_period": f.current,
+                          "previous_period": f.previous, "change": f.change} for f in figures],
+                        columns=["figure", "unit", "this_period", "previous_period", "change"])
 
 
 def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
@@ -201,6 +286,8 @@ def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
         bumps_cancellations_report(session, req),
     ]
     summary = Report("weekly-summary", "Weekly summary", req)
+    summary.headline = headline(session, req)
+    summary.tables["headline"] = headline_frame(summary.headline)
     names = ["utilization_by_resource", "utilization_by_type", "utilization_by_zone", "", "",
              "turnaround", "", ""]
     for prefix, part in zip(names, parts):
@@ -215,6 +302,10 @@ def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
         else:
             summary.figures.extend(part.figures)
         summary.notes.extend(n for n in part.notes if n not in summary.notes)
+    summary.notes.insert(0, "Headline: each figure for this period beside the period of the same "
+                         "length just before it. Bookings start in the period (any status); "
+                         "no-shows are bookings released for not checking in (types that need "
+                         "check-in only). Change in percentage points for rates.")
     return summary
 
 
@@ -230,7 +321,8 @@ def no_show_report(session: Session, req: ReportRequest) -> Report:
               "no_show_rate": round(r.rate, 4)} for r in rows],
             columns=[label, "checked_in", "no_shows", "no_show_rate"])
     top = tables["by_resource"].head(CHART_GROUPS)
-    fig = go.Figure([go.Bar(x=top["resource"], y=top["no_show_rate"], name="no-show rate")])
+    fig = go.Figure([go.Bar(x=top["resource"], y=top["no_show_rate"], name="No-show rate",
+                            marker_color="#ad1457")])
     return Report("no-shows", "No-show rate", req, tables,
                   [_layout(fig, "No-show rate per resource", "share", percent=True)],
                   ["Bookings that started in the period and needed someone to turn up: "

@@ -2,7 +2,9 @@
 
 Determinism: CSV rows and columns come in a fixed order and carry no generation time; chart
 div ids are derived from the report name, so the same inputs give byte-identical files. The
-HTML inlines plotly.js once, so it opens offline.
+HTML inlines plotly.js once, in <head>, so it opens offline: the vendored *basic* bundle
+(bar, scatter, pie; MIT, reports/vendor/plotly-basic.LICENSE), 1.2 MB instead of the full
+4.8 MB one. The headline figures are plain HTML so a mail client's preview shows them.
 """
 from __future__ import annotations
 
@@ -12,9 +14,13 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from reports.definitions import Report
+from reports.definitions import HeadlineFigure, Report, readable
 
 FORMATS = ("csv", "html")
+#: plotly.js basic bundle, version matching the plotly package (npm plotly.js-basic-dist-min).
+PLOTLY_BUNDLE = Path(__file__).with_name("vendor") / "plotly-basic.min.js"
+#: Charts are read, not edited: no toolbar, no logo.
+PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True}
 #: HTML tables longer than this are cut (the CSV holds every row).
 HTML_TABLE_ROWS = 400
 
@@ -25,6 +31,10 @@ h1{margin-bottom:.2rem}.period{color:#5b6b7b;margin-top:0}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1.5rem}
 th,td{border:1px solid #d5dde5;padding:.25rem .5rem;text-align:right}
 th{background:#eef2f6}td:first-child,th:first-child{text-align:left}
+.headline{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0 2rem}
+.figure{border:1px solid #d5dde5;border-radius:6px;padding:.6rem .9rem;min-width:9.5rem}
+.figure .name{color:#5b6b7b;font-size:.85rem}.figure .value{font-size:1.6rem;font-weight:600}
+.figure .before{color:#5b6b7b;font-size:.8rem}
 footer{color:#5b6b7b;font-size:.8rem;margin-top:2rem;border-top:1px solid #d5dde5;padding-top:.5rem}
 """
 
@@ -52,24 +62,58 @@ def write_csv(report: Report, out_dir: Path) -> list[Path]:
     return paths
 
 
+def format_figure(kind: str, value: float | None, change: bool = False) -> str:
+    """A headline value as people read it: 1,234 / 87% / 3.5 h; a change carries its sign."""
+    if value is None:
+        return "–"
+    digits = {"percent": 100 * 10, "hours": 10}.get(kind, 1)  # sign only when it shows
+    shown = round(value * digits)
+    sign = "+" if change and shown > 0 else ("−" if change and shown < 0 else "")
+    magnitude = abs(value) if change else value
+    if kind == "percent":
+        return f"{sign}{magnitude * 100:.1f} pt" if change else f"{magnitude * 100:.0f}%"
+    if kind == "hours":
+        return f"{sign}{magnitude:,.1f} h"
+    return f"{sign}{magnitude:,.0f}"
+
+
+def headline_html(figures: list[HeadlineFigure]) -> str:
+    cards = []
+    for f in figures:
+        change = "" if f.change is None else f", change {format_figure(f.kind, f.change, True)}"
+        cards.append(
+            f'<div class="figure"><div class="name">{html.escape(f.name)}</div>'
+            f'<div class="value">{html.escape(format_figure(f.kind, f.current))}</div>'
+            f'<div class="before">previous {html.escape(format_figure(f.kind, f.previous))}'
+            f"{html.escape(change)}</div></div>")
+    return '<section class="headline">' + "".join(cards) + "</section>"
+
+
 def render_html(report: Report) -> str:
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(report.title)} — Range-Control</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(report.title)}</h1>",
-        f'<p class="period">{html.escape(period_text(report))}</p>',
-    ]
+    head = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(report.title)} — Range-Control</title>",
+            f"<style>{_CSS}</style>"]
+    if report.figures:  # plotly.js once per file, not per chart
+        head.append('<script charset="utf-8">'
+                    + PLOTLY_BUNDLE.read_text(encoding="utf-8") + "</script>")
+    parts = [*head, "</head><body>",
+             f"<h1>{html.escape(report.title)}</h1>",
+             f'<p class="period">{html.escape(period_text(report))}</p>']
+    if report.headline:
+        parts.append(headline_html(report.headline))
     for i, fig in enumerate(report.figures):
-        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0),
+        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False,
                                  div_id=f"{report.name}-chart-{i}", default_height="420px",
-                                 config={"displaylogo": False, "responsive": True}))
+                                 config=PLOTLY_CONFIG))
     for name, frame in report.tables.items():
-        parts.append(f"<h2>{html.escape(name.replace('_', ' '))}</h2>")
+        if name == "headline" and report.headline:
+            continue  # drawn as the cards at the top; the CSV keeps the numbers
+        parts.append(f"<h2>{html.escape(readable(name))}</h2>")
         if len(frame) > HTML_TABLE_ROWS:
             parts.append(f"<p>First {HTML_TABLE_ROWS} of {len(frame)} rows; the CSV has all.</p>")
-        parts.append(frame.head(HTML_TABLE_ROWS).to_html(index=False, border=0,
-                                                         float_format=lambda v: f"{v:,.4g}"))
+        shown = frame.head(HTML_TABLE_ROWS).rename(columns=readable)
+        parts.append(shown.to_html(index=False, border=0,
+                                   float_format=lambda v: f"{v:,.4g}"))
     if report.notes:
         parts.append("<h2>How these are counted</h2><ul>")
         parts.extend(f"<li>{html.escape(n)}</li>" for n in report.notes)

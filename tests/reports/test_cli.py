@@ -52,14 +52,15 @@ def test_utilization_csv_and_html(data, db_url, tmp_path, capsys):
                      "utilization_2030-01-07_2030-01-13_total.csv"]
     total = pd.read_csv(tmp_path / "utilization_2030-01-07_2030-01-13_total.csv")
     assert total.to_dict("records") == [
-        {"group_key": "bay", "label": "bay", "booked_hours": 6.0, "bookable_hours": 168.0,
+        {"group_key": "bay", "label": "Bay", "booked_hours": 6.0, "bookable_hours": 168.0,
          "utilization": round(6 / 168, 6)},
-        {"group_key": "range", "label": "range", "booked_hours": 2.0, "bookable_hours": 70.0,
+        {"group_key": "range", "label": "Range", "booked_hours": 2.0, "bookable_hours": 70.0,
          "utilization": round(2 / 70, 6)},
     ]
     page = (tmp_path / "utilization_2030-01-07_2030-01-13.html").read_text()
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)  # nothing to fetch
-    assert page.count("Plotly.newPlot") == 2 and "plotly.js v" in page.lower()
+    assert page.count("Plotly.newPlot") == 2
+    assert page.count("plotly.js (basic - minified) v") == 1  # the library once, not per chart
     assert "2030-01-07 to 2030-01-13 inclusive" in page
 
 
@@ -71,6 +72,19 @@ def test_same_inputs_give_identical_files(data, db_url, tmp_path):
     assert len(one) >= 8 and one == two
     conflict = pd.read_csv(tmp_path / "one" / "weekly-summary_2030-01-07_2030-01-13_conflict_rate.csv")
     assert conflict[["conflicting_requests", "requests"]].sum().tolist() == [1, 3]
+
+
+def test_weekly_summary_html_is_small_offline_and_without_toolbars(data, db_url, tmp_path):
+    assert run(db_url, "weekly-summary", *ARGS, "--out", str(tmp_path), "--format", "html") == 0
+    path = tmp_path / "weekly-summary_2030-01-07_2030-01-13.html"
+    assert path.stat().st_size < 1_500_000
+    page = path.read_text()
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", page, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?https?:", page)  # no CSS from the internet
+    assert page.count("plotly.js (basic - minified) v") == 1
+    charts = page.count("Plotly.newPlot(")
+    assert charts == 9 and page.count('"displayModeBar": false') == charts
+    assert page.index('class="headline"') < page.index("Plotly.newPlot(")
 
 
 @pytest.mark.parametrize("report", sorted(cli.REPORTS))
