@@ -102,6 +102,7 @@ def _check_range(start: object, end: object) -> tuple[date, date]:
     for field, value in (("start", start), ("end", end)):
         if isinstance(value, datetime) or not isinstance(value, date):
             raise ValidationError(field, "must be a date (YYYY-MM-DD)")
+    assert isinstance(start, date) and isinstance(end, date)
     if end <= start:
         raise ValidationError("end", "must be after start (the range is [start, end))")
     return start, end
@@ -110,7 +111,7 @@ def _check_range(start: object, end: object) -> tuple[date, date]:
 def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValidationError(field, f"must be one of: {', '.join(choices)}")
-    return value  # type: ignore[return-value]
+    return str(value)
 
 
 def period_start_of(day: date, period: Period) -> date:

@@ -54,7 +54,10 @@ def _enum(enum_cls: type, name: str) -> Enum:
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 NOW = func.now()
-UPDATED = dict(server_default=NOW, onupdate=lambda: datetime.now(timezone.utc))
+def updated_at_column() -> Mapped[datetime]:
+    """The row's last change: set by the database on insert, by SQLAlchemy on update."""
+    return mapped_column(UTCDateTime, server_default=NOW,
+                         onupdate=lambda: datetime.now(timezone.utc))
 
 
 class Base(DeclarativeBase):
@@ -72,7 +75,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+    updated_at: Mapped[datetime] = updated_at_column()
 
 
 class SafetyZone(Base):
@@ -85,7 +88,7 @@ class SafetyZone(Base):
     name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+    updated_at: Mapped[datetime] = updated_at_column()
 
 
 class Resource(Base):
@@ -107,7 +110,7 @@ class Resource(Base):
     opens_at: Mapped[time | None] = mapped_column(Time)
     closes_at: Mapped[time | None] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+    updated_at: Mapped[datetime] = updated_at_column()
 
     safety_zone: Mapped[SafetyZone | None] = relationship(lazy="joined")
 
@@ -393,7 +396,7 @@ class BookingPolicy(Base):
     quota_hours_per_month: Mapped[int | None] = mapped_column(Integer)
     max_open_bookings: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, **UPDATED)
+    updated_at: Mapped[datetime] = updated_at_column()
 
 
 class ResourceApprover(Base):

@@ -7,6 +7,7 @@ behaviour: staff approve, 366 days ahead, 15 minutes to 24 hours, no quota).
 from __future__ import annotations
 
 import enum
+from typing import Any
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -73,7 +74,7 @@ class EffectivePolicy:
 
 def merge(type_policy: object | None, resource_policy: object | None) -> EffectivePolicy:
     """The resource's own value where set, else its type's, else the default."""
-    values = {}
+    values: dict[str, Any] = {}
     for f in fields(EffectivePolicy):
         for source in (resource_policy, type_policy):
             value = getattr(source, f.name, None) if source is not None else None
@@ -85,7 +86,7 @@ def merge(type_policy: object | None, resource_policy: object | None) -> Effecti
 
 def validate_policy_values(values: dict, *, for_resource: bool) -> dict:
     """Check an admin's policy edit; returns the cleaned values (None clears a field)."""
-    clean = {}
+    clean: dict[str, Any] = {}
     for name, value in values.items():
         if name not in POLICY_FIELDS:
             raise ValidationError(name, "is not a policy field: use one of " + ", ".join(POLICY_FIELDS))
@@ -107,8 +108,8 @@ def validate_policy_values(values: dict, *, for_resource: bool) -> dict:
         if for_resource and name in QUOTA_FIELDS:
             raise ValidationError(name, "quotas are set per resource type, not per resource")
         clean[name] = value
-    lo, hi = clean.get("min_length_minutes"), clean.get("max_length_minutes")
-    if lo is not None and hi is not None and lo > hi:
+    shortest, longest = clean.get("min_length_minutes"), clean.get("max_length_minutes")
+    if shortest is not None and longest is not None and shortest > longest:
         raise ValidationError("max_length_minutes", "must not be less than min_length_minutes")
     return clean
 

@@ -129,6 +129,7 @@ def rrule_text(rule: RecurrenceRule, first_local: datetime) -> str:
     if rule.count is not None:
         kwargs["count"] = rule.count
     else:
+        assert rule.until is not None  # a rule ends by count or by date (checked on parsing)
         if rule.until < first_local.date():
             raise ValidationError("rule.until", "must be on or after the first window's date")
         kwargs["until"] = datetime.combine(rule.until, datetime.max.time())

@@ -61,7 +61,7 @@ def _event(data: EventData) -> Event:
             attendee.params["cn"] = vText(data.attendee_name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         attendee.params["partstat"] = vText("ACCEPTED")
-        ev.add("attendee", attendee, encode=0)
+        ev.add("attendee", attendee, encode=False)
     return ev
 
 
