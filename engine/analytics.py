@@ -46,7 +46,7 @@ NO_ZONE_KEY, NO_ZONE_LABEL = "-", "(no safety zone)"
 
 @dataclass(frozen=True)
 class UtilizationRow:
-    period_start: date
+    period_start: date | None  # None: the whole range, no periods
     group_key: str
     label: str
     booked_hours: float
@@ -56,7 +56,7 @@ class UtilizationRow:
 
 @dataclass(frozen=True)
 class RateRow:
-    period_start: date
+    period_start: date | None  # None: the whole range, no periods
     numerator: int
     denominator: int
     rate: float  # 0 when the denominator is 0
@@ -79,7 +79,7 @@ class DailyCountRow:
 
 @dataclass(frozen=True)
 class BumpCancelRow:
-    period_start: date
+    period_start: date | None  # None: the whole range, no periods
     bumps: int
     cancellations: int
 
@@ -219,7 +219,7 @@ def booked_seconds(session: Session, items: list[Bucket], group_by: GroupBy
         stmt = _booked_stmt_bucket_join(session, items, group_by)
     keys: dict[Any, str] = {}  # one str() per group, not per row
     out: dict[tuple[int, str], float] = {}
-    for k, g, seconds in session.execute(stmt):
+    for k, g, seconds in _rows(session, stmt):
         key = keys.get(g)
         if key is None:
             key = keys[g] = _group_key(group_by, g)
@@ -417,6 +417,11 @@ def utilization(session: Session, *, start: date, end: date, tz: ZoneInfo,
 
 # ---------------------------------------------------------------- rates and counts
 
+def _rows(session: Session, stmt: Any) -> list[Any]:
+    """The rows of a statement built at run time (its column types are the database's)."""
+    return list(session.execute(stmt))
+
+
 def _edges_param(items: list[Bucket]) -> Any:
     """The sorted UTC bucket edges as one PostgreSQL timestamptz[] parameter."""
     edges = [b.utc_from for b in items] + [items[-1].utc_to]
@@ -509,7 +514,7 @@ def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInf
                        func.percentile_cont(0.5).within_group(dec.c.seconds),
                        func.percentile_cont(0.9).within_group(dec.c.seconds))
                 .select_from(frm).where(*conds).group_by(k))
-        got = {k: (int(n), p50, p90) for k, n, p50, p90 in session.execute(stmt)}
+        got = {k: (int(n), p50, p90) for k, n, p50, p90 in _rows(session, stmt)}
     else:
         ranked = (select(k.label("k"), dec.c.seconds.label("s"),
                          (func.row_number().over(partition_by=k, order_by=dec.c.seconds)
@@ -524,7 +529,7 @@ def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInf
             weight = case((ranked.c.i == lo, 1 - frac), (ranked.c.i == lo + 1, frac), else_=0)
             cols.append(func.sum(ranked.c.s * weight))
         got = {k: (int(n), p50, p90) for k, n, p50, p90 in
-               session.execute(select(*cols).group_by(ranked.c.k))}
+               _rows(session, select(*cols).group_by(ranked.c.k))}
     rows = []
     for b in items:
         n, p50, p90 = got.get(b.index, (0, None, None))
@@ -541,9 +546,9 @@ def bookings_per_day(session: Session, *, start: date, end: date, tz: ZoneInfo
     k, frm, conds = _place(session, items, Booking.start_time, Booking)
     stmt = (select(k, Booking.status, func.count()).select_from(frm).where(*conds)
             .group_by(k, Booking.status))
-    by_index = {b.index: b.period_start for b in items}
+    by_index = {b.index: b.first_day for b in items}  # day buckets: one day each
     rows = [DailyCountRow(by_index[k], getattr(s, "value", s), int(n))
-            for k, s, n in session.execute(stmt)]
+            for k, s, n in _rows(session, stmt)]
     rows.sort(key=lambda r: (r.day, r.status))
     return rows
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from engine import migrate
@@ -111,6 +111,7 @@ def _overlap_pairs(session: Session, *, same_zone: bool) -> tuple[int, list[dict
 
 def _too_long(session: Session) -> tuple[int, list[dict[str, Any]]]:
     dialect = session.get_bind().dialect.name
+    seconds: ColumnElement[Any]
     if dialect == "postgresql":
         seconds = func.extract("epoch", Booking.end_time - Booking.start_time)
     else:

@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import Any, TypeAlias, Unpack, cast
 from uuid import UUID
 
-from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, create_engine, event, exc, text
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, get_settings
@@ -162,3 +163,12 @@ class UnitOfWork:
         for key in sorted({k for k in keys if k is not None}, key=str):
             lock_id = int.from_bytes(key.bytes[:8], "big", signed=True)
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a cursor result)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+#: A SELECT of any columns (SQLAlchemy types a SELECT by the tuple of its column types).
+AnySelect: TypeAlias = "Select[Unpack[tuple[Any, ...]]]"

@@ -64,8 +64,8 @@ def _grant(conn: Connection, role: RuntimeRole) -> None:
     if role.name == owner:
         raise RoleSetupError("DATABASE_URL names the owner of the tables: give the "
                              "applications their own user")
-    r, o, s = sql.Identifier(role.name), sql.Identifier(owner), sql.Identifier(schema)
-    owned = conn.execute(text("SELECT count(*) FROM pg_class c JOIN pg_roles a "
+    r, o, s = sql.Identifier(role.name), sql.Identifier(str(owner)), sql.Identifier(str(schema))
+    owned: int = conn.execute(text("SELECT count(*) FROM pg_class c JOIN pg_roles a "
                               "ON a.oid = c.relowner WHERE a.rolname = :r"),
                          {"r": role.name}).scalar_one()
     if owned:

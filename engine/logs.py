@@ -69,7 +69,7 @@ class _CurrentStderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at emit time (test runners swap it between tests)."""
 
     @property
-    def stream(self) -> IO[str]:  # type: ignore[override]
+    def stream(self) -> IO[str]:
         return sys.stderr
 
     @stream.setter

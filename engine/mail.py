@@ -120,7 +120,7 @@ class SmtpSettings(BaseSettings):
         values = {k: v for k, v in env.items() if k in fields}
         values.update(extra)
         try:
-            return cls(**values)
+            return cls.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
             message = str(first.get("ctx", {}).get("error") or first["msg"])
@@ -134,6 +134,7 @@ class SmtpSettings(BaseSettings):
 def connect(settings: SmtpSettings) -> smtplib.SMTP:
     """An SMTP connection, upgraded and signed in as the settings say; the caller closes it."""
     context = ssl.create_default_context()
+    assert settings.port is not None  # SmtpSettings._defaults fills it in
     if settings.use_ssl:
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
                                               timeout=settings.timeout, context=context)

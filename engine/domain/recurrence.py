@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, rrulestr, weekday
@@ -31,7 +32,8 @@ class Frequency(str, enum.Enum):
     MONTHLY = "monthly"
 
 
-_FREQ = {Frequency.DAILY: DAILY, Frequency.WEEKLY: WEEKLY, Frequency.MONTHLY: MONTHLY}
+_FREQ: dict[Frequency, Literal[0, 1, 2, 3, 4, 5, 6]] = {
+    Frequency.DAILY: DAILY, Frequency.WEEKLY: WEEKLY, Frequency.MONTHLY: MONTHLY}
 #: The largest interval that still repeats within MAX_SERIES_SPAN.
 _MAX_INTERVAL = {Frequency.DAILY: 366, Frequency.WEEKLY: 52, Frequency.MONTHLY: 12}
 
@@ -58,7 +60,7 @@ def _whole(field: str, value: object, lo: int, hi: int, what: str = "") -> int:
     return value
 
 
-def parse_rule(raw: RecurrenceRule | Mapping) -> RecurrenceRule:
+def parse_rule(raw: object) -> RecurrenceRule:
     """Check the shape of a rule (types and ranges) and return it as a RecurrenceRule."""
     if isinstance(raw, RecurrenceRule):
         raw = raw.__dict__

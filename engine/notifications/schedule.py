@@ -14,12 +14,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.db import Database, UnitOfWork
+from engine.audit import jsonable
+from engine.db import AnySelect, Database, UnitOfWork, rows_changed
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.models import Booking, NotificationPreference, OutboxMessage, User
 from engine.notifications.events import ScheduledKind
-from engine.audit import jsonable
 from engine.notifications.outbox import booking_context
 from engine.notifications.settings import NotifySettings
 
@@ -34,7 +34,7 @@ def _insert_once(uow: UnitOfWork, rows: list[dict]) -> int:
     insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
     stmt = insert(OutboxMessage).values(rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
-    return uow.session.execute(stmt).rowcount or 0
+    return rows_changed(uow.session.execute(stmt))
 
 
 def _row(uow: UnitOfWork, *, kind: str, user: User, key: str, context: dict,
@@ -46,7 +46,7 @@ def _row(uow: UnitOfWork, *, kind: str, user: User, key: str, context: dict,
             "created_at": uow.now}
 
 
-def _opted_out(uow: UnitOfWork, kind: str) -> select:
+def _opted_out(uow: UnitOfWork, kind: str) -> AnySelect:
     return select(NotificationPreference.user_id).where(
         NotificationPreference.kind == kind, NotificationPreference.enabled.is_(False))
 

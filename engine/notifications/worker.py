@@ -25,7 +25,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 
 from engine import mail
-from engine.db import Database
+from engine.db import Database, rows_changed
 from engine.models import Booking, OutboxMessage
 from engine.domain.status import BookingStatus
 from engine.notifications.events import ScheduledKind
@@ -113,7 +113,7 @@ class Worker:
                        OutboxMessage.claimed_by == self.worker_id)
                 .values(**values))
             uow.commit()
-            return result.rowcount == 1
+            return rows_changed(result) == 1
 
     def _retry_later(self, message_id: str, error: str, permanent: bool = False) -> str:
         with self.db.uow() as uow:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,28 +13,44 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
-from engine.logs import logged
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.rules import (
-    validate_priority, validate_purpose, validate_reason, validate_window,
+    validate_priority,
+    validate_purpose,
+    validate_reason,
+    validate_window,
     within_operating_hours,
 )
 from engine.domain.status import BookingAction, BookingStatus, next_status, parse_statuses
 from engine.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
+from engine.logs import logged
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
-from engine.services.common import (
-    active_resource, as_uuid, get_or_404, load_actor, lock_row, lock_scopes, paginate, require,
-    resource_filter,
-    require_scope_locked, scope_key,
-)
 from engine.services import waitlist
+from engine.services.common import (
+    active_resource,
+    as_uuid,
+    get_or_404,
+    load_actor,
+    lock_row,
+    lock_scopes,
+    paginate,
+    require,
+    require_scope_locked,
+    resource_filter,
+    scope_key,
+    system_user,
+)
 from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
-    ApprovalMode, add_sign_off, check_request_policy, effective_policy, require_decider,
-    system_user, valid_sign_offs,
+    ApprovalMode,
+    add_sign_off,
+    check_request_policy,
+    effective_policy,
+    require_decider,
+    valid_sign_offs,
 )
 from engine.services.views import BookingView, Page
 from engine.services.wording import booking_label
@@ -259,7 +276,7 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
 
 
 def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: set[UUID] = frozenset(), notify: bool = True,
+                    ignore: AbstractSet[UUID] = frozenset(), notify: bool = True,
                     audit_details: dict | None = None) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
     approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
@@ -275,7 +292,8 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
     if conflicts and not force_override:
         raise ConflictError(f"{booking_label(booking, uow.tz)} conflicts with existing bookings",
                             conflicts)
-    blockers = [c for c in conflicts if c.kind == "blackout" or c.priority >= booking.priority]
+    blockers = [c for c in conflicts
+                if c.priority is None or c.priority >= booking.priority]  # None: a blackout
     if blockers:
         raise ConflictError(
             f"{booking_label(booking, uow.tz)} (priority {booking.priority}) cannot override "
@@ -296,7 +314,7 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
 
 
 def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: set[UUID] = frozenset()) -> bool:
+                    ignore: AbstractSet[UUID] = frozenset()) -> bool:
     """An approver's approval of a locked booking, under its resource's policy: only its named
     approvers may decide; a two-person booking's first approval records a sign-off and leaves
     it pending (False), the second, by a different approver, approves it (True)."""

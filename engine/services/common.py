@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, select
 
-from engine.db import UnitOfWork
+from engine.db import AnySelect, UnitOfWork
 from engine.domain.permissions import Permission, has_permission
 from engine.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.models import Resource, User
@@ -14,7 +14,7 @@ from engine.models import Resource, User
 T = TypeVar("T")
 
 
-def for_update(stmt: Select[Any], of: Any) -> Select[Any]:
+def for_update(stmt: AnySelect, of: Any) -> AnySelect:
     """`stmt` under a row lock on `of`'s rows (FOR UPDATE on PostgreSQL; SQLite's BEGIN
     IMMEDIATE already serializes writers), read fresh from the database rather than taken
     from the session's copies, which may predate the lock."""
@@ -37,6 +37,13 @@ def resource_filter(resource_type: str | None,
     if safety_zone_id:
         conds.append(Resource.safety_zone_id == as_uuid("safety_zone_id", safety_zone_id))
     return conds
+
+
+def system_user(uow: UnitOfWork) -> User:
+    """The reserved system account that automatic steps are recorded under (engine/system.py)."""
+    from engine.system import ensure_system_user
+
+    return uow.session.get_one(User, ensure_system_user(uow.session, uow.now))
 
 
 def as_uuid(field: str, value: object) -> UUID:
@@ -71,9 +78,11 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
-    row = uow.session.execute(select(User, model).outerjoin(model, model.id == ident_uuid)
+    row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
+    row = uow.session.execute(select(User, model).outerjoin(model, row_key == ident_uuid)
                               .where(User.id == actor_uuid)).first()
     actor = _checked_actor(row[0] if row else None, permission)
+    assert row is not None  # no actor row: _checked_actor refused
     if row[1] is None:
         raise NotFoundError(kind, ident)
     return actor, row[1]

@@ -13,11 +13,21 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    ColumnElement, Integer, Select, String, Text, and_, cast, literal, literal_column, null,
-    select, union_all,
+    ColumnClause,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    and_,
+    cast,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
 )
 
-from engine.db import UnitOfWork
+from engine.db import AnySelect, UnitOfWork
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission
 from engine.domain.rules import MAX_DURATION, opening_intervals, validate_window
@@ -46,13 +56,13 @@ def booking_overlaps(start: Any, end: Any) -> ColumnElement[bool]:
 
 def _conflict_parts(resource: Resource, start: datetime, end: datetime, *, blackouts: bool,
                     statuses: Iterable[BookingStatus], exclude: Iterable[UUID] = (),
-                    tag: str | None = None) -> list[Select[Any]]:
+                    tag: str | None = None) -> list[AnySelect]:
     """The SELECTs (same columns, ready for UNION ALL) of what stands in [start, end) on the
     resource or its safety zone: its blackouts, then one branch per booking status (an
     equality on status keeps the index usable). `tag` labels each row with the request it
     was asked for, so a whole page can share one query."""
     tagged = [literal(tag, String(36)).label("for_id")] if tag is not None else []
-    parts: list[Select[Any]] = []
+    parts: list[AnySelect] = []
     if blackouts:
         parts.append(
             select(literal("blackout", String(10)).label("kind"), Blackout.id.label("id"),
@@ -78,10 +88,10 @@ def _conflict_parts(resource: Resource, start: datetime, end: datetime, *, black
     return parts
 
 
-def _run(uow: UnitOfWork, parts: list[Select[Any]]) -> list[Any]:
+def _run(uow: UnitOfWork, parts: list[AnySelect]) -> list[Any]:
     """One round trip: blackouts first, then bookings, each by start."""
     stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    order = [literal_column("kind"), literal_column("start_time"), literal_column("id")]
+    order: list[ColumnClause[Any]] = [literal_column(c) for c in ("kind", "start_time", "id")]
     return list(uow.session.execute(stmt.order_by(*order)))
 
 

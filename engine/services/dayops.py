@@ -17,10 +17,9 @@ from engine.domain.status import BookingAction, BookingStatus, next_status
 from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, CheckInRule, Resource, User
-from engine.services.common import get_or_404, load_actor, require, scope_key
+from engine.services.common import get_or_404, load_actor, require, scope_key, system_user
 from engine.services.resources import _resource_type as valid_resource_type
 from engine.services.views import BookingView
-from engine.system import ensure_system_user
 
 
 @dataclass(frozen=True)
@@ -266,7 +265,7 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
                 .with_for_update(of=Booking, skip_locked=True)
                 .execution_options(populate_existing=True)).all()
             if rows:
-                system = uow.session.get(User, ensure_system_user(uow.session, uow.now))
+                system = system_user(uow)
                 waiting = waiting_scopes(uow)  # read under the zone locks: stays true
                 for booking in rows:
                     set_status(uow, system, booking, BookingAction.RELEASE_NO_SHOW,

@@ -57,6 +57,7 @@ def quota_report(uow: UnitOfWork, actor_id: object) -> list[QuotaUseRow]:
             BookingPolicy.resource_type.is_not(None))).all()
         out = []
         for policy in types:
+            assert policy.resource_type is not None  # the query reads type policies only
             if all(getattr(policy, f) is None for f in QUOTA_FIELDS):
                 continue
             members = uow.session.execute(

@@ -14,7 +14,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from engine.audit import AuditAction, record
 from engine.db import UnitOfWork

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import ColumnElement, delete, false, func, or_, select, text
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
@@ -30,7 +30,7 @@ from engine.models import (
 )
 from engine.services.common import as_uuid, get_or_404, load_actor
 from engine.services.views import AuditView
-from engine.system import SYSTEM_USER_ID, ensure_system_user
+from engine.system import SYSTEM_USER_ID
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)
 #: A released no-show still counts against the member's hours quota for its week and month:
@@ -155,19 +155,14 @@ def check_request_policy(uow: UnitOfWork, actor: User, resource: Resource, start
 
 # --- the system actor ------------------------------------------------------------------------
 
-def system_user(uow: UnitOfWork) -> User:
-    """The reserved system account automatic approvals are recorded under (engine/system.py)."""
-    return uow.session.get(User, ensure_system_user(uow.session, uow.now))
-
-
 # --- approvers -------------------------------------------------------------------------------
 
-def names_approvers_of(resource: Resource):
+def names_approvers_of(resource: Resource) -> ColumnElement[bool]:
     """SQL condition: a ResourceApprover row naming someone for this resource, at any scope."""
     return or_(
         ResourceApprover.resource_id == resource.id,
         ResourceApprover.safety_zone_id == resource.safety_zone_id
-        if resource.safety_zone_id else False,
+        if resource.safety_zone_id else false(),
         ResourceApprover.resource_type == resource.resource_type)
 
 
@@ -465,7 +460,7 @@ __all__ = [
     "check_request_policy", "delete_policy", "effective_policy", "get_effective_policy",
     "list_approvers", "list_policies", "lock_quota", "policy_history", "may_decide", "named_approvers",
     "quota_use", "require_decider", "set_approvers", "set_policy", "sign_off_status",
-    "system_user", "valid_sign_offs",
+    "valid_sign_offs",
 ]
 
 

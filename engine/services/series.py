@@ -9,6 +9,7 @@ booking services themselves, called with the occurrence's id.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -22,25 +23,43 @@ from engine.domain.permissions import has_permission
 from engine.domain.policy import PolicyViolation, check_window
 from engine.domain.recurrence import describe, expand, parse_rule, rrule_text
 from engine.domain.rules import (
-    validate_priority, validate_purpose, validate_reason, validate_window,
+    validate_priority,
+    validate_purpose,
+    validate_reason,
+    validate_window,
 )
 from engine.domain.status import BookingAction, BookingStatus, next_status
 from engine.errors import (
-    ConflictError, InvalidTransition, NotFoundError, ValidationError,
+    ConflictError,
+    InvalidTransition,
+    NotFoundError,
+    ValidationError,
 )
 from engine.logs import logged
 from engine.models import Booking, BookingSeries, Resource, User
 from engine.notifications import SeriesEvent, approvers_for, enqueue_booking_event
 from engine.services.bookings import (
-    _check_hours, approve_locked, refused_by_database, set_status,
+    _check_hours,
+    approve_locked,
+    refused_by_database,
+    set_status,
 )
 from engine.services.common import (
-    active_resource, as_uuid, for_update, get_or_404, load_actor, lock_scopes, paginate,
+    active_resource,
+    as_uuid,
+    for_update,
+    get_or_404,
+    load_actor,
+    lock_scopes,
+    paginate,
     require,
 )
 from engine.services.conflicts import conflict_report, conflict_reports, hard_conflicts
 from engine.services.policies import (
-    ApprovalMode, check_request_policy, effective_policy, require_decider,
+    ApprovalMode,
+    check_request_policy,
+    effective_policy,
+    require_decider,
 )
 from engine.services.views import BookingView, ConflictReport, Page
 
@@ -120,7 +139,7 @@ class SeriesQueueRow:
 
 
 def _notify(uow: UnitOfWork, actor: User, series: BookingSeries, event: SeriesEvent,
-            occurrences: list[Booking], *, left: list[tuple[UUID, str]] = (),
+            occurrences: list[Booking], *, left: Sequence[tuple[UUID, str]] = (),
             reason: str | None = None, to_approvers: bool = False) -> None:
     """One message for a series action, listing the occurrences it touched (anchored on the
     first of them for the resource and purpose), in the caller's transaction."""
@@ -285,8 +304,8 @@ def series_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size:
                                   .limit(page_size).offset((page - 1) * page_size)).all()
         rows = []
         for series_id, next_start in ids:
-            series = uow.session.get(BookingSeries, series_id)
-            occurrences = _occurrences(uow, series_id)
+            series = uow.session.get_one(BookingSeries, series_id)
+            occurrences = _occurrences(uow, series.id)
             pending = [b for b in occurrences if b.status is BookingStatus.PENDING
                        and b.start_time >= uow.now]
             view = SeriesView.of(series, occurrences, conflict_reports(uow, pending))

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from engine.db import UnitOfWork
+from engine.db import UnitOfWork, rows_changed
 from engine.models import AuthSession, User
 from engine.services.common import as_uuid
 
@@ -60,7 +60,7 @@ def revoke_session(uow: UnitOfWork, token: str) -> bool:
                                       AuthSession.revoked_at.is_(None))
             .values(revoked_at=uow.now))
         uow.commit()
-        return result.rowcount > 0
+        return rows_changed(result) > 0
 
 
 def revoke_user_sessions(uow: UnitOfWork, user_id: uuid.UUID, *,
@@ -73,4 +73,4 @@ def revoke_user_sessions(uow: UnitOfWork, user_id: uuid.UUID, *,
         condition.append(AuthSession.token_hash != token_hash(keep_token))
     result = uow.session.execute(update(AuthSession).where(*condition)
                                  .values(revoked_at=uow.now))
-    return result.rowcount
+    return rows_changed(result)

@@ -170,6 +170,7 @@ def authenticate(uow: UnitOfWork, email: object, password: object, *,
         if user is not None and attempt == throttle.FREE_ATTEMPTS:
             _audit_throttle_start(uow, user.id, source)
         raise failure
+    assert user is not None  # verify_password refuses the dummy hash of a missing user
     with uow:
         throttle.succeeded(uow, key, source)
         user = uow.session.get(User, user.id)
@@ -184,11 +185,10 @@ def authenticate(uow: UnitOfWork, email: object, password: object, *,
 def _audit_throttle_start(uow: UnitOfWork, user_id, source: str) -> None:
     """An audit entry when a real account's (e-mail, source) pair starts having to wait."""
     with uow:
-        user = uow.session.get(User, user_id)
+        user = uow.session.get_one(User, user_id)
         record(uow.session, actor_id=user.id, action=AuditAction.USER_LOCKED, now=uow.now,
                entity=user, details={"source": source, "failures": throttle.FREE_ATTEMPTS,
-                                     "wait_seconds": int(throttle.delay_after(
-                                         throttle.FREE_ATTEMPTS).total_seconds())})
+                                     "wait_seconds": int(throttle.FIRST_DELAY.total_seconds())})
         uow.commit()
 
 
@@ -223,7 +223,7 @@ def list_users(uow: UnitOfWork, actor_id: object, *, role: object | None = None,
 def _guard_last_admin(uow: UnitOfWork, user: User) -> None:
     if user.role is Role.ADMIN and user.is_active:
         admins = uow.session.scalar(select(func.count()).select_from(User).where(
-            User.role == Role.ADMIN, User.is_active.is_(True)))
+            User.role == Role.ADMIN, User.is_active.is_(True))) or 0
         if admins <= 1:
             raise ValidationError("user_id", "the last active admin cannot be demoted or deactivated")
 
@@ -261,6 +261,7 @@ def update_user(uow: UnitOfWork, actor_id: object, user_id: object, *, role: obj
     new_role = _role(role) if role is not None else None
 
     def set_role(user: User) -> None:
+        assert new_role is not None  # only called for a role change
         if new_role is not Role.ADMIN:
             _guard_last_admin(uow, user)
         user.role = new_role

@@ -19,7 +19,7 @@ from sqlalchemy import select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
-from engine.db import Database, UnitOfWork
+from engine.db import Database, UnitOfWork, rows_changed
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
@@ -32,7 +32,7 @@ from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    active_resource, get_or_404, load_actor, lock_row, scope_key,
+    active_resource, get_or_404, load_actor, lock_row, scope_key, system_user,
 )
 from engine.services.conflicts import conflict_report, scope_resources
 from engine.system import ensure_system_user
@@ -203,7 +203,7 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
     from engine.domain.policy import ApprovalMode
     from engine.services.bookings import approve_locked
     from engine.services.dayops import rule_for
-    from engine.services.policies import effective_policy, system_user
+    from engine.services.policies import effective_policy
 
     candidates = uow.session.scalars(
         select(WaitlistEntry).join(Resource, Resource.id == WaitlistEntry.resource_id)
@@ -231,13 +231,13 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
         expires = min(uow.now + rule_for(uow, entry.resource.resource_type).offer_time,
                       entry.start_time)
         previous = snapshot(entry)
-        done = uow.session.execute(
+        done = rows_changed(uow.session.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == W.WAITING,
                    WaitlistEntry.booking_id.is_(None))
             .values(status=W.OFFERED, booking_id=booking.id, offered_at=uow.now,
                     offer_expires_at=expires, updated_at=uow.now)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if done != 1:  # another transaction offered it first: never two offers for one entry
             uow.session.delete(booking)
             uow.session.flush()
@@ -337,12 +337,10 @@ def expire_offers(db: Database, *, batch_size: int = 500) -> ExpiryResult:
                 .with_for_update(of=WaitlistEntry, skip_locked=True)
                 .execution_options(populate_existing=True)).all()
             if entries:
-                system = uow.session.get(User, ensure_system_user(uow.session, uow.now))
+                system = system_user(uow)
                 for entry in entries:
-                    booking = uow.session.scalars(
-                        select(Booking).where(Booking.id == entry.booking_id)
-                        .with_for_update(of=Booking)
-                        .execution_options(populate_existing=True)).one()
+                    assert entry.booking_id is not None  # an offer always has its request
+                    booking = lock_row(uow, Booking, entry.booking_id)
                     if booking.status is BookingStatus.APPROVED:
                         _step(uow, system, entry, W.ACCEPTED, AuditAction.WAITLIST_ACCEPTED)
                         continue
