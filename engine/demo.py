@@ -19,7 +19,7 @@ from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.system import count_people
-from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone
+from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
 from engine.passwords import hash_password
 from engine.services.users import new_user
 
@@ -258,7 +258,8 @@ def _decide(s, rng, booking: Booking, status: BookingStatus, deciders, requester
         return
     decided = min(created + timedelta(hours=rng.randint(1, 72)), now)
     staff = rng.choice(deciders)
-    steps = {
+    Step = tuple[BookingStatus, AuditAction, User, str | None]
+    walks: dict[BookingStatus, list[Step]] = {
         BookingStatus.APPROVED: [(BookingStatus.APPROVED, AuditAction.APPROVED, staff, None)],
         BookingStatus.DENIED: [(BookingStatus.DENIED, AuditAction.DENIED, staff,
                                 "Range already committed to another unit")],
@@ -267,8 +268,8 @@ def _decide(s, rng, booking: Booking, status: BookingStatus, deciders, requester
         BookingStatus.BUMPED: [(BookingStatus.APPROVED, AuditAction.APPROVED, staff, None),
                                (BookingStatus.BUMPED, AuditAction.BUMPED, staff,
                                 "Displaced by a higher-priority police qualification shoot")],
-    }[status]
-    for i, (to, action, actor, reason) in enumerate(steps):
+    }
+    for i, (to, action, actor, reason) in enumerate(walks[status]):
         when = decided + timedelta(hours=i * rng.randint(1, 24))
         when = min(when, now)
         previous = snapshot(booking)

@@ -76,7 +76,7 @@ def template_context(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> d
     if isinstance(ctx.get("blackout"), dict):
         ctx["blackout_window"] = window(ctx["blackout"]["start_time"],
                                         ctx["blackout"]["end_time"], tz)
-    ctx["status"] = STATUS_LABELS.get(ctx.get("status"), ctx.get("status"))
+    ctx["status"] = STATUS_LABELS.get(str(ctx.get("status")), ctx.get("status"))
     if row.kind in (NotificationEvent.REQUESTED.value, ScheduledKind.DIGEST.value):
         ctx["link"], ctx["link_label"] = f"{base}/approval_queue", "Open the approval queue"
     elif ctx.get("booking_id"):

@@ -340,7 +340,7 @@ def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_ove
 
 
 def _check_approvable(uow: UnitOfWork, booking: Booking, *, force_override: bool,
-                      ignore: set[UUID]) -> None:
+                      ignore: AbstractSet[UUID]) -> None:
     """What a first sign-off must pass: the checks approval would make, without approving."""
     if booking.start_time < uow.now:
         raise ValidationError("start_time", f"booking {booking.id} starts in the past: "

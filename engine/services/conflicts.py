@@ -7,7 +7,7 @@ the same overlap clause with its index-friendly lower bound.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -139,7 +139,8 @@ def conflict_report(uow: UnitOfWork, resource: Resource, start: datetime, end: d
                               exclude=exclude))
 
 
-def conflict_reports(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, ConflictReport]:
+def conflict_reports(uow: UnitOfWork, bookings: Sequence[Booking]
+                     ) -> dict[UUID, ConflictReport]:
     """conflict_report for each of these bookings (itself excluded), a whole page in one
     query (per hundred): the same branches as a single look-up, tagged with the booking they are for."""
     found: dict[str, list[ConflictItem]] = {str(b.id): [] for b in bookings}

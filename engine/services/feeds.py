@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from engine.audit import AuditAction, record
 from engine.db import UnitOfWork
@@ -67,9 +67,9 @@ def _hash(token: str) -> str:
 
 def _name(uow: UnitOfWork, feed: CalendarFeed, owner: User) -> str:
     if feed.scope == "resource":
-        return f"Range-Control: {uow.session.get(Resource, feed.resource_id).name}"
+        return f"Range-Control: {uow.session.get_one(Resource, feed.resource_id).name}"
     if feed.scope == "zone":
-        return f"Range-Control: zone {uow.session.get(SafetyZone, feed.safety_zone_id).name}"
+        return f"Range-Control: zone {uow.session.get_one(SafetyZone, feed.safety_zone_id).name}"
     return f"Range-Control: {owner.name}"
 
 
@@ -175,11 +175,12 @@ def calendar_feed(uow: UnitOfWork, token: str, settings: NotifySettings | None =
         feed = uow.session.scalar(select(CalendarFeed).where(
             CalendarFeed.token_hash == _hash(token), CalendarFeed.revoked_at.is_(None)))
         owner = uow.session.get(User, feed.owner_id) if feed is not None else None
-        if owner is None or not owner.is_active or (
+        if feed is None or owner is None or not owner.is_active or (
                 feed.scope != "mine" and not has_permission(owner.role, P.BOOKING_VIEW_ALL)):
             raise NotFoundError("calendar feed", "token")
         lo, hi = uow.now - PAST, uow.now + AHEAD
-        conds = [Booking.start_time < hi, Booking.end_time > lo]
+        conds: list[ColumnElement[bool]] = [Booking.start_time < hi, Booking.end_time > lo]
+        shown: tuple[BookingStatus, ...]
         if feed.scope == "mine":
             conds.append(Booking.requester_id == owner.id)
             shown = (BookingStatus.APPROVED, BookingStatus.PENDING)

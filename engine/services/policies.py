@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -19,14 +21,29 @@ from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role, has_permission
 from engine.domain.policy import (
-    ApprovalMode, EffectivePolicy, PolicyViolation, QuotaUse, check_window, merge,
-    month_bounds, quota_breaches, validate_policy_values, week_bounds,
+    ApprovalMode,
+    EffectivePolicy,
+    PolicyViolation,
+    QuotaUse,
+    check_window,
+    merge,
+    month_bounds,
+    quota_breaches,
+    validate_policy_values,
+    week_bounds,
 )
 from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
 from engine.errors import PermissionDenied, ValidationError
 from engine.models import (
-    AuditLog, Booking, BookingPolicy, BookingSignOff, Resource, ResourceApprover, SafetyZone, User,
+    AuditLog,
+    Booking,
+    BookingPolicy,
+    BookingSignOff,
+    Resource,
+    ResourceApprover,
+    SafetyZone,
+    User,
 )
 from engine.services.common import as_uuid, get_or_404, load_actor
 from engine.services.views import AuditView
@@ -166,7 +183,7 @@ def names_approvers_of(resource: Resource) -> ColumnElement[bool]:
         ResourceApprover.resource_type == resource.resource_type)
 
 
-def most_specific_approvers(named: list[tuple[User, ResourceApprover]]) -> list[User] | None:
+def most_specific_approvers(named: Sequence[tuple[User, Any]]) -> list[User] | None:
     """Of (person, approver row) pairs for one resource, the active people of the most specific
     scope that has any (resource, then zone, then type), by name; None when nobody is named:
     any staff. The row needs only its scope columns."""
@@ -239,7 +256,8 @@ class SignOffStatus:
         return f"signed by {signed}; {self.needed} more needed from {who}"
 
 
-def sign_off_status(uow: UnitOfWork, bookings: list[Booking]) -> dict[UUID, SignOffStatus]:
+def sign_off_status(uow: UnitOfWork, bookings: Sequence[Booking]
+                    ) -> dict[UUID, SignOffStatus]:
     """For the queue: the two-person bookings among these, with their sign-offs."""
     out: dict[UUID, SignOffStatus] = {}
     policies: dict[UUID, EffectivePolicy] = {}

@@ -31,11 +31,15 @@ RESOURCE_FIELDS = ("name", "resource_type", "description", "safety_zone_id", "op
                    "closes_at")
 
 
-def _text(field: str, value: object, hi: int = 255, required: bool = True) -> str | None:
+def _optional_text(field: str, value: object, hi: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ValidationError(field, "must not be empty")
         return None
+    return _text(field, value, hi)
+
+
+def _text(field: str, value: object, hi: int = 255) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(field, "must not be empty")
     if not isinstance(value, str):
         raise ValidationError(field, "must be text")
     if len(value.strip()) > hi:
@@ -70,7 +74,7 @@ def _zone_overlaps(uow: UnitOfWork, resource_id: uuid.UUID, zone_id: uuid.UUID) 
                    Resource.safety_zone_id == zone_id, other.resource_id != resource_id,
                    overlaps_clause(other.start_time, other.end_time,
                                    Booking.start_time, Booking.end_time)).limit(5))
-    return uow.session.execute(stmt).all()
+    return list(uow.session.execute(stmt).all())
 
 
 def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str, Any]) -> None:
@@ -105,7 +109,7 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
     if "resource_type" in values:
         resource.resource_type = _resource_type(values["resource_type"])
     if "description" in values:
-        resource.description = _text("description", values["description"], 4000, False)
+        resource.description = _optional_text("description", values["description"], 4000)
     if "opens_at" in values or "closes_at" in values:
         resource.opens_at, resource.closes_at = _hours(
             values.get("opens_at", resource.opens_at), values.get("closes_at", resource.closes_at))
@@ -220,7 +224,7 @@ def create_zone(uow: UnitOfWork, actor_id: object, *, name: object,
         if uow.session.scalar(select(SafetyZone).where(func.lower(SafetyZone.name) == name.lower())):
             raise ValidationError("name", f"a safety zone named '{name}' already exists")
         zone = SafetyZone(id=uuid.uuid4(), name=name,
-                          description=_text("description", description, 4000, False),
+                          description=_optional_text("description", description, 4000),
                           created_at=uow.now, updated_at=uow.now)
         uow.session.add(zone)
         uow.session.flush()
@@ -241,7 +245,7 @@ def update_zone(uow: UnitOfWork, actor_id: object, zone_id: object, *, name: obj
         if name is not None:
             zone.name = _text("name", name)
         if description is not None:
-            zone.description = _text("description", description, 4000, False)
+            zone.description = _optional_text("description", description, 4000)
         zone.updated_at = uow.now
         record(uow.session, actor_id=actor.id, action=AuditAction.ZONE_UPDATED, now=uow.now,
                entity=zone, previous_state=previous)
