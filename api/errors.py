@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
@@ -26,8 +28,11 @@ STATUS = [  # most specific first
     (ConflictError, 409),
 ]
 
+#: An operation's documented answers besides success (FastAPI's `responses`).
+Responses = dict[int | str, dict[str, Any]]
+
 #: Documented on every operation that may answer them (OpenAPI `responses`).
-ERROR_RESPONSES = {
+ERROR_RESPONSES: Responses = {
     401: {"description": "missing, invalid or expired token"},
     403: {"description": "the caller's role may not do this"},
     404: {"description": "not found, or not visible to the caller"},
@@ -101,11 +106,18 @@ async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
                         status_code=503, headers={"Retry-After": str(retry)})
 
 
+def _for(handler: Callable[[Request, Any], Awaitable[Response]]
+         ) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """Starlette calls a handler only with the exception class it is registered for; its
+    signature is typed for any Exception."""
+    return handler
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RateLimited, on_rate_limited)
-    app.add_exception_handler(StoreUnavailable, on_unavailable)
+    app.add_exception_handler(RateLimited, _for(on_rate_limited))
+    app.add_exception_handler(StoreUnavailable, _for(on_unavailable))
     for cls in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(cls, on_unavailable)
-    app.add_exception_handler(DomainError, on_domain_error)
-    app.add_exception_handler(RequestValidationError, on_request_validation)
-    app.add_exception_handler(HTTPException, on_http_exception)
+        app.add_exception_handler(cls, _for(on_unavailable))
+    app.add_exception_handler(DomainError, _for(on_domain_error))
+    app.add_exception_handler(RequestValidationError, _for(on_request_validation))
+    app.add_exception_handler(HTTPException, _for(on_http_exception))

@@ -104,7 +104,7 @@ class PostgresCounters:
         ordered = sorted(set(keys))  # one lock order for every replica: no deadlocks
         try:
             with self.engine.connect() as conn:
-                rows = dict(conn.execute(self.UPSERT, {
+                rows: dict[str, int] = dict(conn.execute(self.UPSERT, {
                     "keys": ordered, "start": start, "expires": start + window}).all())
                 if now >= self._next_purge:
                     self._next_purge = now + self.purge_every

@@ -118,9 +118,9 @@ def signed_in_user(db: Database, cookie: SessionCookie):
     """The user behind this browser session, re-checked against the engine on every run: a
     revoked token, an expired session or a deactivated account signs the browser out. With
     no session yet, the browser's cookie may bring one back (a new tab, a reload)."""
-    token = st.session_state.get("rc_token")
+    token: str | None = st.session_state.get("rc_token")
     from_cookie = token is None
-    if from_cookie:
+    if token is None:
         token = cookie.sid(st.context.cookies.get(cookie.name))
         if token is None:
             return None

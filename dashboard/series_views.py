@@ -75,7 +75,7 @@ def _one_occurrence(uid, series) -> None:
     if not pending:
         return
     labels = {str(o.id): ui.fmt_span(o.start_time, o.end_time) for o in pending}
-    chosen = st.selectbox("Occurrence", list(labels), format_func=labels.get, key="sq_one")
+    chosen = st.selectbox("Occurrence", list(labels), format_func=labels.__getitem__, key="sq_one")
     c1, c2, c3 = st.columns([1, 2, 1])
     if c1.button("Approve this date", icon=":material/check:", key="sq_one_approve"):
         if ui.attempt(lambda: services.approve_booking(ui.uow(), uid, chosen)):
@@ -122,12 +122,12 @@ def cancel_series_section(uid, bookings) -> None:
     if not series_ids:
         return
     with ui.section("Cancel a recurring series"):
-        names = {}
+        names: dict[str, str] = {}
         for b in sorted(bookings, key=lambda b: b.start_time):
             if b.series_id in series_ids:
                 names.setdefault(str(b.series_id), f"{b.resource_name} · from "
                                                    f"{ui.fmt(b.start_time)}")
-        chosen = st.selectbox("Series", list(names), key="ms_series", format_func=names.get)
+        chosen = st.selectbox("Series", list(names), key="ms_series", format_func=names.__getitem__)
         series = ui.attempt(lambda: services.get_series(ui.uow(), uid, chosen))
         if series is None:
             return
@@ -140,7 +140,7 @@ def cancel_series_section(uid, bookings) -> None:
         labels = {"all": "The whole series (every date not yet over)"}
         labels |= {str(o.id): f"{ui.fmt_span(o.start_time, o.end_time)} and every later date"
                    for o in live}
-        scope = st.selectbox("Cancel", list(labels), format_func=labels.get, key="ms_scope")
+        scope = st.selectbox("Cancel", list(labels), format_func=labels.__getitem__, key="ms_scope")
         reason = st.text_input("Reason (optional)", key="ms_reason")
         if st.button("Cancel these dates", icon=":material/event_busy:", key="ms_cancel"):
             decision = ui.attempt(lambda: services.cancel_series(

@@ -72,11 +72,12 @@ def sync_browser(cookie: SessionCookie, sid: str | None, manager: Any) -> None:
         return
     if action == "set" and sid:
         # The same value on every run until it lands: a new one each run would redraw it.
-        value, expires = st.session_state.get("rc_cookie_value") or (None, None)
-        if cookie.sid(value) != sid:
+        kept: tuple[str, datetime] | None = st.session_state.get("rc_cookie_value")
+        if kept is None or cookie.sid(kept[0]) != sid:
             now = datetime.now(timezone.utc)
-            value, expires = cookie.encode(sid, now), now + timedelta(days=cookie.expiry_days)
-            st.session_state["rc_cookie_value"] = (value, expires)
+            kept = cookie.encode(sid, now), now + timedelta(days=cookie.expiry_days)
+            st.session_state["rc_cookie_value"] = kept
+        value, expires = kept
         manager.set(cookie.name, value, key="rc-set-cookie",
                     expires_at=expires.astimezone().replace(tzinfo=None))
     else:

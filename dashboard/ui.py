@@ -5,10 +5,10 @@ Pages stay thin: they read widgets, call one engine service and render its resul
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import pandas as pd
@@ -19,6 +19,14 @@ from engine.domain.permissions import Permission, has_permission
 from engine.errors import ConflictError, DomainError, ValidationError
 
 T = TypeVar("T")
+
+
+class _PageOf(Protocol):
+    @property
+    def items(self) -> Sequence[Any]: ...
+
+
+PageT = TypeVar("PageT", bound=_PageOf)
 
 #: Set by tests (and only tests) to run the app against a fixture database and clock.
 database_override: Database | None = None
@@ -64,8 +72,8 @@ def can(permission: Permission) -> bool:
 
 # --- times in the site's zone ---------------------------------------------------------
 
-def local(dt: datetime | None) -> datetime | None:
-    return dt.astimezone(tz()) if dt is not None else None
+def local(dt: datetime) -> datetime:
+    return dt.astimezone(tz())
 
 
 def fmt(dt: datetime | None) -> str:
@@ -201,7 +209,7 @@ def page_header(title: str, caption: str | None = None) -> None:
         st.caption(caption)
 
 
-def paged(fetch: Callable[[int], T], key: str) -> T:
+def paged(fetch: Callable[[int], PageT], key: str) -> PageT:
     """Fetch the page kept in session state under `key` (back to page 1 when a narrower filter
     leaves it empty) and return it; call `pager` after the table to draw the page picker."""
     number = int(st.session_state.get(key, 1))

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> list[Path]:
     if not args.database_url:
         settings.check_production_secrets()  # production: refuse to fall back to a local SQLite
     first, last = _period(args, settings)
-    period = args.period or ("day" if (last - first).days < 14 else "week")
+    period: analytics.Period = args.period or ("day" if (last - first).days < 14 else "week")
     request = ReportRequest(first, last + timedelta(days=1), settings.tz, period, args.group_by)
     smtp = delivery.SmtpSettings.from_env() if args.email else None  # fail before the work
     steps = 1 + len(args.formats) + (1 if smtp else 0)

@@ -311,10 +311,11 @@ def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
 
 def no_show_report(session: Session, req: ReportRequest) -> Report:
     """No-show rate per resource and per member: released ÷ (checked in + released)."""
-    from engine.dayops_reports import no_show_rates
+    from engine.dayops_reports import NoShowBy, no_show_rates
 
     tables = {}
-    for by, label in (("resource", "resource"), ("member", "member")):
+    groupings: tuple[tuple[NoShowBy, str], ...] = (("resource", "resource"), ("member", "member"))
+    for by, label in groupings:
         rows = no_show_rates(session, start=req.start, end=req.end, tz=req.tz, by=by)
         tables[f"by_{by}"] = pd.DataFrame(
             [{label: r.name, "checked_in": r.attended, "no_shows": r.no_shows,

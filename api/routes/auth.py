@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 
 from api.deps import DB, Conf, Tokens
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, Responses
 from api.ratelimit import auth_throttle
 from api.schemas import AccessToken, RefreshIn, RegisterIn, RegisterOut, ShortText, TokenPair
 from api.tokens import ACCESS, REFRESH
@@ -16,7 +16,7 @@ from engine.services.sessions import open_session, revoke_session, session_user
 from engine.services.users import REGISTRATION_RECEIVED
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-ERRS = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
+ERRS: Responses = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
 
 
 def client_address(request: Request) -> str | None:

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import DB, Me
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, Responses
 from api.schemas import (
     ApproveIn, ApproveOut, BookingIn, BookingOut, BumpIn, ConflictErrorOut, PageOut, ReasonIn,
     RescheduleIn, ShortText, When,
@@ -17,10 +17,10 @@ from engine.domain.status import BookingStatus
 from engine.services.bookings import BookingFilter
 
 router = APIRouter(prefix="/bookings", tags=["bookings"], responses=ERROR_RESPONSES)
-CONFLICT = {409: {"model": ConflictErrorOut,
+CONFLICT: Responses = {409: {"model": ConflictErrorOut,
                   "description": "conflicts with approved bookings or blackouts (listed), "
                                  "or the booking's status does not allow this action"}}
-TRANSITION = {409: {"description": "the booking's status does not allow this action"}}
+TRANSITION: Responses = {409: {"description": "the booking's status does not allow this action"}}
 
 
 @router.get("", response_model=PageOut[BookingOut])

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import DB, Me
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, Responses
 from api.schemas import (
     ConflictErrorOut, ConflictOut, LeftOut, PageOut, PlannedOccurrenceOut, ReasonIn,
     SeriesCancelIn, SeriesDecisionOut, SeriesIn, SeriesOut, SeriesPreviewIn, SeriesPreviewOut,
@@ -18,7 +18,7 @@ from api.schemas import (
 from engine import services
 
 router = APIRouter(prefix="/bookings/series", tags=["series"], responses=ERROR_RESPONSES)
-NOTHING_LEFT = {409: {"model": ConflictErrorOut,
+NOTHING_LEFT: Responses = {409: {"model": ConflictErrorOut,
                       "description": "no occurrence of the series is in a state for this"}}
 
 

@@ -1,6 +1,9 @@
 """Account: change your password, or sign out of every browser at once."""
 from __future__ import annotations
 
+from functools import partial
+from uuid import UUID
+
 import streamlit as st
 from dashboard import ui
 from dashboard.auth_forms import FormError
@@ -67,13 +70,13 @@ with right:
             c1, c2, c3 = st.columns([3, 1, 1])
             c1.write(f"**{feed.name}**  \nsince {ui.fmt(feed.created_at)}")
             if c2.button("Renew", key=f"renew-{feed.id}", icon=":material/autorenew:"):
-                issued(ui.attempt(lambda f=feed: feeds.renew_feed(ui.uow(), uid, f.id),
+                issued(ui.attempt(partial(feeds.renew_feed, ui.uow(), uid, feed.id),
                                   "New URL issued; the old one no longer works."))
             if c3.button("Revoke", key=f"revoke-{feed.id}", icon=":material/link_off:"):
-                if ui.attempt(lambda f=feed: feeds.revoke_feed(ui.uow(), uid, f.id),
+                if ui.attempt(partial(feeds.revoke_feed, ui.uow(), uid, feed.id),
                               "Subscription URL revoked.") is not None:
                     st.rerun()
-        options = {"My bookings": ("mine", None)}
+        options: dict[str, tuple[str, UUID | None]] = {"My bookings": ("mine", None)}
         if me.role in ("staff", "admin"):
             options |= {f"Resource: {r.name}": ("resource", r.id)
                         for r in services.list_resources(ui.uow(), uid)}

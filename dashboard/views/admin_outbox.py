@@ -1,6 +1,8 @@
 """Outbox (admins): e-mails queued, sent, failed or skipped; retry the ones that failed."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -34,7 +36,7 @@ else:
         chosen = st.multiselect("Retry", list(labels), key="outbox-retry")
         if st.button("Retry selected", icon=":material/replay:", disabled=not chosen,
                      key="outbox-retry-button"):
-            done = [ui.attempt(lambda i=labels[c]: notifications.retry_message(ui.uow(), uid, i))
+            done = [ui.attempt(partial(notifications.retry_message, ui.uow(), uid, labels[c]))
                     for c in chosen]
             if all(d is not None for d in done):
                 st.session_state["rc_flash"] = f"{len(done)} e-mail(s) queued again."

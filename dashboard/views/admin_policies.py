@@ -6,6 +6,7 @@ it, and the change history below comes from the audit trail.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -37,17 +38,18 @@ def policy_table(rows) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def scope_picker(key: str, types: list[str], resources: dict, *, zones: dict | None = None):
+def scope_picker(key: str, types: list[str], resources: dict, *, zones: dict | None = None
+                 ) -> tuple[dict[str, Any], str]:
     """Which scope an edit is for: returns the keyword arguments naming it, and a label."""
     kinds = ["Resource type", "Resource"] + (["Safety zone"] if zones else [])
     kind = st.radio("Applies to", kinds, horizontal=True, key=f"{key}_kind")
     if kind == "Resource type":
         chosen = st.selectbox("Resource type", types, key=f"{key}_type")
         return {"resource_type": chosen}, f"type {chosen}"
-    if kind == "Safety zone":
-        chosen = st.selectbox("Safety zone", list(zones), key=f"{key}_zone",
-                              format_func=lambda k: zones[k])
-        return {"safety_zone_id": chosen}, f"zone {zones.get(chosen)}"
+    if kind == "Safety zone" and zones:
+        zone = st.selectbox("Safety zone", list(zones), key=f"{key}_zone",
+                            format_func=zones.__getitem__)
+        return {"safety_zone_id": zone}, f"zone {zones.get(zone)}"
     chosen = st.selectbox("Resource", list(resources), key=f"{key}_resource",
                           format_func=lambda k: resources[k])
     return {"resource_id": chosen}, f"resource {resources.get(chosen)}"
@@ -61,9 +63,9 @@ def policy_editor(rows, types, resources) -> None:
     st.caption("Empty fields inherit: a resource from its type, a type from the defaults "
                "(staff approval, 366 days ahead, 15 minutes to 24 hours, no quota).")
     key = f"pol_{label}"
-    mode = st.selectbox("Approval mode", list(MODES), format_func=MODES.get, key=f"{key}_mode",
+    mode = st.selectbox("Approval mode", list(MODES), format_func=MODES.__getitem__, key=f"{key}_mode",
                         index=list(MODES).index(current.approval_mode or "") if current else 0)
-    values = {"approval_mode": mode or None}
+    values: dict[str, Any] = {"approval_mode": mode or None}
     cols = st.columns(2)
     for i, (name, (text, help_text)) in enumerate(NUMBERS.items()):
         if "resource_id" in scope and name in QUOTAS:
@@ -73,13 +75,17 @@ def policy_editor(rows, types, resources) -> None:
             help=help_text, key=f"{key}_{name}")
     c1, c2 = st.columns(2)
     if c1.button("Save policy", type="primary", key="pol_save"):
-        clean = {k: (int(v) if isinstance(v, (int, float)) else v) for k, v in values.items()}
+        clean: dict[str, Any] = {k: (int(v) if isinstance(v, (int, float)) else v)
+                                 for k, v in values.items()}
         if ui.attempt(lambda: policies.set_policy(ui.uow(), ui.user_id(), **scope, **clean),
                       f"Policy for {label} saved"):
             st.rerun()
     if current is not None and c2.button("Remove this policy", key="pol_delete"):
-        if ui.attempt(lambda: policies.delete_policy(ui.uow(), ui.user_id(), current.id) or True,
-                      f"Policy for {label} removed"):
+        def remove() -> bool:
+            policies.delete_policy(ui.uow(), ui.user_id(), current.id)
+            return True
+
+        if ui.attempt(remove, f"Policy for {label} removed"):
             st.rerun()
 
 

@@ -33,7 +33,7 @@ RESULT = ui.ActionResult("au_result")
 
 def change_role_box(u) -> None:
     new_role = st.selectbox("Role", list(ROLES), index=list(ROLES).index(u.role),
-                            format_func=ROLES.get, key=f"au_newrole_{u.id}")
+                            format_func=ROLES.__getitem__, key=f"au_newrole_{u.id}")
     if st.button("Change role", key="au_change_role"):
         if new_role == u.role:
             st.info(f"Nothing changed: {u.name} is already {ROLES[u.role]}.",
@@ -83,7 +83,7 @@ def add_user() -> None:
         name = c1.text_input("Name")
         email = c2.text_input("Email")
         c1, c2 = st.columns(2)
-        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.get, index=0)
+        new_role = c1.selectbox("Role", list(ROLES), format_func=ROLES.__getitem__, index=0)
         password = c2.text_input("First password", type="password")
         if st.form_submit_button("Add user", type="primary"):
             made = ui.attempt(lambda: services.register_user(

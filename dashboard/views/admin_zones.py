@@ -1,6 +1,8 @@
 """Admin: safety zones — resources in one zone never have overlapping approved bookings."""
 from __future__ import annotations
 
+from uuid import UUID
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +14,7 @@ ui.page_header("Safety zones", "Resources whose danger areas overlap share a zon
 ui.flash()
 uid = ui.user_id()
 zones = services.list_zones(ui.uow(), uid)
-members = {}
+members: dict[UUID, list[str]] = {}
 for r in services.list_resources(ui.uow(), uid, include_inactive=True):
     if r.safety_zone_id:
         members.setdefault(r.safety_zone_id, []).append(r.name)

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.services import BookingFilter
+from engine.services.views import BookingView
 
 ANY = "Any"
 PAGE_SIZE = 50
@@ -49,7 +50,8 @@ db = ui.database()
 
 def csv_bytes() -> bytes:
     """Built only when the download is asked for, 500 rows per query."""
-    rows, page = [], 1
+    rows: list[BookingView] = []
+    page = 1
     while len(rows) < CSV_LIMIT:
         chunk = services.list_bookings(db.uow(), uid, flt, page=page, page_size=500)
         rows += chunk.items

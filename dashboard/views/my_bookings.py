@@ -62,7 +62,7 @@ if cancellable:
     with ui.section("Cancel a booking"):
         labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
                              f"({b.status})" for b in cancellable}
-        chosen = st.selectbox("Booking", list(labels), format_func=labels.get, key="mb_cancel_id")
+        chosen = st.selectbox("Booking", list(labels), format_func=labels.__getitem__, key="mb_cancel_id")
         reason = st.text_input("Reason (optional)", key="mb_cancel_reason")
         if st.button("Cancel booking", icon=":material/event_busy:", key="mb_cancel"):
             done = ui.attempt(lambda: services.cancel_booking(ui.uow(), uid, chosen,
@@ -76,7 +76,7 @@ def edit_pending(pending) -> None:
     """Change window and purpose of one's own pending request: the same checks as a new one."""
     labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
                          f"(reference {ui.short_id(b.id)})" for b in pending}
-    chosen = st.selectbox("Request", list(labels), format_func=labels.get, key="mb_edit_id")
+    chosen = st.selectbox("Request", list(labels), format_func=labels.__getitem__, key="mb_edit_id")
     b = next(x for x in pending if str(x.id) == chosen)
     s, e = ui.local(b.start_time), ui.local(b.end_time)
     c1, c2, c3 = st.columns(3)

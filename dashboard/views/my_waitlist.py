@@ -1,6 +1,8 @@
 """My waitlist: the windows a member waits for, and the offers to accept or decline in time."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -34,16 +36,16 @@ for e in entries:
             st.markdown(f"{what} is offered to you until **{ui.fmt(e.offer_expires_at)}**.")
             a, b, _ = st.columns([1, 1, 3])
             if a.button("Accept", key=f"wl_accept_{e.id}", type="primary"):
-                if ui.attempt(lambda e=e: services.accept_offer(ui.uow(), uid, e.id),
+                if ui.attempt(partial(services.accept_offer, ui.uow(), uid, e.id),
                               "Offer accepted: your request waits for staff approval."):
                     st.rerun()
             if b.button("Decline", key=f"wl_decline_{e.id}"):
-                if ui.attempt(lambda e=e: services.decline_offer(ui.uow(), uid, e.id),
+                if ui.attempt(partial(services.decline_offer, ui.uow(), uid, e.id),
                               "Offer declined: it passes to the next in line."):
                     st.rerun()
         else:
             st.markdown(f"{what}: waiting.")
             if st.button("Leave the waitlist", key=f"wl_leave_{e.id}"):
-                if ui.attempt(lambda e=e: services.leave_waitlist(ui.uow(), uid, e.id),
+                if ui.attempt(partial(services.leave_waitlist, ui.uow(), uid, e.id),
                               "You left the waitlist."):
                     st.rerun()

@@ -40,7 +40,7 @@ def read_rule(day) -> dict:
             options["last_weekday"] = f"On the last {WEEKDAY_NAMES[day.weekday()]}"
         if (day + timedelta(days=1)).month != day.month:
             options["last_day"] = "On the last day of each month"
-        how = st.radio("Which day", list(options), format_func=options.get, key="ns_monthly",
+        how = st.radio("Which day", list(options), format_func=options.__getitem__, key="ns_monthly",
                        horizontal=True)
         if how == "day":
             rule["month_day"] = day.day
@@ -97,8 +97,9 @@ resource_id = st.selectbox("Resource", list(by_id), key="ns_resource", format_fu
 resource = by_id[resource_id]
 
 if st.session_state.get("ns_times_for") != resource_id:  # a new resource: its own hours
-    evening = not resource.opens_at or resource.opens_at <= time(18) <= time(20) <= resource.closes_at
-    first = time(18) if evening else resource.opens_at  # an evening slot when the hours allow
+    opens, closes = resource.opens_at, resource.closes_at
+    evening = opens is None or closes is None or opens <= time(18) <= time(20) <= closes
+    first = time(18) if evening or opens is None else opens  # evening when the hours allow
     st.session_state.update({"ns_times_for": resource_id, "ns_start": first,
                              "ns_end": time(min(first.hour + 2, 23), first.minute)})
 c1, c2, c3 = st.columns(3)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
+from engine.analytics import GroupBy, Period
 from engine.errors import DomainError
 from engine.services import reporting
 
@@ -23,9 +24,10 @@ start = c1.date_input("From", value=ui.today() - timedelta(days=84), key="rp_fro
                       format="DD/MM/YYYY")
 end = c2.date_input("To (exclusive)", value=ui.today() + timedelta(days=1), key="rp_to",
                     format="DD/MM/YYYY")
-period = c3.segmented_control("Period", ["day", "week", "month"], default="week",
-                              key="rp_period") or "week"
-group_by = c4.selectbox("Utilization by", ["resource", "type", "zone"], key="rp_group")
+periods: list[Period] = ["day", "week", "month"]
+groupings: list[GroupBy] = ["resource", "type", "zone"]
+period = c3.segmented_control("Period", periods, default="week", key="rp_period") or "week"
+group_by = c4.selectbox("Utilization by", groupings, key="rp_group")
 
 try:
     util = reporting.utilization(ui.uow(), uid, start=start, end=end, group_by=group_by,
