@@ -14,8 +14,14 @@ from starlette.exceptions import HTTPException
 from api.ratelimit import RateLimited, StoreUnavailable
 from api.schemas import ConflictErrorOut, ConflictOut
 from engine.errors import (
-    AuthenticationError, ConflictError, DomainError, InvalidTransition, NotFoundError,
-    PermissionDenied, SignInThrottled, ValidationError,
+    AuthenticationError,
+    ConflictError,
+    DomainError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDenied,
+    SignInThrottled,
+    ValidationError,
 )
 
 STATUS = [  # most specific first

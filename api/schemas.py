@@ -58,7 +58,7 @@ class PageOut(BaseModel, Generic[T]):
     pages: int
 
     @classmethod
-    def of(cls, page, convert) -> "PageOut":
+    def of(cls, page, convert) -> PageOut:
         return cls(items=[convert(i) for i in page.items], total=page.total, page=page.page,
                    page_size=page.page_size, pages=page.pages)
 

@@ -15,7 +15,11 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.models import AuthenticationModel
 from streamlit_authenticator.utilities import (
-    CredentialsError, LoginError, RegisterError, ResetError, Validator,
+    CredentialsError,
+    LoginError,
+    RegisterError,
+    ResetError,
+    Validator,
 )
 
 from engine.errors import DomainError

@@ -9,7 +9,7 @@ extra-streamlit-components' CookieManager is the one streamlit-authenticator its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import jwt
@@ -74,7 +74,7 @@ def sync_browser(cookie: SessionCookie, sid: str | None, manager: Any) -> None:
         # The same value on every run until it lands: a new one each run would redraw it.
         kept: tuple[str, datetime] | None = st.session_state.get("rc_cookie_value")
         if kept is None or cookie.sid(kept[0]) != sid:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             kept = cookie.encode(sid, now), now + timedelta(days=cookie.expiry_days)
             st.session_state["rc_cookie_value"] = kept
         value, expires = kept

@@ -1,4 +1,5 @@
-"""`python -m engine migrate | create-admin | demo | check | backup | restore`: operator commands."""
+"""Operator commands: `python -m engine migrate | create-admin | demo | check | backup | restore`.
+"""
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,8 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_create_admin(args: argparse.Namespace) -> int:
-    from engine.db import Database
     from engine.bootstrap import create_first_admin
+    from engine.db import Database
 
     password = os.environ.get("RANGE_CONTROL_ADMIN_PASSWORD")
     if not password:
@@ -218,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", help="default: DATABASE_URL")
     p.set_defaults(func=_cmd_check)
     p = sub.add_parser("backup", help="dump the PostgreSQL database with pg_dump -Fc")
-    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. rc-2030-01-07.dump)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="file to write (e.g. rc-2030-01-07.dump)")
     p.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL")
     p.set_defaults(func=_cmd_backup)
     p = sub.add_parser("restore", help="restore a pg_dump -Fc file into the database "
@@ -240,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-offers", action="store_true", help="do not expire waitlist offers")
     p.set_defaults(func=_cmd_release_no_shows)
     sub.add_parser("expire-waitlist-offers", help="cancel waitlist offers past their time and "
-                   "pass each window to the next waiting entry").set_defaults(func=_cmd_expire_offers)
+                   "pass each window to the next waiting entry"
+                   ).set_defaults(func=_cmd_expire_offers)
     args = parser.parse_args(argv)
     configure_logging(service="range-control-engine")
     try:

@@ -22,8 +22,22 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    DateTime, Float, Integer, Interval, and_, bindparam, case, func, join, literal, not_, or_,
-    select, text, true, union_all,
+    DateTime,
+    Float,
+    Integer,
+    Interval,
+    and_,
+    bindparam,
+    case,
+    func,
+    join,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session

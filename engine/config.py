@@ -109,7 +109,8 @@ class Settings(BaseSettings):
 
 
 def normalize_database_url(url: str | None, data_dir: Path) -> str:
-    """Railway hands out postgres:// and postgresql:// URLs; SQLAlchemy needs the psycopg 3 driver named."""
+    """Railway hands out postgres:// and postgresql:// URLs; SQLAlchemy needs the psycopg 3
+    driver named."""
     if not url:
         data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{data_dir / 'range_control.db'}"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime, timezone
-from typing import Any, TypeAlias, Unpack, cast
+from datetime import UTC, datetime
+from typing import Any, TypeAlias, cast
 from uuid import UUID
 
 from sqlalchemy import Select, create_engine, event, exc, text
@@ -23,7 +23,7 @@ _sqlite_begin: ContextVar[str] = ContextVar("_sqlite_begin", default="BEGIN")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
@@ -106,7 +106,8 @@ class Database:
 
 
 class UnitOfWork:
-    """One transaction. Commit explicitly; leaving the block without commit rolls everything back."""
+    """One transaction. Commit explicitly; leaving the block without commit rolls everything
+    back."""
 
     session: Session
 
@@ -171,4 +172,4 @@ def rows_changed(result: Result[Any]) -> int:
 
 
 #: A SELECT of any columns (SQLAlchemy types a SELECT by the tuple of its column types).
-AnySelect: TypeAlias = "Select[Unpack[tuple[Any, ...]]]"
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -18,10 +18,10 @@ from engine.db import Database
 from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
-from engine.system import count_people
 from engine.models import Blackout, Booking, CheckInRule, Resource, SafetyZone, User
 from engine.passwords import hash_password
 from engine.services.users import new_user
+from engine.system import count_people
 
 #: Sign-in details for trying the app locally (also listed in the README).
 DEMO_LOGINS = {
@@ -37,16 +37,22 @@ ZONES = {
 }
 # name, type, zone, opens, closes, description
 RESOURCES = [
-    ("Range 1 (300 m rifle)", "range", "North Danger Area", time(8), time(18), "Gallery rifle to 300 m, 20 lanes"),
-    ("Range 2 (100 m rifle)", "range", "North Danger Area", time(8), time(18), "Zeroing range, 12 lanes"),
-    ("Range 3 (25 m pistol)", "range", "North Danger Area", time(8), time(20), "Pistol and gallery rifle"),
-    ("Range 4 (clay and shotgun)", "range", "South Danger Area", time(9), time(17), "Trap and skeet layouts"),
-    ("Range 5 (600 m long range)", "range", "South Danger Area", time(8), time(16), "Long-range precision"),
+    ("Range 1 (300 m rifle)", "range", "North Danger Area", time(8), time(18),
+     "Gallery rifle to 300 m, 20 lanes"),
+    ("Range 2 (100 m rifle)", "range", "North Danger Area", time(8), time(18),
+     "Zeroing range, 12 lanes"),
+    ("Range 3 (25 m pistol)", "range", "North Danger Area", time(8), time(20),
+     "Pistol and gallery rifle"),
+    ("Range 4 (clay and shotgun)", "range", "South Danger Area", time(9), time(17),
+     "Trap and skeet layouts"),
+    ("Range 5 (600 m long range)", "range", "South Danger Area", time(8), time(16),
+     "Long-range precision"),
     ("Indoor Bay 1", "bay", None, time(9), time(21), "10 m air and .22"),
     ("Indoor Bay 2", "bay", None, time(9), time(21), "10 m air and .22"),
     ("Indoor Bay 3", "bay", None, time(9), time(21), "Action bay with turning targets"),
     ("Training Area Alpha", "training_area", None, time(6), time(22), "Woodland, dry training"),
-    ("Training Area Bravo", "training_area", "South Danger Area", time(6), time(22), "Open ground, inside the south danger area"),
+    ("Training Area Bravo", "training_area", "South Danger Area", time(6), time(22),
+     "Open ground, inside the south danger area"),
     ("Classroom A", "classroom", None, time(8), time(20), "30 seats, projector"),
     ("Classroom B", "classroom", None, time(8), time(20), "16 seats, first aid kit"),
     ("Minibus 1", "vehicle", None, None, None, "16 seats"),
@@ -136,7 +142,8 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
         today = now.astimezone(tz).date()
         blackouts = [
             (resources[0], datetime.combine(today + timedelta(days=6), time(8), tz),
-             datetime.combine(today + timedelta(days=6), time(18), tz), "Butt repairs and target frame replacement"),
+             datetime.combine(today + timedelta(days=6), time(18), tz),
+             "Butt repairs and target frame replacement"),
             (resources[7], datetime.combine(today - timedelta(days=20), time(9), tz),
              datetime.combine(today - timedelta(days=18), time(21), tz), "Baffle inspection"),
         ]
@@ -146,8 +153,8 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
             return r.safety_zone_id or r.id
 
         for r, start, end, reason in blackouts:
-            b = Blackout(id=uuid.uuid4(), resource_id=r.id, start_time=start.astimezone(timezone.utc),
-                         end_time=end.astimezone(timezone.utc), reason=reason,
+            b = Blackout(id=uuid.uuid4(), resource_id=r.id, start_time=start.astimezone(UTC),
+                         end_time=end.astimezone(UTC), reason=reason,
                          created_by_id=admin.id, created_at=now)
             s.add(b)
             busy.setdefault(scope(r), []).append((b.start_time, b.end_time))
@@ -168,7 +175,8 @@ def load_demo(db: Database, *, if_empty: bool = False, seed: int = 7, days_back:
                     if latest < opens.hour:
                         continue
                     start = datetime.combine(day, time(rng.randint(opens.hour, latest)), tz)
-                    start, end = start.astimezone(timezone.utc), (start + timedelta(hours=hours)).astimezone(timezone.utc)
+                    end = (start + timedelta(hours=hours)).astimezone(UTC)
+                    start = start.astimezone(UTC)
                     requester = rng.choice(members)
                     created = start - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 12))
                     taken = any(overlaps(start, end, a, b) for a, b in busy.get(scope(r), []))

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import functools
 import logging
-
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
 from pythonjsonlogger.json import JsonFormatter
@@ -48,7 +47,7 @@ class ArchitectureJsonFormatter(JsonFormatter):
         extra = {k: v for k, v in log_record.items() if k not in FIELDS}
         log_record.clear()
         log_record.update({
-            "timestamp": datetime.fromtimestamp(record.created, timezone.utc)
+            "timestamp": datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "service": getattr(record, "service", None) or _service,

@@ -106,7 +106,8 @@ class SmtpSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults(self) -> SmtpSettings:
-        starttls = (not self.use_ssl if self.starttls is None else self.starttls) and not self.use_ssl
+        wanted = not self.use_ssl if self.starttls is None else self.starttls
+        starttls = wanted and not self.use_ssl
         object.__setattr__(self, "starttls", starttls)
         if self.port is None:
             object.__setattr__(self, "port", 465 if self.use_ssl else 587 if starttls else 25)

@@ -23,7 +23,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def refresh_statistics(url: str) -> None:
-    """SQLite plans conflict look-ups well only with statistics; PostgreSQL's autovacuum keeps its own."""
+    """SQLite plans conflict look-ups well only with statistics; PostgreSQL's autovacuum keeps
+    its own."""
     if not url.startswith("sqlite"):
         return
     engine = create_engine(url, poolclass=pool.NullPool)

@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, DateTime, Enum, FetchedValue, ForeignKey, Index,
-    Integer, MetaData, String, Text, Time, TypeDecorator, UniqueConstraint, Uuid, func, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -36,15 +53,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _enum(enum_cls: type, name: str) -> Enum:
@@ -57,7 +74,7 @@ NOW = func.now()
 def updated_at_column() -> Mapped[datetime]:
     """The row's last change: set by the database on insert, by SQLAlchemy on update."""
     return mapped_column(UTCDateTime, server_default=NOW,
-                         onupdate=lambda: datetime.now(timezone.utc))
+                         onupdate=lambda: datetime.now(UTC))
 
 
 class Base(DeclarativeBase):
@@ -160,10 +177,10 @@ class BookingSeries(Base):
     #: Starts (UTC ISO) the requester chose to skip because something was in the way (EXDATEs).
     skipped_starts: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(timezone.utc))
+                                                 default=lambda: datetime.now(UTC))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(timezone.utc),
-                                                 onupdate=lambda: datetime.now(timezone.utc))
+                                                 default=lambda: datetime.now(UTC),
+                                                 onupdate=lambda: datetime.now(UTC))
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -224,10 +241,10 @@ class Booking(Base):
     checked_in_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(timezone.utc))
+                                                 default=lambda: datetime.now(UTC))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(timezone.utc),
-                                                 onupdate=lambda: datetime.now(timezone.utc))
+                                                 default=lambda: datetime.now(UTC),
+                                                 onupdate=lambda: datetime.now(UTC))
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
@@ -317,7 +334,7 @@ class AuditLog(Base):
     details: Mapped[str | None] = mapped_column(Text)
     previous_state: Mapped[dict | None] = mapped_column(JSONType)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                default=lambda: datetime.now(timezone.utc))
+                                                default=lambda: datetime.now(UTC))
     entity_type: Mapped[str | None] = mapped_column(String(30))
     entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 

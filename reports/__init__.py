@@ -1,1 +1,2 @@
-"""Scheduled and on-demand management reports (CSV and self-contained HTML), run as `python -m reports`."""
+"""Scheduled and on-demand management reports (CSV and self-contained HTML), run as
+`python -m reports`."""

@@ -29,7 +29,8 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date like 2030-01-31 (got {value!r})") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a date like 2030-01-31 (got {value!r})") from None
 
 
 def _formats(value: str) -> list[str]:
@@ -51,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m reports",
         description="Write a Range-Control report as CSV and/or self-contained HTML. "
-                    "Without --from/--to the period is last week (Monday to Sunday, site time zone).",
+                    "Without --from/--to the period is last week (Monday to Sunday, "
+                    "site time zone).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="reports:\n" + "\n".join(f"  {n:<21} {d}" for n, (_, d) in REPORTS.items()))
     p.add_argument("report", metavar="REPORT", choices=list(REPORTS),

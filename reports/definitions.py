@@ -108,7 +108,8 @@ def utilization_tables(session: Session, req: ReportRequest, group_by: analytics
     total["utilization"] = (total["booked_hours"] / total["bookable_hours"]).where(
         total["bookable_hours"] > 0, 0.0).round(6)
     total = total.sort_values(["utilization", "label", "group_key"],
-                              ascending=[False, True, True], kind="mergesort").reset_index(drop=True)
+                              ascending=[False, True, True], kind="mergesort"
+                              ).reset_index(drop=True)
     return detail, total
 
 
@@ -290,7 +291,7 @@ def weekly_summary_report(session: Session, req: ReportRequest) -> Report:
     summary.tables["headline"] = headline_frame(summary.headline)
     names = ["utilization_by_resource", "utilization_by_type", "utilization_by_zone", "", "",
              "turnaround", "", ""]
-    for prefix, part in zip(names, parts):
+    for prefix, part in zip(names, parts, strict=True):
         for key, frame in part.tables.items():
             if prefix and key == "by_period" and prefix.startswith("utilization"):
                 continue  # the summary keeps the per-group totals; the detail has its own report

@@ -9,8 +9,17 @@ from fastapi import APIRouter, Query
 from api.deps import DB, Me
 from api.errors import ERROR_RESPONSES, Responses
 from api.schemas import (
-    ApproveIn, ApproveOut, BookingIn, BookingOut, BumpIn, ConflictErrorOut, PageOut, ReasonIn,
-    RescheduleIn, ShortText, When,
+    ApproveIn,
+    ApproveOut,
+    BookingIn,
+    BookingOut,
+    BumpIn,
+    ConflictErrorOut,
+    PageOut,
+    ReasonIn,
+    RescheduleIn,
+    ShortText,
+    When,
 )
 from engine import services
 from engine.domain.status import BookingStatus

@@ -2,17 +2,26 @@
 /bookings/{id} (approve, deny, reschedule, bump or cancel one); these act on the whole series."""
 from __future__ import annotations
 
-from uuid import UUID
-
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 
 from api.deps import DB, Me
 from api.errors import ERROR_RESPONSES, Responses
 from api.schemas import (
-    ConflictErrorOut, ConflictOut, LeftOut, PageOut, PlannedOccurrenceOut, ReasonIn,
-    SeriesCancelIn, SeriesDecisionOut, SeriesIn, SeriesOut, SeriesPreviewIn, SeriesPreviewOut,
+    ConflictErrorOut,
+    ConflictOut,
+    LeftOut,
+    PageOut,
+    PlannedOccurrenceOut,
+    ReasonIn,
+    SeriesCancelIn,
+    SeriesDecisionOut,
+    SeriesIn,
+    SeriesOut,
+    SeriesPreviewIn,
+    SeriesPreviewOut,
     SeriesQueueRowOut,
 )
 from engine import services

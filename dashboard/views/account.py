@@ -5,6 +5,7 @@ from functools import partial
 from uuid import UUID
 
 import streamlit as st
+
 from dashboard import ui
 from dashboard.auth_forms import FormError
 from engine import services

@@ -14,7 +14,7 @@ ui.page_header("Outbox", "E-mails the notify worker sends (python -m engine noti
 ui.flash()
 uid = ui.user_id()
 counts = notifications.outbox_counts(ui.uow(), uid)
-for col, (status, n) in zip(st.columns(len(counts)), counts.items()):
+for col, (status, n) in zip(st.columns(len(counts)), counts.items(), strict=True):
     col.metric(status.title(), n)
 status = st.selectbox("Show", list(notifications.OUTBOX_STATUSES), index=2, key="outbox-status")
 page = ui.paged(lambda p: notifications.list_outbox(ui.uow(), uid, status=status, page=p,

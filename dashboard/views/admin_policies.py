@@ -63,7 +63,8 @@ def policy_editor(rows, types, resources) -> None:
     st.caption("Empty fields inherit: a resource from its type, a type from the defaults "
                "(staff approval, 366 days ahead, 15 minutes to 24 hours, no quota).")
     key = f"pol_{label}"
-    mode = st.selectbox("Approval mode", list(MODES), format_func=MODES.__getitem__, key=f"{key}_mode",
+    mode = st.selectbox("Approval mode", list(MODES), format_func=MODES.__getitem__,
+                        key=f"{key}_mode",
                         index=list(MODES).index(current.approval_mode or "") if current else 0)
     values: dict[str, Any] = {"approval_mode": mode or None}
     cols = st.columns(2)

@@ -199,13 +199,16 @@ def bump_action(uid, item) -> None:
     st.dataframe(ui.conflict_frame(in_way), hide_index=True, width="stretch")
     if blockers:
         st.info("A bump cannot clear this request: "
-                + "; ".join(f"{c.resource_name} {'blackout' if c.kind == 'blackout' else f'priority {c.priority}'}"
+                + "; ".join(f"{c.resource_name} "
+                            f"{'blackout' if c.kind == 'blackout' else f'priority {c.priority}'}"
                             for c in blockers)
                 + f" {'is' if len(blockers) == 1 else 'are'} not outranked by its priority "
                   f"{b.priority}. Deny or reschedule it instead.", icon=":material/info:")
         return
     why = st.text_input("Reason (its requester sees it)", key=f"aq_bump_reason_{b.id}")
-    sure = st.checkbox(f"I understand {'the other booking loses its' if len(in_way) == 1 else f'these {len(in_way)} bookings lose their'} "
+    losers = ("the other booking loses its" if len(in_way) == 1
+              else f"these {len(in_way)} bookings lose their")
+    sure = st.checkbox(f"I understand {losers} "
                        "slot and this request is approved in its place", key=f"aq_bump_ok_{b.id}")
     label = "Bump and approve" if len(in_way) == 1 else f"Bump all {len(in_way)} and approve"
     if st.button(label, icon=":material/swap_horiz:", key="aq_bump", disabled=not sure):
@@ -260,7 +263,7 @@ def decision_card(uid, item) -> None:
             st.dataframe(ui.conflict_frame(item.conflicts.soft), hide_index=True, width="stretch")
         sign_off_panel(item)
         tabs = st.tabs(ACTIONS, key=TAB_KEY, on_change="rerun")
-        for name, tab in zip(ACTIONS, tabs):
+        for name, tab in zip(ACTIONS, tabs, strict=True):
             with tab:
                 RESULT.show(name)
                 HANDLERS[name](uid, item)

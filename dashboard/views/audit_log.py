@@ -42,7 +42,8 @@ def ids_in(entry) -> set[str]:
     for state in (entry.previous_state or {}, parse(entry.details)):
         for value in state.values():
             values = value if isinstance(value, list) else [value]
-            found |= {v for v in values if isinstance(v, str) and len(v) == 36 and v.count("-") == 4}
+            found |= {v for v in values
+                      if isinstance(v, str) and len(v) == 36 and v.count("-") == 4}
     return found
 
 

@@ -26,7 +26,7 @@ upcoming = services.list_bookings(ui.uow(), uid, BookingFilter(
     page=1, page_size=3)
 if upcoming.items:
     st.markdown("**Next up**")
-    for col, b in zip(st.columns(3), upcoming.items):
+    for col, b in zip(st.columns(3), upcoming.items, strict=False):  # at most three
         with col, st.container(border=True):
             st.markdown(f"**{b.resource_name}**  \n{ui.fmt_span(b.start_time, b.end_time)}  \n"
                         f":{BADGE[b.status]}-badge[{b.status}] {b.purpose or ''}")
@@ -62,7 +62,8 @@ if cancellable:
     with ui.section("Cancel a booking"):
         labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
                              f"({b.status})" for b in cancellable}
-        chosen = st.selectbox("Booking", list(labels), format_func=labels.__getitem__, key="mb_cancel_id")
+        chosen = st.selectbox("Booking", list(labels), format_func=labels.__getitem__,
+                              key="mb_cancel_id")
         reason = st.text_input("Reason (optional)", key="mb_cancel_reason")
         if st.button("Cancel booking", icon=":material/event_busy:", key="mb_cancel"):
             done = ui.attempt(lambda: services.cancel_booking(ui.uow(), uid, chosen,

@@ -1,4 +1,5 @@
-"""New booking: pick a resource, a window in the site's zone, see conflicts and alternatives, send."""
+"""New booking: pick a resource, a window in the site's zone, see conflicts and alternatives,
+send."""
 from __future__ import annotations
 
 from datetime import time, timedelta

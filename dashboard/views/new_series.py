@@ -40,7 +40,8 @@ def read_rule(day) -> dict:
             options["last_weekday"] = f"On the last {WEEKDAY_NAMES[day.weekday()]}"
         if (day + timedelta(days=1)).month != day.month:
             options["last_day"] = "On the last day of each month"
-        how = st.radio("Which day", list(options), format_func=options.__getitem__, key="ns_monthly",
+        how = st.radio("Which day", list(options), format_func=options.__getitem__,
+                       key="ns_monthly",
                        horizontal=True)
         if how == "day":
             rule["month_day"] = day.day

@@ -25,7 +25,8 @@ def _who(b: BoardBooking | None) -> str:
     mark = "✔ in" if b.checked_in else "not in"
     if b.checked_out_at:
         mark = "out"
-    return f"{b.requester_name} · {ui.local(b.start_time):%H:%M}–{ui.local(b.end_time):%H:%M} · {mark}"
+    return (f"{b.requester_name} · {ui.local(b.start_time):%H:%M}–"
+            f"{ui.local(b.end_time):%H:%M} · {mark}")
 
 
 def _state(row: BoardRow) -> str:

@@ -1,6 +1,7 @@
 """The half-open overlap predicate, written once for Python and once as a SQL expression.
 
-Windows are half-open [start, end): a booking ending at 10:00 does not overlap one starting at 10:00.
+Windows are half-open [start, end): a booking ending at 10:00 does not overlap one starting
+at 10:00.
 """
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ behaviour: staff approve, 366 days ahead, 15 minutes to 24 hours, no quota).
 from __future__ import annotations
 
 import enum
-from typing import Any
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.domain.rules import MAX_ADVANCE, MAX_DURATION, MIN_DURATION, local_midnight_utc
@@ -89,7 +89,8 @@ def validate_policy_values(values: dict, *, for_resource: bool) -> dict:
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if name not in POLICY_FIELDS:
-            raise ValidationError(name, "is not a policy field: use one of " + ", ".join(POLICY_FIELDS))
+            raise ValidationError(name, "is not a policy field: use one of "
+                                  + ", ".join(POLICY_FIELDS))
         if value is None or value == "":
             clean[name] = None
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -171,8 +171,8 @@ def expand(rule: str, first_start: datetime, first_end: datetime, tz: ZoneInfo, 
                               f"{last_ok.date()}")
     out = []
     for local in dates:
-        start = local.replace(tzinfo=tz).astimezone(timezone.utc)
-        end = (local + local_length).replace(tzinfo=tz).astimezone(timezone.utc)
+        start = local.replace(tzinfo=tz).astimezone(UTC)
+        end = (local + local_length).replace(tzinfo=tz).astimezone(UTC)
         out.append((start, end))
     return out
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.errors import ValidationError
@@ -29,10 +29,9 @@ def validate_window(start: object, end: object, now: datetime, *, allow_past: bo
 
     max_advance=None leaves the advance limit to the resource's booking policy.
     """
-    from datetime import timezone
 
-    start = require_aware("start_time", start).astimezone(timezone.utc)
-    end = require_aware("end_time", end).astimezone(timezone.utc)
+    start = require_aware("start_time", start).astimezone(UTC)
+    end = require_aware("end_time", end).astimezone(UTC)
     if end <= start:
         raise ValidationError("end_time", "must be after start_time")
     if end - start < MIN_DURATION:
@@ -115,7 +114,7 @@ def within_operating_hours(start: datetime, end: datetime, opens: time | None,
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     """The start of `day` in the site zone `tz`, as UTC."""
-    return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
 def local_day_utc(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -130,8 +129,8 @@ def day_window(day: date, opens: time | None, closes: time | None, tz: ZoneInfo
     operating hours)."""
     if opens is None or closes is None:
         return local_day_utc(day, tz)
-    return (datetime.combine(day, opens, tz).astimezone(timezone.utc),
-            datetime.combine(day, closes, tz).astimezone(timezone.utc))
+    return (datetime.combine(day, opens, tz).astimezone(UTC),
+            datetime.combine(day, closes, tz).astimezone(UTC))
 
 
 def opening_intervals(opens: time | None, closes: time | None, tz: ZoneInfo,

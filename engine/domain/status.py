@@ -73,7 +73,8 @@ def allowed_actions(current: BookingStatus | str) -> list[BookingAction]:
 
 
 class WaitlistStatus(str, enum.Enum):
-    """A waitlist entry: waiting for its window, offered it (as a pending request), and how it ended."""
+    """A waitlist entry: waiting for its window, offered it (as a pending request), and how it
+    ended."""
 
     WAITING = "waiting"
     OFFERED = "offered"

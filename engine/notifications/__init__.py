@@ -2,8 +2,16 @@
 iCalendar attachments and feeds. See `engine.notifications.outbox` for the API services call.
 """
 from engine.notifications.events import (  # noqa: F401
-    ACCOUNT, ICAL_METHOD, PREFERENCE_KINDS, NotificationEvent, ScheduledKind, SeriesEvent,
+    ACCOUNT,
+    ICAL_METHOD,
+    PREFERENCE_KINDS,
+    NotificationEvent,
+    ScheduledKind,
+    SeriesEvent,
 )
 from engine.notifications.outbox import (  # noqa: F401
-    approvers_for, booking_context, enqueue_booking_event, enqueue_message,
+    approvers_for,
+    booking_context,
+    enqueue_booking_event,
+    enqueue_message,
 )

@@ -8,7 +8,7 @@ restarts enqueue each reminder and each day's digest exactly once.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,7 +52,7 @@ def _opted_out(uow: UnitOfWork, kind: str) -> AnySelect:
 
 
 def reminder_key(booking_id: object, start: datetime) -> str:
-    return f"reminder:{booking_id}:{start.astimezone(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    return f"reminder:{booking_id}:{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def schedule_reminders(uow: UnitOfWork, settings: NotifySettings) -> int:

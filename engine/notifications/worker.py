@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 
 from engine import mail
 from engine.db import Database, rows_changed
-from engine.models import Booking, OutboxMessage
 from engine.domain.status import BookingStatus
+from engine.models import Booking, OutboxMessage
 from engine.notifications.events import ScheduledKind
 from engine.notifications.render import Outgoing, build_email
 from engine.notifications.schedule import schedule_due
@@ -136,7 +136,8 @@ class Worker:
 
     # --- sending ----------------------------------------------------------------------------
     def _still_relevant(self, row: Outgoing) -> bool:
-        """A reminder whose booking was cancelled, bumped or moved since it was queued is dropped."""
+        """A reminder whose booking was cancelled, bumped or moved since it was queued is
+        dropped."""
         if row.kind != ScheduledKind.REMINDER.value:
             return True
         with self.db.uow().read() as uow:

@@ -14,13 +14,20 @@ from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.domain.status import BookingStatus
 from engine.errors import (
-    ConflictError, InvalidTransition, NotFoundError, PermissionDenied,
+    ConflictError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDenied,
     ValidationError,
 )
 from engine.models import Booking, Resource
 from engine.services.bookings import approve_or_sign, lock_booking, refused_by_database
 from engine.services.common import (
-    as_uuid, load_actor, paginate, resource_filter, scope_key,
+    as_uuid,
+    load_actor,
+    paginate,
+    resource_filter,
+    scope_key,
 )
 from engine.services.conflicts import conflict_reports
 from engine.services.policies import SignOffStatus, may_decide, sign_off_status

@@ -46,6 +46,11 @@ def system_user(uow: UnitOfWork) -> User:
     return uow.session.get_one(User, ensure_system_user(uow.session, uow.now))
 
 
+def ids_to_exclude(exclude_booking_id: object | None) -> set[UUID]:
+    """The booking a look-up leaves out (its own request, when editing it), as a set."""
+    return {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+
+
 def as_uuid(field: str, value: object) -> UUID:
     if isinstance(value, UUID):
         return value
@@ -91,7 +96,8 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
 def require(actor: User, permission: Permission) -> None:
     if not has_permission(actor.role, permission):
         raise PermissionDenied(
-            f"permission denied: role '{actor.role.value}' may not {permission.value.replace(':', ' ')}"
+            f"permission denied: role '{actor.role.value}' may not "
+            f"{permission.value.replace(':', ' ')}"
         )
 
 
@@ -147,6 +153,7 @@ def require_scope_locked(keys: set[UUID], resource: Resource) -> None:
 def paginate(page: object, page_size: object, max_size: int = 500) -> tuple[int, int]:
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
         raise ValidationError("page", "must be a whole number from 1")
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= max_size:
+    if (not isinstance(page_size, int) or isinstance(page_size, bool)
+            or not 1 <= page_size <= max_size):
         raise ValidationError("page_size", f"must be a whole number from 1 to {max_size}")
     return page, page_size

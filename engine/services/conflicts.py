@@ -35,7 +35,12 @@ from engine.domain.status import BookingStatus
 from engine.domain.suggestions import nearest_free_windows
 from engine.errors import ConflictItem
 from engine.models import Blackout, Booking, Resource
-from engine.services.common import as_uuid, get_or_404, load_actor, load_actor_and_get
+from engine.services.common import (
+    get_or_404,
+    ids_to_exclude,
+    load_actor,
+    load_actor_and_get,
+)
 from engine.services.views import ConflictReport, Suggestion
 
 
@@ -142,7 +147,8 @@ def conflict_report(uow: UnitOfWork, resource: Resource, start: datetime, end: d
 def conflict_reports(uow: UnitOfWork, bookings: Sequence[Booking]
                      ) -> dict[UUID, ConflictReport]:
     """conflict_report for each of these bookings (itself excluded), a whole page in one
-    query (per hundred): the same branches as a single look-up, tagged with the booking they are for."""
+    query (per hundred): the same branches as a single look-up, tagged with the booking they
+    are for."""
     found: dict[str, list[ConflictItem]] = {str(b.id): [] for b in bookings}
     for at in range(0, len(bookings), _PER_QUERY):
         parts = [part for b in bookings[at:at + _PER_QUERY]
@@ -156,12 +162,13 @@ def conflict_reports(uow: UnitOfWork, bookings: Sequence[Booking]
 
 def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start_time: object,
                    end_time: object, *, exclude_booking_id: object | None = None) -> ConflictReport:
-    """Hard conflicts (approved bookings, blackouts) and soft ones (pending requests) for a window."""
+    """Hard conflicts (approved bookings, blackouts) and soft ones (pending requests) for a
+    window."""
     with uow.read():
         _, resource = load_actor_and_get(uow, actor_id, Permission.RESOURCE_VIEW, Resource,
                                          resource_id, "resource", "resource_id")
         start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
-        exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+        exclude = ids_to_exclude(exclude_booking_id)
         return conflict_report(uow, resource, start, end, exclude)
 
 
@@ -180,7 +187,7 @@ def suggest_alternatives(uow: UnitOfWork, actor_id: object, resource_id: object,
         load_actor(uow, actor_id, Permission.RESOURCE_VIEW)
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
         start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
-        exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+        exclude = ids_to_exclude(exclude_booking_id)
         duration = end - start
         horizon = timedelta(days=horizon_days)
         lo, hi = max(start - horizon, uow.now), start + horizon

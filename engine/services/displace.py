@@ -6,17 +6,20 @@ transaction with one reason.
 """
 from __future__ import annotations
 
-
 from engine.audit import AuditAction
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
-from engine.domain.status import BookingAction
 from engine.domain.rules import validate_reason
+from engine.domain.status import BookingAction
 from engine.errors import ValidationError
 from engine.logs import logged
 from engine.models import Booking
 from engine.services.bookings import (
-    _transition, approve_locked, lock_booking, refused_by_database, set_status,
+    _transition,
+    approve_locked,
+    lock_booking,
+    refused_by_database,
+    set_status,
 )
 from engine.services.common import as_uuid, get_or_404, load_actor, lock_row
 from engine.services.views import BookingView
@@ -44,7 +47,8 @@ def bump_together(uow: UnitOfWork, actor_id: object, booking_ids: list[object], 
                 raise ValidationError(
                     "in_favour_of", f"the request (priority {winner.priority}) must outrank "
                     f"every booking it displaces; {victim.resource.name} "
-                    f"{victim.start_time.astimezone(uow.tz):%a %d %b %H:%M} has priority {victim.priority}")
+                    f"{victim.start_time.astimezone(uow.tz):%a %d %b %H:%M} "
+                    f"has priority {victim.priority}")
         with refused_by_database(uow, "the bump"):
             for victim in victims:
                 set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,

@@ -17,7 +17,12 @@ from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User
 from engine.services.bookings import _check_hours, lock_booking
-from engine.services.common import active_resource, as_uuid, get_or_404, load_actor
+from engine.services.common import (
+    active_resource,
+    get_or_404,
+    ids_to_exclude,
+    load_actor,
+)
 from engine.services.conflicts import conflict_report, hard_conflicts
 from engine.services.policies import check_request_policy
 from engine.services.views import BookingView, ConflictReport
@@ -55,7 +60,7 @@ def check_request(uow: UnitOfWork, actor_id: object, resource_id: object, start_
     with uow.read():
         actor = load_actor(uow, actor_id, P.BOOKING_CREATE)
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
-        exclude = {as_uuid("exclude_booking_id", exclude_booking_id)} if exclude_booking_id else set()
+        exclude = ids_to_exclude(exclude_booking_id)
         try:
             start, end = _rules(uow, actor, resource, start_time, end_time, frozenset(exclude))
         except ValidationError as exc:

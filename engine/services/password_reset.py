@@ -1,4 +1,5 @@
-""""Forgot password?": a one-time reset link by e-mail, without telling strangers who has an account.
+""""Forgot password?": a one-time reset link by e-mail, without telling strangers who has an
+account.
 
 `request_password_reset` answers the same for every well-formed e-mail, known or not, and is
 throttled per (e-mail, source) like sign-in (engine/services/throttle.py, under a "reset:" key);

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, delete, false, func, or_, select, text
@@ -476,7 +476,8 @@ def list_approvers(uow: UnitOfWork, actor_id: object) -> list[ApproverView]:
 __all__ = [
     "ApprovalMode", "PolicyOutcome", "PolicyView", "SignOffStatus", "add_sign_off",
     "check_request_policy", "delete_policy", "effective_policy", "get_effective_policy",
-    "list_approvers", "list_policies", "lock_quota", "policy_history", "may_decide", "named_approvers",
+    "list_approvers", "list_policies", "lock_quota", "policy_history", "may_decide",
+    "named_approvers",
     "quota_use", "require_decider", "set_approvers", "set_policy", "sign_off_status",
     "valid_sign_offs",
 ]

@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 
 from engine import analytics
 from engine.analytics import (  # noqa: F401 - re-exported for callers of this module
-    BumpCancelRow, DailyCountRow, GroupBy, Period, RateRow, TurnaroundRow, UtilizationRow,
+    BumpCancelRow,
+    DailyCountRow,
+    GroupBy,
+    Period,
+    RateRow,
+    TurnaroundRow,
+    UtilizationRow,
 )
 from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P

@@ -11,17 +11,23 @@ from sqlalchemy.orm import aliased
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
-from engine.logs import logged
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.rules import require_aware, validate_reason
 from engine.domain.status import BookingAction, BookingStatus
 from engine.errors import ConflictError, ValidationError
+from engine.logs import logged
 from engine.models import Blackout, Booking, Resource, SafetyZone
 from engine.notifications import NotificationEvent
 from engine.services.bookings import refused_by_database, set_status
 from engine.services.common import (
-    as_uuid, get_or_404, load_actor, lock_row, lock_scopes, resource_filter, scope_key,
+    as_uuid,
+    get_or_404,
+    load_actor,
+    lock_row,
+    lock_scopes,
+    resource_filter,
+    scope_key,
 )
 from engine.services.conflicts import booking_conflicts
 from engine.services.views import BlackoutView, ResourceView, ZoneView
@@ -221,7 +227,8 @@ def create_zone(uow: UnitOfWork, actor_id: object, *, name: object,
     with uow:
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
         name = _text("name", name)
-        if uow.session.scalar(select(SafetyZone).where(func.lower(SafetyZone.name) == name.lower())):
+        same_name = func.lower(SafetyZone.name) == name.lower()
+        if uow.session.scalar(select(SafetyZone).where(same_name)):
             raise ValidationError("name", f"a safety zone named '{name}' already exists")
         zone = SafetyZone(id=uuid.uuid4(), name=name,
                           description=_optional_text("description", description, 4000),

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import AuditAction, record, snapshot
 from engine.db import UnitOfWork
-from engine.logs import logged
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role
 from engine.errors import AuthenticationError, PermissionDenied, ValidationError
+from engine.logs import logged
 from engine.models import User
 from engine.notifications import enqueue_message
 from engine.passwords import hash_password, validate_password, verify_password
@@ -225,7 +225,8 @@ def _guard_last_admin(uow: UnitOfWork, user: User) -> None:
         admins = uow.session.scalar(select(func.count()).select_from(User).where(
             User.role == Role.ADMIN, User.is_active.is_(True))) or 0
         if admins <= 1:
-            raise ValidationError("user_id", "the last active admin cannot be demoted or deactivated")
+            raise ValidationError("user_id",
+                                  "the last active admin cannot be demoted or deactivated")
 
 
 def _admin_change(uow: UnitOfWork, actor_id: object, user_id: object, action: AuditAction,

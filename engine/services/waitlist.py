@@ -25,14 +25,23 @@ from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.rules import validate_priority, validate_purpose, validate_window
 from engine.domain.status import (
-    TERMINAL_STATUSES, BookingAction, BookingStatus, WaitlistStatus, waitlist_step_allowed,
+    TERMINAL_STATUSES,
+    BookingAction,
+    BookingStatus,
+    WaitlistStatus,
+    waitlist_step_allowed,
 )
 from engine.errors import NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    active_resource, get_or_404, load_actor, lock_row, scope_key, system_user,
+    active_resource,
+    get_or_404,
+    load_actor,
+    lock_row,
+    scope_key,
+    system_user,
 )
 from engine.services.conflicts import conflict_report, scope_resources
 from engine.system import ensure_system_user
@@ -79,7 +88,8 @@ def _step(uow: UnitOfWork, actor: User, entry: WaitlistEntry, target: WaitlistSt
 @logged("waitlist.join")
 def join_waitlist(uow: UnitOfWork, actor_id: object, *, resource_id: object, start_time: object,
                   end_time: object, purpose: object, priority: object = 0) -> WaitlistView:
-    """Wait for a window that is taken (approved, pending or blacked out) instead of requesting it."""
+    """Wait for a window that is taken (approved, pending or blacked out) instead of
+    requesting it."""
     from engine.domain.policy import check_window
     from engine.services.bookings import _check_hours as check_hours
     from engine.services.policies import effective_policy

@@ -40,9 +40,9 @@ def names(uow, ids) -> dict[str, str]:
     bookings and blackouts, in a handful of queries."""
     from sqlalchemy import select
 
+    from engine.errors import ValidationError
     from engine.models import Blackout, Resource, SafetyZone, User
     from engine.services.common import as_uuid
-    from engine.errors import ValidationError
 
     wanted = set()
     for ident in ids:
