@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from engine.audit import AuditAction
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import merge_intervals, overlaps_clause
 from engine.domain.rules import MAX_DURATION, day_window, local_midnight_utc
 from engine.domain.status import BookingStatus

@@ -10,55 +10,8 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from engine.domain.audit_actions import AuditAction
 from engine.models import AuditLog
-
-
-class AuditAction(str, enum.Enum):
-    CREATED = "created"
-    APPROVED = "approved"
-    DENIED = "denied"
-    CANCELLED = "cancelled"
-    RESCHEDULED = "rescheduled"
-    BUMPED = "bumped"
-    SIGNED_OFF = "signed_off"  # first of two approvals on a two-person booking
-    SERIES_CREATED = "series_created"
-    SERIES_APPROVED = "series_approved"
-    SERIES_DENIED = "series_denied"
-    SERIES_CANCELLED = "series_cancelled"
-    CHECKED_IN = "checked_in"
-    CHECKED_OUT = "checked_out"
-    NO_SHOW = "no_show"
-    WAITLIST_JOINED = "waitlist_joined"
-    WAITLIST_OFFERED = "waitlist_offered"
-    WAITLIST_ACCEPTED = "waitlist_accepted"
-    WAITLIST_DECLINED = "waitlist_declined"
-    WAITLIST_EXPIRED = "waitlist_expired"
-    WAITLIST_LEFT = "waitlist_left"
-    CHECKIN_RULE_SET = "checkin_rule_set"
-    USER_REGISTERED = "user_registered"
-    USER_ROLE_CHANGED = "user_role_changed"
-    USER_DEACTIVATED = "user_deactivated"
-    USER_REACTIVATED = "user_reactivated"
-    USER_LOCKED = "user_locked"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
-    PASSWORD_RESET_REQUESTED = "password_reset_requested"
-    RESOURCE_CREATED = "resource_created"
-    RESOURCE_UPDATED = "resource_updated"
-    RESOURCE_DEACTIVATED = "resource_deactivated"
-    ZONE_CREATED = "zone_created"
-    ZONE_UPDATED = "zone_updated"
-    BLACKOUT_CREATED = "blackout_created"
-    BLACKOUT_DELETED = "blackout_deleted"
-    POLICY_CREATED = "policy_created"
-    POLICY_UPDATED = "policy_updated"
-    POLICY_DELETED = "policy_deleted"
-    APPROVERS_CHANGED = "approvers_changed"
-    NOTIFICATION_RETRIED = "notification_retried"
-    NOTIFICATION_PREFERENCES_CHANGED = "notification_prefs_changed"
-    CALENDAR_FEED_CREATED = "calendar_feed_created"
-    CALENDAR_FEED_REVOKED = "calendar_feed_revoked"
-
 
 _SECRET_COLUMNS = {"password_hash"}
 

@@ -1,13 +1,14 @@
 """Creating the first admin: the one write that has no acting user yet."""
 from __future__ import annotations
 
-from engine.audit import AuditAction, record
+from engine.audit import record
 from engine.db import Database
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Role
 from engine.errors import ValidationError
 from engine.passwords import hash_password, validate_password
+from engine.services.results import UserView
 from engine.services.users import new_user, normalize_email, user_by_email, validate_name
-from engine.services.views import UserView
 
 
 def create_first_admin(db: Database, *, email: str, name: str, password: str,

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, tex
 from sqlalchemy.orm import Session, aliased
 
 from engine import migrate
-from engine.audit import AuditAction
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus

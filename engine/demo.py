@@ -13,8 +13,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import Database
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus

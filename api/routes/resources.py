@@ -11,7 +11,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import PageOut, ResourceIn, ResourceOut, ResourceUpdateIn, ShortText
 from engine import services
 from engine.services.resources import set_resource_active
-from engine.services.views import Page
+from engine.services.results import Page
 
 router = APIRouter(prefix="/resources", tags=["resources"], responses=ERROR_RESPONSES)
 

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.services import BookingFilter
-from engine.services.views import BookingView
+from engine.services.results import BookingView
 
 ANY = "Any"
 PAGE_SIZE = 50

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import ui
 from engine import services
-from engine.audit import AuditAction
+from engine.domain.audit_actions import AuditAction
 from engine.services.audit_log import audit_names
 
 ANY = "Any"

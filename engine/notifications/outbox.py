@@ -15,7 +15,7 @@ what committed.
 approve for the resource, see `approvers_for`), honours each person's preferences, and stores
 a JSON snapshot of the booking (resource, window, status, reason, plus your `**context`) that
 the worker renders with the kind's templates at send time. Booking status changes made through
-`engine.services.bookings.set_status` already enqueue (approve, deny, cancel, bump); pass
+`engine.services.lifecycle.set_status` already enqueue (approve, deny, cancel, bump); pass
 `notify=False` there to stay silent, or `notify_event=` / `notify_context=` to say more.
 """
 from __future__ import annotations

@@ -21,7 +21,6 @@ from engine.errors import (
     ValidationError,
 )
 from engine.models import Booking, Resource
-from engine.services.bookings import approve_or_sign, lock_booking, refused_by_database
 from engine.services.common import (
     as_uuid,
     load_actor,
@@ -30,8 +29,9 @@ from engine.services.common import (
     scope_key,
 )
 from engine.services.conflicts import conflict_reports
+from engine.services.lifecycle import approve_or_sign, lock_booking, refused_by_database
 from engine.services.policies import SignOffStatus, may_decide, sign_off_status
-from engine.services.views import BookingView, ConflictReport, Page
+from engine.services.results import BookingView, ConflictReport, Page
 
 
 @dataclass(frozen=True)

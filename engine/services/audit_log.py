@@ -9,7 +9,7 @@ from engine.db import UnitOfWork
 from engine.domain.permissions import Permission as P
 from engine.models import AuditLog, User
 from engine.services.common import as_uuid, load_actor, paginate
-from engine.services.views import AuditView, Page
+from engine.services.results import AuditView, Page
 from engine.services.wording import booking_reference_clause, names
 
 

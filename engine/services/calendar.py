@@ -21,7 +21,7 @@ from engine.errors import ValidationError
 from engine.models import Blackout, Booking, Resource, User
 from engine.services.common import load_actor, paginate, resource_filter
 from engine.services.conflicts import booking_overlaps
-from engine.services.views import ResourceView
+from engine.services.results import ResourceView
 
 MAX_WINDOW = timedelta(days=62)
 MAX_BARS = 5000

@@ -41,7 +41,7 @@ from engine.services.common import (
     load_actor,
     load_actor_and_get,
 )
-from engine.services.views import ConflictReport, Suggestion
+from engine.services.results import ConflictReport, Suggestion
 
 
 def scope_resources(resource: Resource) -> ColumnElement[bool]:

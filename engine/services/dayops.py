@@ -9,8 +9,9 @@ from uuid import UUID
 
 from sqlalchemy import and_, false, or_, select, true
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import Database, UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.status import BookingAction, BookingStatus, next_status
@@ -19,7 +20,7 @@ from engine.logs import logged
 from engine.models import Booking, CheckInRule, Resource, User
 from engine.services.common import get_or_404, load_actor, require, scope_key, system_user
 from engine.services.resources import _resource_type as valid_resource_type
-from engine.services.views import BookingView
+from engine.services.results import BookingView
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def set_checkin_rule(uow: UnitOfWork, actor_id: object, resource_type: object, *
 
 def _own_or_any(uow: UnitOfWork, actor_id: object, booking_id: object) -> tuple[User, Booking]:
     """The actor and the booking, locked: members check in their own, staff anyone's."""
-    from engine.services.bookings import lock_booking
+    from engine.services.lifecycle import lock_booking
 
     actor = load_actor(uow, actor_id, P.BOOKING_CHECK_IN_OWN)
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
@@ -241,7 +242,7 @@ def release_no_shows(db: Database, *, batch_size: int = 500) -> ReleaseResult:
     zone locks of its bookings (sorted), then re-reads them under row locks (PostgreSQL:
     FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE) with the due condition checked again,
     so a booking is released exactly once and never after a late check-in."""
-    from engine.services.bookings import set_status
+    from engine.services.lifecycle import set_status
     from engine.services.waitlist import waiting_scopes
 
     released: list[UUID] = []

@@ -6,23 +6,23 @@ transaction with one reason.
 """
 from __future__ import annotations
 
-from engine.audit import AuditAction
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.rules import validate_reason
 from engine.domain.status import BookingAction
 from engine.errors import ValidationError
 from engine.logs import logged
 from engine.models import Booking
-from engine.services.bookings import (
-    _transition,
+from engine.services.common import as_uuid, get_or_404, load_actor, lock_row
+from engine.services.lifecycle import (
     approve_locked,
     lock_booking,
     refused_by_database,
     set_status,
+    transition,
 )
-from engine.services.common import as_uuid, get_or_404, load_actor, lock_row
-from engine.services.views import BookingView
+from engine.services.results import BookingView
 
 
 @logged("booking.bump_together")
@@ -42,7 +42,7 @@ def bump_together(uow: UnitOfWork, actor_id: object, booking_ids: list[object], 
         winner = lock_booking(uow, winner.id, *{v.resource for v in victims_first})
         victims = [lock_row(uow, Booking, b) for b in ids]
         for victim in victims:
-            _transition(victim, BookingAction.BUMP)
+            transition(victim, BookingAction.BUMP)
             if winner.priority <= victim.priority:
                 raise ValidationError(
                     "in_favour_of", f"the request (priority {winner.priority}) must outrank "

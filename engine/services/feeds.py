@@ -10,8 +10,9 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select
 
-from engine.audit import AuditAction, record
+from engine.audit import record
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.status import BookingStatus

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.rules import validate_purpose, validate_window
@@ -16,7 +17,6 @@ from engine.domain.status import BookingStatus
 from engine.errors import InvalidTransition, NotFoundError, ValidationError
 from engine.logs import logged
 from engine.models import Booking, Resource, User
-from engine.services.bookings import _check_hours, lock_booking
 from engine.services.common import (
     active_resource,
     get_or_404,
@@ -24,8 +24,9 @@ from engine.services.common import (
     load_actor,
 )
 from engine.services.conflicts import conflict_report, hard_conflicts
+from engine.services.lifecycle import check_hours, lock_booking
 from engine.services.policies import check_request_policy
-from engine.services.views import BookingView, ConflictReport
+from engine.services.results import BookingView, ConflictReport
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _rules(uow: UnitOfWork, actor: User, resource: Resource, start_time: object,
     if not resource.is_active:
         raise ValidationError("resource_id", f"resource '{resource.name}' is deactivated")
     start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
-    _check_hours(uow, resource, start, end)
+    check_hours(uow, resource, start, end)
     check_request_policy(uow, actor, resource, start, end, exclude=frozenset(exclude))
     return start, end
 

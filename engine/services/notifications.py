@@ -7,8 +7,9 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.errors import ValidationError
@@ -16,7 +17,7 @@ from engine.logs import logged
 from engine.models import NotificationPreference, OutboxMessage, User
 from engine.notifications.events import PREFERENCE_KINDS
 from engine.services.common import get_or_404, load_actor, paginate
-from engine.services.views import Page
+from engine.services.results import Page
 
 OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
 

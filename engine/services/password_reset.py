@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy import update
 
-from engine.audit import AuditAction, record
+from engine.audit import record
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.errors import SignInThrottled, ValidationError
 from engine.logs import logged
 from engine.models import PasswordResetToken, User

@@ -16,8 +16,9 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, delete, false, func, or_, select, text
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role, has_permission
 from engine.domain.policy import (
@@ -46,7 +47,7 @@ from engine.models import (
     User,
 )
 from engine.services.common import as_uuid, get_or_404, load_actor
-from engine.services.views import AuditView
+from engine.services.results import AuditView
 from engine.system import SYSTEM_USER_ID
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.APPROVED)

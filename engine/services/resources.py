@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.rules import require_aware, validate_reason
@@ -19,7 +20,6 @@ from engine.errors import ConflictError, ValidationError
 from engine.logs import logged
 from engine.models import Blackout, Booking, Resource, SafetyZone
 from engine.notifications import NotificationEvent
-from engine.services.bookings import refused_by_database, set_status
 from engine.services.common import (
     as_uuid,
     get_or_404,
@@ -30,7 +30,8 @@ from engine.services.common import (
     scope_key,
 )
 from engine.services.conflicts import booking_conflicts
-from engine.services.views import BlackoutView, ResourceView, ZoneView
+from engine.services.lifecycle import refused_by_database, set_status
+from engine.services.results import BlackoutView, ResourceView, ZoneView
 
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 RESOURCE_FIELDS = ("name", "resource_type", "description", "safety_zone_id", "opens_at",

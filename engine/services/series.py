@@ -16,8 +16,9 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from engine.audit import AuditAction, record
+from engine.audit import record
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.policy import PolicyViolation, check_window
@@ -38,12 +39,6 @@ from engine.errors import (
 from engine.logs import logged
 from engine.models import Booking, BookingSeries, Resource, User
 from engine.notifications import SeriesEvent, approvers_for, enqueue_booking_event
-from engine.services.bookings import (
-    _check_hours,
-    approve_locked,
-    refused_by_database,
-    set_status,
-)
 from engine.services.common import (
     active_resource,
     as_uuid,
@@ -55,13 +50,14 @@ from engine.services.common import (
     require,
 )
 from engine.services.conflicts import conflict_report, conflict_reports, hard_conflicts
+from engine.services.lifecycle import approve_locked, check_hours, refused_by_database, set_status
 from engine.services.policies import (
     ApprovalMode,
     check_request_policy,
     effective_policy,
     require_decider,
 )
-from engine.services.views import BookingView, ConflictReport, Page
+from engine.services.results import BookingView, ConflictReport, Page
 
 
 @dataclass(frozen=True)
@@ -175,7 +171,7 @@ def _plan(uow: UnitOfWork, resource: Resource, start_time: object, end_time: obj
     for s, e in windows:
         try:
             validate_window(s, e, uow.now, max_advance=None)
-            _check_hours(uow, resource, s, e)
+            check_hours(uow, resource, s, e)
             check_window(policy, resource.name, s, e, uow.now)  # notice, advance, length
         except ValidationError as exc:
             raise ValidationError(exc.field, f"occurrence on {s.astimezone(tz).date()}: "

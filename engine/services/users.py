@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role
 from engine.errors import AuthenticationError, PermissionDenied, ValidationError
@@ -21,8 +22,8 @@ from engine.notifications import enqueue_message
 from engine.passwords import hash_password, validate_password, verify_password
 from engine.services import throttle
 from engine.services.common import get_or_404, load_actor, paginate, require
+from engine.services.results import Page, UserView
 from engine.services.sessions import revoke_user_sessions
-from engine.services.views import Page, UserView
 
 SIGN_IN_FAILED = "email or password is incorrect"
 #: The one answer to every accepted self-registration, whether or not the e-mail was taken.

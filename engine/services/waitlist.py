@@ -18,8 +18,9 @@ from uuid import UUID
 from sqlalchemy import select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.audit import AuditAction, record, snapshot
+from engine.audit import record, snapshot
 from engine.db import Database, UnitOfWork, rows_changed
+from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
@@ -91,7 +92,7 @@ def join_waitlist(uow: UnitOfWork, actor_id: object, *, resource_id: object, sta
     """Wait for a window that is taken (approved, pending or blacked out) instead of
     requesting it."""
     from engine.domain.policy import check_window
-    from engine.services.bookings import _check_hours as check_hours
+    from engine.services.lifecycle import check_hours
     from engine.services.policies import effective_policy
 
     with uow:
@@ -182,7 +183,7 @@ def accept_offer(uow: UnitOfWork, actor_id: object, entry_id: object) -> Waitlis
 @logged("waitlist.decline")
 def decline_offer(uow: UnitOfWork, actor_id: object, entry_id: object) -> WaitlistView:
     """The member turns the offer down: its request is cancelled and the window passes on."""
-    from engine.services.bookings import lock_booking, set_status
+    from engine.services.lifecycle import lock_booking, set_status
 
     with uow:
         actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
@@ -211,8 +212,8 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
     its own window is now entirely free. The caller holds the zone lock and commits.
     Returns the ids of the bookings offered."""
     from engine.domain.policy import ApprovalMode
-    from engine.services.bookings import approve_locked
     from engine.services.dayops import rule_for
+    from engine.services.lifecycle import approve_locked
     from engine.services.policies import effective_policy
 
     candidates = uow.session.scalars(
@@ -323,7 +324,7 @@ class ExpiryResult:
 def expire_offers(db: Database, *, batch_size: int = 500) -> ExpiryResult:
     """Offers past their time: the pending request is cancelled by the system and the window
     passes to the next entry, in one transaction per batch (same locking as the release)."""
-    from engine.services.bookings import set_status
+    from engine.services.lifecycle import set_status
 
     expired: list[UUID] = []
     seen: set[UUID] = set()

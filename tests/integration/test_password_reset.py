@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import services as s
-from engine.audit import AuditAction
+from engine.domain.audit_actions import AuditAction
 from engine.errors import AuthenticationError, SignInThrottled, ValidationError
 from engine.models import AuditLog, OutboxMessage, PasswordResetToken
 from engine.notifications.settings import get_notify_settings

@@ -1,4 +1,5 @@
-"""Plain, immutable views of rows: what services hand to entrypoints instead of ORM objects."""
+"""Result objects the services return (frozen dataclasses built from rows inside the
+transaction), so pages and routes never hold ORM objects. Not pages: those are dashboard/views/."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,0 +1,195 @@
+"""The booking lifecycle every service shares: lock a booking under its scope, move it
+through the status table with its audit entry and e-mails, approve it (with bumps or
+sign-offs). One module, so bookings, series, the queue, waitlist, day-ops and resources
+use the same steps instead of importing them sideways from each other."""
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from engine.audit import record, snapshot
+from engine.db import UnitOfWork
+from engine.domain.audit_actions import AuditAction
+from engine.domain.rules import within_operating_hours
+from engine.domain.status import BookingAction, BookingStatus, next_status
+from engine.errors import ConflictError, InvalidTransition, ValidationError
+from engine.models import Booking, Resource, User
+from engine.notifications import NotificationEvent, enqueue_booking_event
+from engine.services.common import (
+    get_or_404,
+    lock_row,
+    lock_scopes,
+    require_scope_locked,
+)
+from engine.services.conflicts import hard_conflicts
+from engine.services.policies import (
+    ApprovalMode,
+    add_sign_off,
+    effective_policy,
+    require_decider,
+    valid_sign_offs,
+)
+from engine.services.wording import booking_label
+
+
+def check_hours(uow: UnitOfWork, resource: Resource, start: datetime, end: datetime) -> None:
+    if not within_operating_hours(start, end, resource.opens_at, resource.closes_at, uow.tz):
+        raise ValidationError(
+            "start_time",
+            f"'{resource.name}' is open {resource.opens_at:%H:%M}-{resource.closes_at:%H:%M} "
+            f"({uow.db.settings.site_timezone}); the booking must lie within one day's hours")
+
+
+def transition(booking: Booking, action: BookingAction) -> BookingStatus:
+    target = next_status(booking.status, action)
+    if target is None:
+        raise InvalidTransition(booking.id, booking.status.value, action.value)
+    return target
+
+
+def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID) -> Booking:
+    """Load a booking, take the scope lock(s) of its resource (and of `extra_scopes`), then
+    re-read it and its resource under a row lock. If its scope changed in between (a zone move,
+    a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written.
+    The row-locked re-read refreshes the booking's resource too (joined, populate_existing)."""
+    booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
+    keys = lock_scopes(uow, booking.resource, *extra_scopes, reread_by_caller=booking.resource)
+    booking = lock_row(uow, Booking, booking.id)
+    require_scope_locked(keys, booking.resource)
+    return booking
+
+
+@contextmanager
+def refused_by_database(uow: UnitOfWork, what: str):
+    """A constraint firing inside the block (flush or commit) means a race that the locks should
+    have stopped: report it as a conflict, with nothing written."""
+    try:
+        yield
+    except IntegrityError as exc:
+        uow.session.rollback()
+        raise ConflictError(f"{what} was refused by the database: another change got there "
+                            f"first ({exc.orig.__class__.__name__})", []) from exc
+
+
+#: The e-mail each status change sends (engine/notifications); actions not listed send none.
+ACTION_EVENTS = {
+    BookingAction.APPROVE: NotificationEvent.APPROVED,
+    BookingAction.DENY: NotificationEvent.DENIED,
+    BookingAction.CANCEL: NotificationEvent.CANCELLED,
+    BookingAction.BUMP: NotificationEvent.BUMPED,
+}
+
+
+def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAction,
+                audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
+                bumped_by: UUID | None = None, notify: bool = True,
+                notify_event: NotificationEvent | str | None = None,
+                notify_context: dict | None = None, offer_freed: bool = True) -> None:
+    """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
+    the outbox, all in the caller's transaction. A window the booking leaves is offered to
+    the waitlist (`offer_freed=False` only where the caller knows nobody waits there)."""
+    previous = snapshot(booking)
+    previous_status = booking.status
+    booking.status = transition(booking, action)
+    booking.decided_by_id = actor.id
+    booking.decided_at = uow.now
+    booking.updated_at = uow.now
+    if reason is not None:
+        booking.decision_reason = reason
+    if bumped_by is not None:
+        booking.bumped_by_booking_id = bumped_by
+    record(uow.session, actor_id=actor.id, action=audit, now=uow.now, booking_id=booking.id,
+           previous_state=previous, details=details or ({"reason": reason} if reason else None))
+    event = notify_event or ACTION_EVENTS.get(action)
+    if notify and event is not None:
+        context = dict(notify_context or {})
+        if bumped_by is not None:
+            winner = uow.session.get(Booking, bumped_by)
+            context.setdefault("bumped_by", {
+                "booking_id": str(bumped_by), "purpose": winner.purpose if winner else None,
+                "priority": winner.priority if winner else None})
+        enqueue_booking_event(uow, booking, event, actor=actor, **context)
+    uow.session.flush()
+    from engine.services import waitlist
+
+    waitlist.after_status_change(uow, actor, booking, previous_status, offer_freed=offer_freed)
+
+
+def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
+                    ignore: AbstractSet[UUID] = frozenset(), notify: bool = True,
+                    audit_details: dict | None = None) -> list[UUID]:
+    """Approve a booking whose zone lock is held; with force_override bump lower-priority
+    approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
+    e-mail to the caller (a series sends one for all its occurrences)."""
+    transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
+    if not booking.resource.is_active:
+        raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
+    if booking.start_time < uow.now:
+        raise ValidationError("start_time", f"{booking_label(booking, uow.tz)} starts in the "
+                                            "past: reschedule it before approving")
+    conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
+                                           booking.end_time, {booking.id}) if c.id not in ignore]
+    if conflicts and not force_override:
+        raise ConflictError(f"{booking_label(booking, uow.tz)} conflicts with existing bookings",
+                            conflicts)
+    blockers = [c for c in conflicts
+                if c.priority is None or c.priority >= booking.priority]  # None: a blackout
+    if blockers:
+        raise ConflictError(
+            f"{booking_label(booking, uow.tz)} (priority {booking.priority}) cannot override "
+            "blackouts or bookings of equal or higher priority", blockers)
+    bumped = []
+    for c in conflicts:
+        victim = lock_row(uow, Booking, c.id)
+        set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+                    reason="displaced by higher-priority booking (force override): "
+                           + booking_label(booking, uow.tz),
+                    bumped_by=booking.id)
+        bumped.append(victim.id)
+    set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
+                details={"force_override": force_override, "bumped": [str(b) for b in bumped],
+                         **(audit_details or {})},
+                notify=notify)
+    return bumped
+
+
+def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
+                    ignore: AbstractSet[UUID] = frozenset()) -> bool:
+    """An approver's approval of a locked booking, under its resource's policy: only its named
+    approvers may decide; a two-person booking's first approval records a sign-off and leaves
+    it pending (False), the second, by a different approver, approves it (True)."""
+    require_decider(uow, actor, booking.resource)
+    sign_offs = 0
+    if effective_policy(uow, booking.resource).approval_mode is ApprovalMode.TWO_PERSON:
+        transition(booking, BookingAction.APPROVE)
+        signs = valid_sign_offs(uow, booking)
+        if any(s.signer_id == actor.id for s in signs):
+            raise ValidationError("approver", f"you have already signed off booking "
+                                  f"{booking.id}: a second, different approver must approve it")
+        if not signs:
+            _check_approvable(uow, booking, force_override=force_override, ignore=ignore)
+            add_sign_off(uow, actor, booking, completes=False)
+            return False
+        sign_offs = 2
+    before = snapshot(booking)
+    approve_locked(uow, actor, booking, force_override=force_override, ignore=ignore,
+                   audit_details={"sign_offs": sign_offs} if sign_offs else None)
+    if sign_offs:  # after the approval's checks passed, so a refusal leaves no sign-off
+        add_sign_off(uow, actor, booking, completes=True, previous=before)
+    return True
+
+
+def _check_approvable(uow: UnitOfWork, booking: Booking, *, force_override: bool,
+                      ignore: AbstractSet[UUID]) -> None:
+    """What a first sign-off must pass: the checks approval would make, without approving."""
+    if booking.start_time < uow.now:
+        raise ValidationError("start_time", f"booking {booking.id} starts in the past: "
+                                            "reschedule it before approving")
+    conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
+                                           booking.end_time, {booking.id}) if c.id not in ignore]
+    if conflicts and not force_override:
+        raise ConflictError(f"booking {booking.id} conflicts with existing bookings", conflicts)
