@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -89,6 +89,17 @@ def fmt_span(start: datetime, end: datetime) -> str:
 def at(day: date, clock: time) -> datetime:
     """A date and wall-clock time typed in the site zone, as an aware datetime."""
     return datetime.combine(day, clock, tz())
+
+
+def window_inputs(key: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Date, start and end pickers (site zone, 15-minute steps) for moving an existing
+    booking's window; widget keys are `key` plus _day, _start, _end."""
+    s, e = local(start), local(end)
+    c1, c2, c3 = st.columns(3)
+    day = c1.date_input("Date", value=s.date(), key=f"{key}_day", format="DD/MM/YYYY")
+    t0 = c2.time_input("Start", value=s.time(), key=f"{key}_start", step=timedelta(minutes=15))
+    t1 = c3.time_input("End", value=e.time(), key=f"{key}_end", step=timedelta(minutes=15))
+    return at(day, t0), at(day, t1)
 
 
 def day_start(day: date) -> datetime:

@@ -5,8 +5,6 @@ the tab the person used, and the result (or the error) is drawn in that tab.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
@@ -147,14 +145,7 @@ def deny_action(uid, item) -> None:
 def reschedule_action(uid, item) -> None:
     """Pick the new window; its conflicts show before anything is saved."""
     b = item.booking
-    s, e = ui.local(b.start_time), ui.local(b.end_time)
-    c1, c2, c3 = st.columns(3)
-    day = c1.date_input("Date", value=s.date(), key=f"aq_mv_day_{b.id}", format="DD/MM/YYYY")
-    t0 = c2.time_input("Start", value=s.time(), key=f"aq_mv_start_{b.id}",
-                       step=timedelta(minutes=15))
-    t1 = c3.time_input("End", value=e.time(), key=f"aq_mv_end_{b.id}",
-                       step=timedelta(minutes=15))
-    start, end = ui.at(day, t0), ui.at(day, t1)
+    start, end = ui.window_inputs(f"aq_mv_{b.id}", b.start_time, b.end_time)
     note = st.text_input("Note to the requester (optional)", key=f"aq_mv_note_{b.id}")
     moved = (start, end) != (b.start_time, b.end_time)
     taken = False

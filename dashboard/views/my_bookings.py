@@ -1,8 +1,6 @@
 """My bookings: status, the reason for a denial or bump, and cancelling."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import streamlit as st
 
 from dashboard import ui
@@ -79,16 +77,9 @@ def edit_pending(pending) -> None:
                          f"(reference {ui.short_id(b.id)})" for b in pending}
     chosen = st.selectbox("Request", list(labels), format_func=labels.__getitem__, key="mb_edit_id")
     b = next(x for x in pending if str(x.id) == chosen)
-    s, e = ui.local(b.start_time), ui.local(b.end_time)
-    c1, c2, c3 = st.columns(3)
-    day = c1.date_input("Date", value=s.date(), key=f"mb_edit_day_{b.id}", format="DD/MM/YYYY")
-    t0 = c2.time_input("Start", value=s.time(), key=f"mb_edit_start_{b.id}",
-                       step=timedelta(minutes=15))
-    t1 = c3.time_input("End", value=e.time(), key=f"mb_edit_end_{b.id}",
-                       step=timedelta(minutes=15))
+    start, end = ui.window_inputs(f"mb_edit_{b.id}", b.start_time, b.end_time)
     purpose = st.text_area("Purpose", value=b.purpose or "", key=f"mb_edit_purpose_{b.id}",
                            max_chars=500)
-    start, end = ui.at(day, t0), ui.at(day, t1)
     try:
         check = check_request(ui.uow(), uid, b.resource_id, start, end, exclude_booking_id=b.id)
     except DomainError as exc:

@@ -16,7 +16,7 @@ from engine.db import UnitOfWork
 from engine.domain.audit_actions import AuditAction
 from engine.domain.rules import within_operating_hours
 from engine.domain.status import BookingAction, BookingStatus, next_status
-from engine.errors import ConflictError, InvalidTransition, ValidationError
+from engine.errors import ConflictError, ConflictItem, InvalidTransition, ValidationError
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
@@ -128,14 +128,7 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
     transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
-    if booking.start_time < uow.now:
-        raise ValidationError("start_time", f"{booking_label(booking, uow.tz)} starts in the "
-                                            "past: reschedule it before approving")
-    conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
-                                           booking.end_time, {booking.id}) if c.id not in ignore]
-    if conflicts and not force_override:
-        raise ConflictError(f"{booking_label(booking, uow.tz)} conflicts with existing bookings",
-                            conflicts)
+    conflicts = _check_approvable(uow, booking, force_override=force_override, ignore=ignore)
     blockers = [c for c in conflicts
                 if c.priority is None or c.priority >= booking.priority]  # None: a blackout
     if blockers:
@@ -184,12 +177,15 @@ def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_ove
 
 
 def _check_approvable(uow: UnitOfWork, booking: Booking, *, force_override: bool,
-                      ignore: AbstractSet[UUID]) -> None:
-    """What a first sign-off must pass: the checks approval would make, without approving."""
+                      ignore: AbstractSet[UUID]) -> list[ConflictItem]:
+    """The checks approval makes (a first sign-off makes the same ones): not in the past,
+    nothing in the way unless overriding. Returns what is in the way."""
     if booking.start_time < uow.now:
-        raise ValidationError("start_time", f"booking {booking.id} starts in the past: "
-                                            "reschedule it before approving")
+        raise ValidationError("start_time", f"{booking_label(booking, uow.tz)} starts in the "
+                                            "past: reschedule it before approving")
     conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
                                            booking.end_time, {booking.id}) if c.id not in ignore]
     if conflicts and not force_override:
-        raise ConflictError(f"booking {booking.id} conflicts with existing bookings", conflicts)
+        raise ConflictError(f"{booking_label(booking, uow.tz)} conflicts with existing bookings",
+                            conflicts)
+    return conflicts
