@@ -51,7 +51,7 @@ def forgot_password() -> None:
     """Ask for a reset link: one answer whether or not the e-mail has an account."""
     with st.expander("Forgot password?", icon=":material/key:"):
         with st.form("forgot-password"):
-            email = st.text_input("Email", key="forgot-email")
+            email = st.text_input("Your account's e-mail", key="forgot-email")
             sent = st.form_submit_button("Send me a reset link")
         if sent:
             try:
