@@ -88,6 +88,9 @@ def settle(page) -> None:
 
 def sign_in(page, url: str, email: str, password: str) -> None:
     page.goto(url)
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(500)  # as a person would: the first run and the cookie check finish
+    settle(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
