@@ -1,4 +1,7 @@
-"""My bookings: status, the reason for a denial or bump, and cancelling."""
+"""My bookings: status, the reason for a denial or bump, and cancelling.
+
+An e-mail's link (my_bookings?booking=<id>) opens the page with that booking first: its card,
+its row marked in the table, and it chosen in the cancel and change forms."""
 from __future__ import annotations
 
 import streamlit as st
@@ -15,10 +18,53 @@ PAGE_SIZE = 25
 
 BADGE = {"pending": "orange", "approved": "green", "denied": "red", "cancelled": "gray",
          "bumped": "violet"}
+LINK_PARAM = "booking"
+
+
+def badge(status: str) -> str:
+    return f":{BADGE.get(status, 'gray')}-badge[{status.replace('_', ' ')}]"
+
+
+def linked_booking(uid):
+    """The booking the page's link names (?booking=<id>), or None; a link to a booking one
+    may not see (or a mangled one) says so instead of failing."""
+    ref = st.query_params.get(LINK_PARAM)
+    if not ref:
+        return None
+    try:
+        return services.get_booking(ui.uow(), uid, ref)
+    except DomainError:
+        st.warning("The booking in this link is not one of yours or no longer exists; "
+                   "your bookings are listed below.", icon=":material/link_off:")
+        return None
+
+
+def linked_card(b, uid) -> None:
+    """The linked booking's details, above everything else."""
+    with st.container(border=True, key="mb_linked"):
+        st.subheader(f"{b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}")
+        lines = [f"{badge(b.status)} Reference **{ui.short_id(b.id)}**"
+                 + (f" · {ui.SERIES_MARK}" if b.series_id else "")]
+        if b.purpose:
+            lines.append(f"**Purpose:** {b.purpose}")
+        if b.requester_id != uid:
+            lines.append(f"**Requested by:** {b.requester_name}")
+        if b.created_at:
+            lines.append(f"**Requested:** {ui.fmt(b.created_at)}")
+        if b.decision_reason:
+            word = "Reason" if b.status in ("denied", "bumped", "cancelled") else "Note from staff"
+            lines.append(f"**{word}:** {b.decision_reason}")
+        st.markdown("  \n".join(lines))
+        if st.button("Show all my bookings", icon=":material/list:", key="mb_unlink"):
+            del st.query_params[LINK_PARAM]
+            st.rerun()
 
 ui.page_header("My bookings", "Your requests and bookings, soonest first.")
 ui.flash()
 uid = ui.user_id()
+linked = linked_booking(uid)
+if linked is not None:
+    linked_card(linked, uid)
 upcoming = services.list_bookings(ui.uow(), uid, BookingFilter(
     requester_id=uid, statuses=("pending", "approved"), window_start=ui.now(), order="start"),
     page=1, page_size=3)
@@ -27,7 +73,7 @@ if upcoming.items:
     for col, b in zip(st.columns(3), upcoming.items, strict=False):  # at most three
         with col, st.container(border=True):
             st.markdown(f"**{b.resource_name}**  \n{ui.fmt_span(b.start_time, b.end_time)}  \n"
-                        f":{BADGE[b.status]}-badge[{b.status}] {b.purpose or ''}")
+                        f"{badge(b.status)} {b.purpose or ''}")
 c1, c2, c3 = st.columns([3, 1, 1])
 statuses = c1.pills("Status", ui.STATUSES, selection_mode="multi", key="mb_status",
                     default=["pending", "approved"])
@@ -42,10 +88,17 @@ if page is None:
     st.stop()
 if not page.items:
     st.info("No bookings match. Use **New booking** to request one.")
-    st.stop()
-st.dataframe(ui.bookings_frame(page.items, requester=False), hide_index=True, width="stretch",
-             column_config={"Reason": st.column_config.TextColumn("Reason / note", width="large")})
-ui.pager(page, "mb_page")
+    if linked is None:
+        st.stop()
+else:
+    frame = ui.bookings_frame(page.items, requester=False)
+    if linked is not None:  # the linked booking's row marked, where it is on this page
+        ref = ui.short_id(linked.id)
+        frame = frame.style.apply(lambda row: ["background-color: rgba(31, 111, 235, 0.18)"
+                                               if row["Ref"] == ref else "" for _ in row], axis=1)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "Reason": st.column_config.TextColumn("Reason / note", width="large")})
+    ui.pager(page, "mb_page")
 
 for b in page.items:
     if b.status in ("denied", "bumped") and b.decision_reason:
@@ -55,7 +108,15 @@ for b in page.items:
         st.info(f"**{b.resource_name}, {ui.fmt_span(b.start_time, b.end_time)}**, note from "
                 f"staff: {b.decision_reason}", icon=":material/info:")
 
-cancellable = [b for b in page.items if BookingAction.CANCEL in allowed_actions(b.status)]
+
+def with_linked(bookings: list, keep) -> list:
+    """The page's bookings that `keep` accepts, the linked one first (even from another page)."""
+    chosen = [b for b in bookings if keep(b) and (linked is None or b.id != linked.id)]
+    return [linked, *chosen] if linked is not None and keep(linked) else chosen
+
+
+cancellable = with_linked(page.items, lambda b: BookingAction.CANCEL in allowed_actions(b.status)
+                          and b.requester_id == uid)
 if cancellable:
     with ui.section("Cancel a booking"):
         labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
@@ -105,7 +166,7 @@ def edit_pending(pending) -> None:
             st.rerun()
 
 
-pending = [b for b in page.items if b.status == "pending"]
+pending = with_linked(page.items, lambda b: b.status == "pending" and b.requester_id == uid)
 if pending:
     with ui.section("Change a pending request"):
         edit_pending(pending)

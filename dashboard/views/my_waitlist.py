@@ -1,4 +1,6 @@
-"""My waitlist: the windows a member waits for, and the offers to accept or decline in time."""
+"""My waitlist: the windows a member waits for, and the offers to accept or decline in time.
+
+An offer e-mail's link (my_waitlist?entry=<id>) opens the page with that entry first."""
 from __future__ import annotations
 
 from functools import partial
@@ -21,6 +23,18 @@ if not entries:
             "**New booking** lets you join its waitlist.")
     st.stop()
 
+linked_id = st.query_params.get("entry")
+linked = next((e for e in entries if str(e.id) == linked_id), None)
+if linked_id and linked is None:
+    st.warning("The waitlist entry in this link is not one of yours or no longer exists.",
+               icon=":material/link_off:")
+elif linked is not None:  # first, wherever it would sort
+    entries = [linked, *(e for e in entries if e.id != linked.id)]
+    if linked.status not in ("offered", "waiting"):
+        st.info(f"The offer of **{linked.resource_name}**, "
+                f"{ui.fmt_span(linked.start_time, linked.end_time)} is now {linked.status}.",
+                icon=":material/info:")
+
 st.dataframe(pd.DataFrame([{
     "Status": e.status, "Resource": e.resource_name, "When": ui.fmt_span(e.start_time, e.end_time),
     "Priority": e.priority, "Joined": ui.fmt(e.joined_at),
@@ -31,6 +45,8 @@ for e in entries:
     if e.status not in ("offered", "waiting"):
         continue
     with st.container(border=True):
+        if linked is not None and e.id == linked.id:
+            st.caption("From your e-mail")
         what = f"**{e.resource_name}**, {ui.fmt_span(e.start_time, e.end_time)}"
         if e.status == "offered":
             st.markdown(f"{what} is offered to you until **{ui.fmt(e.offer_expires_at)}**.")

@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
 from engine.notifications import ical
-from engine.notifications.events import ICAL_METHOD, NotificationEvent, ScheduledKind
+from engine.notifications.events import (
+    ICAL_METHOD,
+    NotificationEvent,
+    ScheduledKind,
+    SeriesEvent,
+)
 from engine.notifications.settings import NotifySettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,6 +68,23 @@ def _starts_in(start: datetime, now: datetime) -> str:
     return f"in {round(hours / 24)} days"
 
 
+def dashboard_link(kind: str, ctx: dict, base: str) -> tuple[str | None, str | None]:
+    """Where the e-mail's button lands: the page the reader acts on, with the thing singled
+    out (approvers: the queue at that request; a waitlist offer: My waitlist at that offer;
+    a member: My bookings at that booking)."""
+    if kind == NotificationEvent.REQUESTED.value and ctx.get("booking_id"):
+        return (f"{base}/approval_queue?booking={ctx['booking_id']}",
+                "Open the request in the approval queue")
+    if kind in (NotificationEvent.REQUESTED.value, SeriesEvent.REQUESTED.value,
+                ScheduledKind.DIGEST.value):
+        return f"{base}/approval_queue", "Open the approval queue"
+    if kind == "waitlist_offer" and ctx.get("waitlist_entry_id"):
+        return f"{base}/my_waitlist?entry={ctx['waitlist_entry_id']}", "Open My waitlist"
+    if ctx.get("booking_id"):
+        return f"{base}/my_bookings?booking={ctx['booking_id']}", "Open it in My bookings"
+    return None, None
+
+
 def template_context(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> dict:
     ctx = dict(row.context)
     base = settings.dashboard_url.rstrip("/")
@@ -77,10 +99,7 @@ def template_context(row: Outgoing, tz: ZoneInfo, settings: NotifySettings) -> d
         ctx["blackout_window"] = window(ctx["blackout"]["start_time"],
                                         ctx["blackout"]["end_time"], tz)
     ctx["status"] = STATUS_LABELS.get(str(ctx.get("status")), ctx.get("status"))
-    if row.kind in (NotificationEvent.REQUESTED.value, ScheduledKind.DIGEST.value):
-        ctx["link"], ctx["link_label"] = f"{base}/approval_queue", "Open the approval queue"
-    elif ctx.get("booking_id"):
-        ctx["link"] = f"{base}/my_bookings?booking={ctx['booking_id']}"
+    ctx["link"], ctx["link_label"] = dashboard_link(row.kind, ctx, base)
     if isinstance(ctx.get("series"), dict):
         for o in ctx["series"].get("occurrences", []):
             o["window"] = window(o["start_time"], o["end_time"], tz, short=True)

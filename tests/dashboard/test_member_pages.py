@@ -226,3 +226,51 @@ def test_member_changes_their_pending_request_with_the_same_checks(dashboard, ma
     view = services.get_booking(dashboard.uow(), member.id, mine.id)
     assert (view.start_time.day, view.start_time.hour, view.purpose, view.status) == (
         9, 9, "Moved to Wednesday morning", "pending")
+
+
+def open_linked(db, user, page: str, **params):
+    """The page opened from an e-mail's link: signed in, with the link's query parameters."""
+    at = signed_in(db, user)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_an_email_link_opens_my_bookings_at_that_booking_first(dashboard, make):
+    staff = make.user(Role.STAFF)
+    r1, r2 = make.resource(name="Range 1"), make.resource(name="Indoor Bay 2")
+    member = make.user(Role.USER)
+    make.booking(r1, member, start=NOW + timedelta(days=1), end=NOW + timedelta(days=1, hours=1),
+                 purpose="Sooner shoot")
+    later = make.booking(r2, member, start=NOW + timedelta(days=5),
+                         end=NOW + timedelta(days=5, hours=2), purpose="Later shoot")
+    denied = make.booking(r1, member, start=NOW + timedelta(days=2),
+                          end=NOW + timedelta(days=2, hours=1), purpose="Refused shoot")
+    services.deny_booking(dashboard.uow(), staff.id, denied.id, "Range closed for the match")
+
+    at = open_linked(dashboard, member, "my_bookings", booking=str(later.id))
+    assert at.subheader[0].value.startswith("Indoor Bay 2, ")  # above every other section
+    assert any("Later shoot" in m.value and f"Reference **{str(later.id)[:8]}**" in m.value
+               for m in at.markdown)
+    # it is the one chosen in the forms that act on it, though it is not the soonest
+    assert by_label(at.selectbox, "Booking").value == str(later.id)
+    assert by_label(at.selectbox, "Request").value == str(later.id)
+
+    # a denied booking is hidden by the default filter, but its link still shows it and why
+    at = open_linked(dashboard, member, "my_bookings", booking=str(denied.id))
+    assert at.subheader[0].value.startswith("Range 1, ")
+    assert any("Reason:** Range closed for the match" in m.value for m in at.markdown)
+
+
+def test_a_link_to_someone_elses_booking_says_so_and_shows_no_details(dashboard, make):
+    r1 = make.resource(name="Range 1")
+    mine, other = make.user(Role.USER), make.user(Role.USER)
+    theirs = make.booking(r1, other, purpose="Someone else's shoot")
+    make.booking(r1, mine, start=NOW + timedelta(days=2), end=NOW + timedelta(days=2, hours=1),
+                 purpose="My own shoot")
+    at = open_linked(dashboard, mine, "my_bookings", booking=str(theirs.id))
+    assert any("not one of yours" in w.value for w in at.warning)
+    assert not any("Someone else's shoot" in m.value for m in at.markdown)
+    assert list(at.dataframe[0].value["Purpose"]) == ["My own shoot"]

@@ -51,3 +51,31 @@ def test_a_free_window_offers_no_waitlist_and_a_member_can_leave(dashboard, make
     button(at, "Leave the waitlist").click().run()
     assert not errors(at), errors(at)
     assert [e.status for e in services.list_waitlist(dashboard.uow(), member.id)] == ["left"]
+
+
+def test_an_offer_emails_link_opens_my_waitlist_with_that_offer_first(dashboard, make):
+    from tests.dashboard.test_member_pages import open_linked
+
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    r2 = make.resource(name="Range 2", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    early, late = NOW.replace(day=8, hour=9), NOW.replace(day=9, hour=14)
+    make.booking(r1, start=early, end=early + timedelta(hours=1), approve_by=staff)
+    holder = make.booking(r2, start=late, end=late + timedelta(hours=1), approve_by=staff)
+    services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id, start_time=early,
+                           end_time=early + timedelta(hours=1), purpose="Early slot")
+    services.join_waitlist(dashboard.uow(), member.id, resource_id=r2.id, start_time=late,
+                           end_time=late + timedelta(hours=1), purpose="Late slot")
+    services.cancel_booking(dashboard.uow(), staff.id, holder.id)  # offers the later window
+    offered = next(e for e in services.list_waitlist(dashboard.uow(), member.id)
+                   if e.status == "offered")
+    at = open_linked(dashboard, member, "my_waitlist", entry=str(offered.id))
+    assert list(at.dataframe[0].value["Resource"]) == ["Range 2", "Range 1"]
+    assert "From your e-mail" in [c.value for c in at.caption]
+    cards = [m.value for m in at.markdown if m.value.startswith("**Range")]
+    assert cards[0].startswith("**Range 2**") and "offered to you" in cards[0]
+    button(at, "Accept").click().run()
+    assert not errors(at), errors(at)
+    assert {e.resource_name: e.status for e in services.list_waitlist(
+        dashboard.uow(), member.id)} == {"Range 2": "accepted", "Range 1": "waiting"}
