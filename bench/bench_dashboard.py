@@ -29,8 +29,8 @@ from _seed import pg_conninfo, reset_database, seed  # noqa: E402
 from engine import services  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.services.approval_queue import approval_queue  # noqa: E402
-from engine.services.calendar import calendar  # noqa: E402
+from engine.services.approval_queue import pending_requests  # noqa: E402
+from engine.services.calendar import calendar_view  # noqa: E402
 from engine.services.sessions import open_session  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rc_bench_dash"
@@ -49,7 +49,7 @@ def timed(fn, repeat: int) -> list[float]:
 def queue_first_screen(db: Database, staff_id) -> None:
     services.list_resource_types(db.uow(), staff_id)
     services.list_zones(db.uow(), staff_id)
-    page = approval_queue(db.uow(), staff_id, page=1, page_size=20)
+    page = pending_requests(db.uow(), staff_id, page=1, page_size=20)
     assert page.items, "the queue should not be empty"
 
 
@@ -58,7 +58,7 @@ def calendar_first_screen(db: Database, staff_id) -> None:
     services.list_zones(db.uow(), staff_id)
     now = db.clock()
     monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0)
-    view = calendar(db.uow(), staff_id, window_start=monday,
+    view = calendar_view(db.uow(), staff_id, window_start=monday,
                     window_end=monday + timedelta(days=7), resources_per_page=20)
     assert view.bars, "the calendar should show bookings"
 

@@ -22,7 +22,6 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import DomainError
 from engine.passwords import POLICY
-from engine.services import password_reset, sessions
 
 SESSION_KEYS = ("rc_user_id", "rc_role", "rc_token")
 #: What streamlit-authenticator's forms read and write about the signed-in user.
@@ -70,7 +69,7 @@ class DashboardAccounts:
     def sign_in(self, email: str, password: str) -> tuple[str, str, str]:
         user = services.authenticate(self.db.uow(), email, password, source=source_address())
         token = secrets.token_urlsafe(32)
-        sessions.open_session(self.db.uow(), user.id, kind="dashboard", token=token,
+        services.open_session(self.db.uow(), user.id, kind="dashboard", token=token,
                               expires_at=self.db.clock() + self.expiry)
         _remember(user, token)
         return user.email, user.name, user.role
@@ -81,11 +80,11 @@ class DashboardAccounts:
 
     def request_password_reset(self, email: str) -> str:
         """"Forgot password?": the same answer for every e-mail (throttled per source)."""
-        return password_reset.request_password_reset(self.db.uow(), email,
-                                                     source=source_address())
+        return services.request_password_reset(self.db.uow(), email,
+                                               source=source_address())
 
     def reset_password_with_token(self, token: str, new_password: str) -> None:
-        password_reset.reset_password_with_token(self.db.uow(), token, new_password)
+        services.reset_password_with_token(self.db.uow(), token, new_password)
 
     def change_password(self, current_password: str, new_password: str) -> None:
         services.change_password(self.db.uow(), st.session_state["rc_user_id"],
@@ -110,7 +109,7 @@ def session_cookie(settings: Settings) -> SessionCookie:
 def sign_out(db: Database) -> None:
     token = st.session_state.get("rc_token")
     if token:
-        sessions.revoke_session(db.uow(), token)
+        services.revoke_session(db.uow(), token)
     forget()
 
 
@@ -124,7 +123,7 @@ def signed_in_user(db: Database, cookie: SessionCookie):
         token = cookie.sid(st.context.cookies.get(cookie.name))
         if token is None:
             return None
-    user_id = sessions.session_user(db.uow(), token, kind="dashboard")
+    user_id = services.session_user(db.uow(), token, kind="dashboard")
     user = None
     if user_id is not None:
         try:

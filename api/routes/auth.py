@@ -12,8 +12,6 @@ from api.schemas import AccessToken, RefreshIn, RegisterIn, RegisterOut, ShortTe
 from api.tokens import ACCESS, REFRESH
 from engine import services
 from engine.errors import AuthenticationError
-from engine.services.sessions import open_session, revoke_session, session_user
-from engine.services.users import REGISTRATION_RECEIVED
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 ERRS: Responses = {k: ERROR_RESPONSES[k] for k in (401, 422, 429)}
@@ -33,7 +31,7 @@ def register(request: Request, body: RegisterIn, db: DB, conf: Conf):
     auth_throttle(request, body.email)
     services.register_member(db.uow(), email=body.email, name=body.name,
                              password=body.password, hash_rounds=conf.bcrypt_rounds)
-    return RegisterOut(message=REGISTRATION_RECEIVED)
+    return RegisterOut(message=services.REGISTRATION_RECEIVED)
 
 
 @router.post("/login", response_model=TokenPair, responses=ERRS)
@@ -48,7 +46,7 @@ def login(request: Request,
                                  source=client_address(request))
     access, access_exp = tokens.issue(user.id, user.role, ACCESS)
     refresh, refresh_exp = tokens.issue(user.id, user.role, REFRESH)
-    open_session(db.uow(), user.id, kind=REFRESH, token=refresh, expires_at=refresh_exp)
+    services.open_session(db.uow(), user.id, kind=REFRESH, token=refresh, expires_at=refresh_exp)
     return TokenPair(access_token=access, refresh_token=refresh,
                      expires_in=int(tokens.access_ttl.total_seconds()),
                      refresh_expires_in=int(tokens.refresh_ttl.total_seconds()))
@@ -58,7 +56,7 @@ def login(request: Request,
 def refresh(body: RefreshIn, db: DB, tokens: Tokens):
     """A new access token for a live (unexpired, not revoked) refresh token."""
     claims = tokens.decode(body.refresh_token, REFRESH)
-    user_id = session_user(db.uow(), body.refresh_token, kind=REFRESH)
+    user_id = services.session_user(db.uow(), body.refresh_token, kind=REFRESH)
     if user_id is None or user_id != claims.user_id:
         raise AuthenticationError("refresh token revoked, expired or unknown: sign in again")
     user = services.get_user(db.uow(), user_id, user_id)  # the current role, not the old claim
@@ -70,5 +68,5 @@ def refresh(body: RefreshIn, db: DB, tokens: Tokens):
 def logout(body: RefreshIn, db: DB, tokens: Tokens):
     """Revoke the refresh token; it can no longer mint access tokens."""
     tokens.decode(body.refresh_token, REFRESH, check_expiry=False)
-    revoke_session(db.uow(), body.refresh_token)
+    services.revoke_session(db.uow(), body.refresh_token)
     return Response(status_code=204)

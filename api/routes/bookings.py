@@ -23,7 +23,6 @@ from api.schemas import (
 )
 from engine import services
 from engine.domain.status import BookingStatus
-from engine.services.bookings import BookingFilter
 
 router = APIRouter(prefix="/bookings", tags=["bookings"], responses=ERROR_RESPONSES)
 CONFLICT: Responses = {409: {"model": ConflictErrorOut,
@@ -44,11 +43,11 @@ def list_bookings(db: DB, me: Me, resource_id: UUID | None = None,
                   page_size: Annotated[int, Query(ge=1, le=500)] = 50):
     """Members see only their own bookings; `status` may repeat; the window overlaps [start, end);
     `series_id` gives the occurrences of one recurring series."""
-    filters = BookingFilter(resource_id=resource_id, resource_type=resource_type,
-                            safety_zone_id=safety_zone_id,
-                            statuses=tuple(s.value for s in status or ()),
-                            requester_id=requester_id, window_start=window_start,
-                            window_end=window_end, order=order, series_id=series_id)
+    filters = services.BookingFilter(resource_id=resource_id, resource_type=resource_type,
+                                     safety_zone_id=safety_zone_id,
+                                     statuses=tuple(s.value for s in status or ()),
+                                     requester_id=requester_id, window_start=window_start,
+                                     window_end=window_end, order=order, series_id=series_id)
     result = services.list_bookings(db.uow(), me.id, filters, page=page, page_size=page_size)
     return PageOut.of(result, BookingOut.model_validate)
 

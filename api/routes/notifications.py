@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 
 from api.deps import DB, Me
 from api.errors import ERROR_RESPONSES
+from engine import services
 from engine.notifications.settings import get_notify_settings
-from engine.services import feeds, notifications
 
 router = APIRouter(tags=["notifications"], responses=ERROR_RESPONSES)
 
@@ -45,7 +45,7 @@ class PreferenceOut(BaseModel):
     enabled: bool
 
 
-def _issued(issued: feeds.IssuedFeed) -> IssuedFeedOut:
+def _issued(issued: services.IssuedFeed) -> IssuedFeedOut:
     return IssuedFeedOut(**FeedOut.model_validate(issued.feed).model_dump(), token=issued.token,
                          url=issued.url(get_notify_settings().api_url))
 
@@ -58,7 +58,7 @@ def calendar_feed(token: str, db: DB, if_none_match: str | None = Header(None),
                   if_modified_since: str | None = Header(None)):
     """A private iCalendar feed. The token in the URL is the only credential; revoke or renew
     it on the Account page. Poll with If-None-Match / If-Modified-Since for a cheap 304."""
-    feed = feeds.calendar_feed(db.uow(), token)
+    feed = services.calendar_feed(db.uow(), token)
     headers = {"ETag": feed.etag, "Last-Modified": format_datetime(feed.last_modified,
                                                                    usegmt=True),
                "Cache-Control": "private, max-age=300"}
@@ -77,36 +77,37 @@ def calendar_feed(token: str, db: DB, if_none_match: str | None = Header(None),
 
 @router.get("/users/me/calendar-feeds", response_model=list[FeedOut])
 def my_feeds(db: DB, me: Me):
-    return feeds.list_feeds(db.uow(), me.id)
+    return services.list_feeds(db.uow(), me.id)
 
 
 @router.post("/users/me/calendar-feeds", status_code=201, response_model=IssuedFeedOut)
 def create_feed(body: FeedIn, db: DB, me: Me):
     """A new subscription URL (shown once). Staff and admins may subscribe to a resource's or
     a safety zone's approved bookings (`scope`, `target_id`)."""
-    return _issued(feeds.create_feed(db.uow(), me.id, scope=body.scope, target_id=body.target_id))
+    return _issued(services.create_feed(db.uow(), me.id, scope=body.scope,
+                                        target_id=body.target_id))
 
 
 @router.post("/users/me/calendar-feeds/{feed_id}/renew", status_code=201,
              response_model=IssuedFeedOut)
 def renew_feed(feed_id: UUID, db: DB, me: Me):
     """Revoke the feed's URL and issue a new one for the same bookings."""
-    return _issued(feeds.renew_feed(db.uow(), me.id, feed_id))
+    return _issued(services.renew_feed(db.uow(), me.id, feed_id))
 
 
 @router.delete("/users/me/calendar-feeds/{feed_id}", status_code=204, response_class=Response)
 def revoke_feed(feed_id: UUID, db: DB, me: Me):
-    feeds.revoke_feed(db.uow(), me.id, feed_id)
+    services.revoke_feed(db.uow(), me.id, feed_id)
     return Response(status_code=204)
 
 
 @router.get("/users/me/notification-preferences", response_model=list[PreferenceOut])
 def my_preferences(db: DB, me: Me):
     """The kinds of e-mail you may receive, each on or off."""
-    return notifications.get_preferences(db.uow(), me.id)
+    return services.get_preferences(db.uow(), me.id)
 
 
 @router.put("/users/me/notification-preferences", response_model=list[PreferenceOut])
 def set_preferences(body: dict[str, StrictBool], db: DB, me: Me):
     """Switch kinds on or off, e.g. `{"reminder": false, "digest": false}`."""
-    return notifications.set_preferences(db.uow(), me.id, body)
+    return services.set_preferences(db.uow(), me.id, body)

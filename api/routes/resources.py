@@ -10,8 +10,6 @@ from api.deps import DB, Me
 from api.errors import ERROR_RESPONSES
 from api.schemas import PageOut, ResourceIn, ResourceOut, ResourceUpdateIn, ShortText
 from engine import services
-from engine.services.resources import set_resource_active
-from engine.services.results import Page
 
 router = APIRouter(prefix="/resources", tags=["resources"], responses=ERROR_RESPONSES)
 
@@ -26,7 +24,7 @@ def list_resources(db: DB, me: Me, include_inactive: bool = False,
     rows = services.list_resources(db.uow(), me.id, include_inactive=include_inactive,
                                    resource_type=resource_type, safety_zone_id=safety_zone_id)
     start = (page - 1) * page_size
-    return PageOut.of(Page(rows[start:start + page_size], len(rows), page, page_size),
+    return PageOut.of(services.Page(rows[start:start + page_size], len(rows), page, page_size),
                       ResourceOut.model_validate)
 
 
@@ -49,7 +47,7 @@ def update_resource(resource_id: UUID, body: ResourceUpdateIn, db: DB, me: Me):
     if fields or active is None:
         view = services.update_resource(db.uow(), me.id, resource_id, **fields)
     if active is not None and (view is None or view.is_active != active):
-        view = set_resource_active(db.uow(), me.id, resource_id, active)
+        view = services.set_resource_active(db.uow(), me.id, resource_id, active)
     return view if view is not None else services.get_resource(db.uow(), me.id, resource_id)
 
 

@@ -11,7 +11,6 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import PageOut, ShortText, UserCreateIn, UserOut, UserUpdateIn
 from engine import services
 from engine.domain.permissions import Role
-from engine.services.users import update_user
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 
@@ -46,7 +45,7 @@ def create_user(body: UserCreateIn, db: DB, me: Me, conf: Conf):
 @router.put("/{user_id}", response_model=UserOut)
 def update(user_id: UUID, body: UserUpdateIn, db: DB, me: Me):
     """Change the role and/or the active flag, in one transaction."""
-    return update_user(db.uow(), me.id, user_id, role=body.role, is_active=body.is_active)
+    return services.update_user(db.uow(), me.id, user_id, role=body.role, is_active=body.is_active)
 
 
 @router.delete("/{user_id}", response_model=UserOut)

@@ -36,19 +36,18 @@ with right:
 
 # --- e-mail notifications and calendar subscriptions (engine/services/notifications.py, feeds.py)
 from engine.notifications.settings import get_notify_settings  # noqa: E402
-from engine.services import feeds, notifications  # noqa: E402
 
 left, right = st.columns(2)
 with left:
     with ui.section("E-mail notifications"):
-        prefs = notifications.get_preferences(ui.uow(), uid)
+        prefs = services.get_preferences(ui.uow(), uid)
         with st.form("notification-preferences"):
             choices = {p.kind: st.checkbox(p.label, value=p.enabled, key=f"pref-{p.kind}")
                        for p in prefs}
             if st.form_submit_button("Save e-mail choices", icon=":material/mail:"):
                 changed = {k: v for k, v in choices.items()
                            if v != next(p.enabled for p in prefs if p.kind == k)}
-                if ui.attempt(lambda: notifications.set_preferences(ui.uow(), uid, changed),
+                if ui.attempt(lambda: services.set_preferences(ui.uow(), uid, changed),
                               "E-mail choices saved.") is not None:
                     st.rerun()
         st.caption("Password resets and other account e-mails always go out.")
@@ -67,14 +66,14 @@ with right:
                 st.session_state["rc_new_feed_url"] = result.url(api_url)
                 st.rerun()
 
-        for feed in feeds.list_feeds(ui.uow(), uid):
+        for feed in services.list_feeds(ui.uow(), uid):
             c1, c2, c3 = st.columns([3, 1, 1])
             c1.write(f"**{feed.name}**  \nsince {ui.fmt(feed.created_at)}")
             if c2.button("Renew", key=f"renew-{feed.id}", icon=":material/autorenew:"):
-                issued(ui.attempt(partial(feeds.renew_feed, ui.uow(), uid, feed.id),
+                issued(ui.attempt(partial(services.renew_feed, ui.uow(), uid, feed.id),
                                   "New URL issued; the old one no longer works."))
             if c3.button("Revoke", key=f"revoke-{feed.id}", icon=":material/link_off:"):
-                if ui.attempt(partial(feeds.revoke_feed, ui.uow(), uid, feed.id),
+                if ui.attempt(partial(services.revoke_feed, ui.uow(), uid, feed.id),
                               "Subscription URL revoked.") is not None:
                     st.rerun()
         options: dict[str, tuple[str, UUID | None]] = {"My bookings": ("mine", None)}
@@ -86,6 +85,6 @@ with right:
         what = st.selectbox("Subscribe to", list(options), key="feed-target")
         if st.button("Create subscription URL", icon=":material/add_link:", key="feed-create"):
             scope, target = options[what]
-            issued(ui.attempt(lambda: feeds.create_feed(ui.uow(), uid, scope=scope,
-                                                        target_id=target),
+            issued(ui.attempt(lambda: services.create_feed(ui.uow(), uid, scope=scope,
+                                                           target_id=target),
                               "Subscription URL created."))

@@ -7,18 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from engine.services import notifications
+from engine import services
 
 ui.page_header("Outbox", "E-mails the notify worker sends (python -m engine notify). Failed "
                "ones stopped after their last attempt; retry them once the cause is fixed.")
 ui.flash()
 uid = ui.user_id()
-counts = notifications.outbox_counts(ui.uow(), uid)
+counts = services.outbox_counts(ui.uow(), uid)
 for col, (status, n) in zip(st.columns(len(counts)), counts.items(), strict=True):
     col.metric(status.title(), n)
-status = st.selectbox("Show", list(notifications.OUTBOX_STATUSES), index=2, key="outbox-status")
-page = ui.paged(lambda p: notifications.list_outbox(ui.uow(), uid, status=status, page=p,
-                                                    page_size=50), key="outbox")
+status = st.selectbox("Show", list(services.OUTBOX_STATUSES), index=2, key="outbox-status")
+page = ui.paged(lambda p: services.list_outbox(ui.uow(), uid, status=status, page=p,
+                                               page_size=50), key="outbox")
 if not page.items:
     st.info(f"No {status} e-mails.")
 else:
@@ -36,7 +36,7 @@ else:
         chosen = st.multiselect("Retry", list(labels), key="outbox-retry")
         if st.button("Retry selected", icon=":material/replay:", disabled=not chosen,
                      key="outbox-retry-button"):
-            done = [ui.attempt(partial(notifications.retry_message, ui.uow(), uid, labels[c]))
+            done = [ui.attempt(partial(services.retry_message, ui.uow(), uid, labels[c]))
                     for c in chosen]
             if all(d is not None for d in done):
                 st.session_state["rc_flash"] = f"{len(done)} e-mail(s) queued again."

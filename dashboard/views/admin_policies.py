@@ -14,7 +14,6 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.domain.policy import ApprovalMode
-from engine.services import policies
 
 MODES = {"": "Inherit", **{m.value: m.value.replace("_", "-").capitalize() for m in ApprovalMode}}
 NUMBERS = {  # field -> (label, help)
@@ -78,12 +77,12 @@ def policy_editor(rows, types, resources) -> None:
     if c1.button("Save policy", type="primary", key="pol_save"):
         clean: dict[str, Any] = {k: (int(v) if isinstance(v, (int, float)) else v)
                                  for k, v in values.items()}
-        if ui.attempt(lambda: policies.set_policy(ui.uow(), ui.user_id(), **scope, **clean),
+        if ui.attempt(lambda: services.set_policy(ui.uow(), ui.user_id(), **scope, **clean),
                       f"Policy for {label} saved"):
             st.rerun()
     if current is not None and c2.button("Remove this policy", key="pol_delete"):
         def remove() -> bool:
-            policies.delete_policy(ui.uow(), ui.user_id(), current.id)
+            services.delete_policy(ui.uow(), ui.user_id(), current.id)
             return True
 
         if ui.attempt(remove, f"Policy for {label} removed"):
@@ -92,7 +91,7 @@ def policy_editor(rows, types, resources) -> None:
 
 def approver_editor(types, resources, zones, staff) -> None:
     scope, label = scope_picker("apr", types, resources, zones=zones)
-    named = [a for a in policies.list_approvers(ui.uow(), ui.user_id())
+    named = [a for a in services.list_approvers(ui.uow(), ui.user_id())
              if (a.resource_type and a.resource_type == scope.get("resource_type"))
              or (a.resource_id and str(a.resource_id) == scope.get("resource_id"))
              or (a.safety_zone_id and str(a.safety_zone_id) == scope.get("safety_zone_id"))]
@@ -100,13 +99,13 @@ def approver_editor(types, resources, zones, staff) -> None:
                             default=[str(a.user_id) for a in named if str(a.user_id) in staff],
                             format_func=lambda k: staff[k], key=f"apr_users_{label}")
     if st.button("Save approvers", type="primary", key="apr_save"):
-        if ui.attempt(lambda: policies.set_approvers(ui.uow(), ui.user_id(), chosen, **scope),
+        if ui.attempt(lambda: services.set_approvers(ui.uow(), ui.user_id(), chosen, **scope),
                       f"Approvers for {label} saved"):
             st.rerun()
 
 
 def history() -> None:
-    entries = ui.attempt(lambda: policies.policy_history(ui.uow(), ui.user_id())) or []
+    entries = ui.attempt(lambda: services.policy_history(ui.uow(), ui.user_id())) or []
     st.dataframe(pd.DataFrame([{
         "When": ui.fmt(e.timestamp), "Who": e.actor_name, "Action": e.action,
         "Change": e.details or "", "Before": json.dumps(e.previous_state, sort_keys=True)
@@ -118,7 +117,7 @@ ui.page_header("Booking policies", "Rules per resource type, overridable per res
                                    "approval mode, booking window and quotas.")
 ui.flash()
 uid = ui.user_id()
-rows = policies.list_policies(ui.uow(), uid)
+rows = services.list_policies(ui.uow(), uid)
 types = services.list_resource_types(ui.uow(), uid)
 resources = {str(r.id): r.name for r in services.list_resources(ui.uow(), uid)}
 zones = {str(z.id): z.name for z in services.list_zones(ui.uow(), uid)}

@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboard import ui
 from engine import services
-from engine.services.resources import set_resource_active
 
 NEW_TYPE = "+ new type"
 NO_ZONE = "None"
@@ -70,8 +69,8 @@ with edit:
                 st.rerun()
         label = "Deactivate" if current.is_active else "Reactivate"
         if c2.button(label, key="ar_active"):
-            if ui.attempt(lambda: set_resource_active(ui.uow(), uid, current.id,
-                                                      not current.is_active),
+            if ui.attempt(lambda: services.set_resource_active(ui.uow(), uid, current.id,
+                                                               not current.is_active),
                           f"{current.name}: {label.lower()}d"):
                 st.rerun()
         if current.is_active:

@@ -7,8 +7,6 @@ import streamlit as st
 
 from dashboard import ui
 from engine import services
-from engine.services import BookingFilter
-from engine.services.results import BookingView
 
 ANY = "Any"
 PAGE_SIZE = 50
@@ -30,11 +28,11 @@ since = c2.date_input("From", value=ui.today() - timedelta(days=30), key="ab_fro
                       format="DD/MM/YYYY")
 until = c3.date_input("Until", value=ui.today() + timedelta(days=60), key="ab_until",
                       format="DD/MM/YYYY")
-flt = BookingFilter(resource_id=resources.get(resource),
-                    resource_type=None if rtype == ANY else rtype,
-                    safety_zone_id=zones.get(zone), statuses=tuple(statuses or ()),
-                    window_start=ui.day_start(since),
-                    window_end=ui.day_start(until + timedelta(days=1)), order="start")
+flt = services.BookingFilter(resource_id=resources.get(resource),
+                             resource_type=None if rtype == ANY else rtype,
+                             safety_zone_id=zones.get(zone), statuses=tuple(statuses or ()),
+                             window_start=ui.day_start(since),
+                             window_end=ui.day_start(until + timedelta(days=1)), order="start")
 
 result = ui.attempt(lambda: ui.paged(lambda n: services.list_bookings(
     ui.uow(), uid, flt, page=n, page_size=PAGE_SIZE), "ab_page"))
@@ -50,7 +48,7 @@ db = ui.database()
 
 def csv_bytes() -> bytes:
     """Built only when the download is asked for, 500 rows per query."""
-    rows: list[BookingView] = []
+    rows: list[services.BookingView] = []
     page = 1
     while len(rows) < CSV_LIMIT:
         chunk = services.list_bookings(db.uow(), uid, flt, page=page, page_size=500)

@@ -12,8 +12,6 @@ from dashboard import ui
 from dashboard.series_views import series_queue_section
 from engine import services
 from engine.errors import DomainError
-from engine.services.approval_queue import approval_queue, approve_clear
-from engine.services.displace import bump_together
 
 ANY = "Any"
 PAGE_SIZE = 20
@@ -108,7 +106,7 @@ def approve_all(uid, queue) -> None:
             del st.session_state[CONFIRM_KEY]
             st.rerun()
     if confirm:
-        batch = ui.attempt(lambda: approve_clear(ui.uow(), uid, [b.id for b in chosen]))
+        batch = ui.attempt(lambda: services.approve_clear(ui.uow(), uid, [b.id for b in chosen]))
         del st.session_state[CONFIRM_KEY]
         if batch is not None:
             names = {b.id: f"{b.resource_name} {ui.fmt(b.start_time)}" for b in chosen}
@@ -203,8 +201,8 @@ def bump_action(uid, item) -> None:
                        "slot and this request is approved in its place", key=f"aq_bump_ok_{b.id}")
     label = "Bump and approve" if len(in_way) == 1 else f"Bump all {len(in_way)} and approve"
     if st.button(label, icon=":material/swap_horiz:", key="aq_bump", disabled=not sure):
-        if ui.attempt(lambda: bump_together(ui.uow(), uid, [c.id for c in in_way], reason=why,
-                                            in_favour_of=b.id)):
+        if ui.attempt(lambda: services.bump_together(ui.uow(), uid, [c.id for c in in_way],
+                                                     reason=why, in_favour_of=b.id)):
             RESULT.done("Bump", f"Displaced {len(in_way)} booking(s); approved {describe(b)}.")
 
 
@@ -267,8 +265,8 @@ def main() -> None:
     uid = ui.user_id()
     series_waiting = series_queue_section(uid)  # one row per recurring series, above the rest
     filters = read_filters(uid)
-    queue = ui.attempt(lambda: ui.paged(lambda n: approval_queue(ui.uow(), uid, page=n, **filters),
-                                        "aq_page"))
+    queue = ui.attempt(lambda: ui.paged(
+        lambda n: services.pending_requests(ui.uow(), uid, page=n, **filters), "aq_page"))
     if queue is None:
         return
     if not queue.items:

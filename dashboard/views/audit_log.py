@@ -11,7 +11,6 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.domain.audit_actions import AuditAction
-from engine.services.audit_log import audit_names
 
 ANY = "Any"
 PAGE_SIZE = 50
@@ -119,7 +118,7 @@ def main() -> None:
         st.info("No audit entries match.")
         return
     wanted = set().union(*(ids_in(a) for a in result.items))
-    names = audit_names(ui.uow(), uid, wanted)
+    names = services.audit_names(ui.uow(), uid, wanted)
     st.dataframe(pd.DataFrame([{
         "When": ui.fmt(a.timestamp), "Who": a.actor_name, "Action": action_words(a.action),
         "About": subject(a, names), "Change": change_summary(a, names)}

@@ -16,7 +16,6 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.errors import DomainError
-from engine.services.calendar import calendar
 
 ANY = "Any"
 SPANS = {"Day": 1, "Week": 7, "Month": 31}
@@ -216,9 +215,10 @@ def main() -> None:
     end = ui.day_start(anchor + timedelta(days=SPANS[view]))
 
     def fetch(page_no: int):
-        return calendar(ui.uow(), uid, window_start=start, window_end=end, resource_type=rtype,
-                        safety_zone_id=zone_id, statuses=tuple(statuses or ()), page=page_no,
-                        resources_per_page=20)
+        return services.calendar_view(ui.uow(), uid, window_start=start, window_end=end,
+                                      resource_type=rtype, safety_zone_id=zone_id,
+                                      statuses=tuple(statuses or ()), page=page_no,
+                                      resources_per_page=20)
 
     cal = ui.attempt(lambda: ui.paged(fetch, "cal_page"))
     if cal is None:

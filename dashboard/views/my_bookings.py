@@ -11,8 +11,6 @@ from dashboard.series_views import cancel_series_section
 from engine import services
 from engine.domain.status import BookingAction, allowed_actions
 from engine.errors import DomainError
-from engine.services import BookingFilter
-from engine.services.member_requests import check_request, edit_request
 
 PAGE_SIZE = 25
 
@@ -65,7 +63,7 @@ uid = ui.user_id()
 linked = linked_booking(uid)
 if linked is not None:
     linked_card(linked, uid)
-upcoming = services.list_bookings(ui.uow(), uid, BookingFilter(
+upcoming = services.list_bookings(ui.uow(), uid, services.BookingFilter(
     requester_id=uid, statuses=("pending", "approved"), window_start=ui.now(), order="start"),
     page=1, page_size=3)
 if upcoming.items:
@@ -79,9 +77,9 @@ statuses = c1.pills("Status", ui.STATUSES, selection_mode="multi", key="mb_statu
                     default=["pending", "approved"])
 order = c2.selectbox("Order", ["Soonest first", "Latest first"], key="mb_order")
 past = c3.toggle("Include past", key="mb_past")
-flt = BookingFilter(requester_id=uid, statuses=tuple(statuses or ()),
-                    window_start=None if past else ui.now(),
-                    order="start" if order == "Soonest first" else "-start")
+flt = services.BookingFilter(requester_id=uid, statuses=tuple(statuses or ()),
+                             window_start=None if past else ui.now(),
+                             order="start" if order == "Soonest first" else "-start")
 page = ui.attempt(lambda: ui.paged(lambda n: services.list_bookings(
     ui.uow(), uid, flt, page=n, page_size=PAGE_SIZE), "mb_page"))
 if page is None:
@@ -142,7 +140,8 @@ def edit_pending(pending) -> None:
     purpose = st.text_area("Purpose", value=b.purpose or "", key=f"mb_edit_purpose_{b.id}",
                            max_chars=500)
     try:
-        check = check_request(ui.uow(), uid, b.resource_id, start, end, exclude_booking_id=b.id)
+        check = services.check_request(ui.uow(), uid, b.resource_id, start, end,
+                                       exclude_booking_id=b.id)
     except DomainError as exc:
         ui.show_error(exc)
         check = None
@@ -157,8 +156,8 @@ def edit_pending(pending) -> None:
         st.success(f"{b.resource_name} is free {ui.fmt_span(start, end)}.",
                    icon=":material/check_circle:")
     if st.button("Save changes", icon=":material/save:", key="mb_edit_save"):
-        view = ui.attempt(lambda: edit_request(ui.uow(), uid, b.id, start_time=start,
-                                               end_time=end, purpose=purpose))
+        view = ui.attempt(lambda: services.edit_request(ui.uow(), uid, b.id, start_time=start,
+                                                        end_time=end, purpose=purpose))
         if view is not None:
             st.session_state["rc_flash"] = (
                 f"Request changed: {view.resource_name}, "

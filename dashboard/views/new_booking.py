@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.errors import DomainError
-from engine.services.member_requests import RequestCheck, check_request
 
 ANY = "Any"
 NO_ZONE = "No safety zone"
@@ -83,10 +82,10 @@ start, end = ui.at(day, start_t), ui.at(day, end_t)
 SENT_KEY = "nb_sent"
 
 
-def availability() -> RequestCheck | None:
+def availability() -> services.RequestCheck | None:
     """The request service's rules and what is in the way, before anyone says "free"."""
     try:
-        check = check_request(ui.uow(), uid, resource.id, start, end)
+        check = services.check_request(ui.uow(), uid, resource.id, start, end)
     except DomainError as exc:
         ui.show_error(exc)
         return None
@@ -133,7 +132,7 @@ def alternatives() -> None:
                  args=(str(sug.resource_id), rtype, sug.start_time, sug.end_time))
 
 
-def send(check: RequestCheck | None) -> None:
+def send(check: services.RequestCheck | None) -> None:
     """Send once: a duplicate needs a tick, and after sending the form locks until the member
     asks for a new one."""
     duplicate = bool(check and check.already)
@@ -154,7 +153,7 @@ def send(check: RequestCheck | None) -> None:
             st.rerun()
 
 
-def join_waitlist(check: RequestCheck | None) -> None:
+def join_waitlist(check: services.RequestCheck | None) -> None:
     """When the window is taken, the member may wait for it instead of sending a request."""
     if check is None or check.problem is not None or not (check.conflicts.hard
                                                           or check.conflicts.soft):

@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 from engine.errors import DomainError
-from engine.services.board import Board, BoardBooking, BoardRow, range_board
 
 REFRESH_SECONDS = ui.database().settings.board_refresh_seconds
 
@@ -19,7 +18,7 @@ types = ["All types"] + [t for t in services.list_resource_types(ui.uow(), ui.us
 chosen_type = st.selectbox("Resource type", types, key="board_type")
 
 
-def _who(b: BoardBooking | None) -> str:
+def _who(b: services.BoardBooking | None) -> str:
     if b is None:
         return ""
     mark = "✔ in" if b.checked_in else "not in"
@@ -29,13 +28,13 @@ def _who(b: BoardBooking | None) -> str:
             f"{ui.local(b.end_time):%H:%M} · {mark}")
 
 
-def _state(row: BoardRow) -> str:
+def _state(row: services.BoardRow) -> str:
     if row.blacked_out_now:
         return "BLACKOUT"
     return "HOT" if row.hot else "cold"
 
 
-def board_frame(board: Board) -> pd.DataFrame:
+def board_frame(board: services.Board) -> pd.DataFrame:
     return pd.DataFrame([{
         "Resource": r.resource_name, "Zone": r.zone_name or "", "State": _state(r),
         "Now": _who(r.current), "Next": _who(r.next),
@@ -60,7 +59,7 @@ def _act(kind: str, booking_id: str, label: str) -> None:
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_board() -> None:
-    board = ui.attempt(lambda: range_board(
+    board = ui.attempt(lambda: services.range_board(
         ui.uow(), ui.user_id(), resource_type=None if chosen_type == "All types" else chosen_type))
     if board is None:
         return

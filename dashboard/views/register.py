@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.auth_forms import FormError
-from engine.services.users import REGISTRATION_RECEIVED
+from engine import services
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
@@ -17,5 +17,5 @@ with middle:
         st.error(str(exc), icon=":material/warning:")
     else:
         if email:
-            st.success(REGISTRATION_RECEIVED)
+            st.success(services.REGISTRATION_RECEIVED)
             st.page_link("views/sign_in.py", label="Go to sign in", icon=":material/login:")

@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
+from engine import services
 from engine.analytics import GroupBy, Period
 from engine.errors import DomainError
-from engine.services import reporting
 
 ui.page_header("Reports", "Periods follow the site's time zone; the range includes the first "
                           "day and excludes the last.")
@@ -30,14 +30,14 @@ period = c3.segmented_control("Period", periods, default="week", key="rp_period"
 group_by = c4.selectbox("Utilization by", groupings, key="rp_group")
 
 try:
-    util = reporting.utilization(ui.uow(), uid, start=start, end=end, group_by=group_by,
-                                 period=period)
-    conflicts = reporting.conflict_rate(ui.uow(), uid, start=start, end=end, period=period)
-    approvals = reporting.approval_rate(ui.uow(), uid, start=start, end=end, period=period)
-    turnaround = reporting.approval_turnaround(ui.uow(), uid, start=start, end=end,
-                                               period=period)
-    overall = reporting.approval_turnaround(ui.uow(), uid, start=start, end=end, period=None)
-    daily = reporting.bookings_per_day(ui.uow(), uid, start=start, end=end)
+    util = services.utilization(ui.uow(), uid, start=start, end=end, group_by=group_by,
+                                period=period)
+    conflicts = services.conflict_rate(ui.uow(), uid, start=start, end=end, period=period)
+    approvals = services.approval_rate(ui.uow(), uid, start=start, end=end, period=period)
+    turnaround = services.approval_turnaround(ui.uow(), uid, start=start, end=end,
+                                              period=period)
+    overall = services.approval_turnaround(ui.uow(), uid, start=start, end=end, period=None)
+    daily = services.bookings_per_day(ui.uow(), uid, start=start, end=end)
 except DomainError as exc:
     ui.show_error(exc)
     st.stop()

@@ -63,9 +63,9 @@ class BatchApproval:
     signed: list[UUID] = field(default_factory=list)
 
 
-def approval_queue(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size: int = 20,
-                   resource_type: str | None = None, safety_zone_id: object | None = None,
-                   include_past: bool = False, include_series: bool = False) -> QueuePage:
+def pending_requests(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_size: int = 20,
+                     resource_type: str | None = None, safety_zone_id: object | None = None,
+                     include_past: bool = False, include_series: bool = False) -> QueuePage:
     """Pending requests, soonest start first (past ones hidden unless asked for: they must be
     rescheduled before they can be approved). Pages reach the first COUNT_CAP requests;
     narrow the filters to see beyond them. Occurrences of a recurring series are left out

@@ -75,10 +75,11 @@ class CalendarView:
         return self.resources
 
 
-def calendar(uow: UnitOfWork, actor_id: object, *, window_start: datetime, window_end: datetime,
-             resource_type: str | None = None, safety_zone_id: object | None = None,
-             statuses: tuple[str, ...] = ("pending", "approved"), page: int = 1,
-             resources_per_page: int = 25) -> CalendarView:
+def calendar_view(uow: UnitOfWork, actor_id: object, *, window_start: datetime,
+                  window_end: datetime, resource_type: str | None = None,
+                  safety_zone_id: object | None = None,
+                  statuses: tuple[str, ...] = ("pending", "approved"), page: int = 1,
+                  resources_per_page: int = 25) -> CalendarView:
     """Everyone signed in sees when resources are taken; only staff (and the requester)
     see who booked them and why."""
     page, resources_per_page = paginate(page, resources_per_page, max_size=200)

@@ -1,4 +1,4 @@
-"""The engine helpers the dashboard added: calendar() and the approval queue services."""
+"""The engine helpers the dashboard added: calendar_view() and the approval queue services."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +8,8 @@ import pytest
 from engine import services
 from engine.domain.permissions import Role
 from engine.errors import PermissionDenied, ValidationError
-from engine.services.approval_queue import approval_queue, approve_clear
-from engine.services.calendar import calendar
+from engine.services.approval_queue import approve_clear, pending_requests
+from engine.services.calendar import calendar_view
 from tests.conftest import NOW
 
 WEEK = dict(window_start=NOW, window_end=NOW + timedelta(days=7))
@@ -20,8 +20,8 @@ def test_calendar_pages_resources_and_fetches_only_their_bookings(db, make):
     for r in resources:
         make.booking(r)
     member = make.user(Role.USER)
-    first = calendar(db.uow(), member.id, **WEEK, page=1, resources_per_page=2)
-    last = calendar(db.uow(), member.id, **WEEK, page=3, resources_per_page=2)
+    first = calendar_view(db.uow(), member.id, **WEEK, page=1, resources_per_page=2)
+    last = calendar_view(db.uow(), member.id, **WEEK, page=3, resources_per_page=2)
     assert [r.name for r in first.resources] == ["Range 00", "Range 01"]
     assert {b.resource_id for b in first.bars} == {resources[0].id, resources[1].id}
     assert [r.name for r in last.resources] == ["Range 04"]
@@ -34,11 +34,11 @@ def test_calendar_hides_who_and_why_from_members_but_not_staff(db, make):
     make.booking(r1, other, purpose="Private shoot")
     mine = make.booking(r1, member, start=NOW + timedelta(days=2),
                         end=NOW + timedelta(days=2, hours=1), purpose="My practice")
-    bars = {b.booking_id: b for b in calendar(db.uow(), member.id, **WEEK).bars}
+    bars = {b.booking_id: b for b in calendar_view(db.uow(), member.id, **WEEK).bars}
     assert bars[mine.id].purpose == "My practice" and bars[mine.id].own
     [theirs] = [b for b in bars.values() if b.booking_id != mine.id]
     assert (theirs.purpose, theirs.requester_name) == (None, None)
-    staff_view = calendar(db.uow(), staff.id, **WEEK).bars
+    staff_view = calendar_view(db.uow(), staff.id, **WEEK).bars
     assert {b.purpose for b in staff_view} == {"Private shoot", "My practice"}
 
 
@@ -47,7 +47,7 @@ def test_calendar_filters_by_status_and_window(db, make):
     r1 = make.resource()
     approved = make.booking(r1, approve_by=staff)
     make.booking(r1, start=NOW + timedelta(days=10), end=NOW + timedelta(days=10, hours=1))
-    bars = calendar(db.uow(), staff.id, **WEEK, statuses=("approved",)).bars
+    bars = calendar_view(db.uow(), staff.id, **WEEK, statuses=("approved",)).bars
     assert [b.booking_id for b in bars] == [approved.id]
 
 
@@ -60,7 +60,7 @@ def test_calendar_filters_by_status_and_window(db, make):
 ])
 def test_calendar_rejects_bad_input_naming_the_field(db, make, kw, field):
     with pytest.raises(ValidationError) as err:
-        calendar(db.uow(), make.user().id, **kw)
+        calendar_view(db.uow(), make.user().id, **kw)
     assert err.value.field == field
 
 
@@ -74,8 +74,8 @@ def test_approval_queue_is_for_staff_and_soonest_first_with_conflicts(db, make):
                          end=start + timedelta(days=1, hours=1))
     sooner = make.booking(r1, start=start, end=start + timedelta(hours=1))
     with pytest.raises(PermissionDenied):
-        approval_queue(db.uow(), member.id)
-    page = approval_queue(db.uow(), staff.id)
+        pending_requests(db.uow(), member.id)
+    page = pending_requests(db.uow(), staff.id)
     assert [i.booking.id for i in page.items] == [sooner.id, later.id]
     assert [(c.id, c.priority) for c in page.items[0].conflicts.hard] == [(blocker.id, 2)]
     assert page.items[1].conflicts.hard == []
@@ -86,8 +86,8 @@ def test_approval_queue_hides_requests_already_started_unless_asked(db, make, cl
     b = make.booking(make.resource(), start=NOW + timedelta(hours=1),
                      end=NOW + timedelta(hours=2))
     clock.advance(hours=3)
-    assert approval_queue(db.uow(), staff.id).items == []
-    assert [i.booking.id for i in approval_queue(db.uow(), staff.id, include_past=True).items] \
+    assert pending_requests(db.uow(), staff.id).items == []
+    assert [i.booking.id for i in pending_requests(db.uow(), staff.id, include_past=True).items] \
         == [b.id]
 
 
@@ -135,7 +135,7 @@ def test_the_queue_page_reports_exactly_what_conflict_report_finds(db, make):
                              end_time=start + timedelta(hours=5), reason="Clearance")
     for r in (*zoned, lone, lone):
         make.booking(r, start=start + timedelta(minutes=30), end=start + timedelta(hours=3))
-    page = approval_queue(db.uow(), staff.id)
+    page = pending_requests(db.uow(), staff.id)
     assert len(page.items) == 4
     with db.uow().read() as uow:
         for item in page.items:
@@ -152,8 +152,8 @@ def test_the_queue_count_stops_at_the_cap(db, make, monkeypatch):
     staff, r1 = make.user(Role.STAFF), make.resource()
     for day in (2, 3, 4):
         make.booking(r1, start=NOW + timedelta(days=day), end=NOW + timedelta(days=day, hours=1))
-    page = approval_queue(db.uow(), staff.id, page_size=1)
+    page = pending_requests(db.uow(), staff.id, page_size=1)
     assert (page.total, page.more, page.pages) == (2, True, 2)
     monkeypatch.setattr(module, "COUNT_CAP", 3)
-    page = approval_queue(db.uow(), staff.id, page_size=1)
+    page = pending_requests(db.uow(), staff.id, page_size=1)
     assert (page.total, page.more) == (3, False)

@@ -12,8 +12,8 @@ from engine import services as s
 from engine.domain.permissions import Role
 from engine.errors import NotFoundError, PermissionDenied
 from engine.services import insights, policies, reporting, reschedule_booking
-from engine.services.approval_queue import approval_queue, approve_clear
-from engine.services.calendar import calendar
+from engine.services.approval_queue import approve_clear, pending_requests
+from engine.services.calendar import calendar_view
 
 OK, DENIED, HIDDEN = "ok", "denied", "hidden"
 ROLES = ["user", "manager", "staff", "admin"]
@@ -127,11 +127,11 @@ CALLS = {
                        {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "list_resource_types": (lambda w, a: s.list_resource_types(w.db.uow(), a.id),
                             {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
-    "approval_queue": (lambda w, a: approval_queue(w.db.uow(), a.id),
+    "approval_queue": (lambda w, a: pending_requests(w.db.uow(), a.id),
                        {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
     "approve_clear": (lambda w, a: approve_clear(w.db.uow(), a.id, [w.pending.id]),
                       {"user": DENIED, "manager": DENIED, "staff": OK, "admin": OK}),
-    "calendar": (lambda w, a: calendar(w.db.uow(), a.id, window_start=later(w, 0),
+    "calendar": (lambda w, a: calendar_view(w.db.uow(), a.id, window_start=later(w, 0),
                                        window_end=later(w, 24 * 7)),
                  {"user": OK, "manager": OK, "staff": OK, "admin": OK}),
     "reporting.utilization": (lambda w, a: reporting.utilization(

@@ -18,7 +18,7 @@ from engine.domain.status import BookingStatus
 from engine.errors import ConflictError, PermissionDenied, ValidationError
 from engine.models import AuditLog, Booking, BookingSignOff, Resource, User
 from engine.services import policies
-from engine.services.approval_queue import approval_queue, approve_clear
+from engine.services.approval_queue import approve_clear, pending_requests
 from engine.services.policies import SYSTEM_USER_ID
 
 
@@ -162,7 +162,7 @@ def test_queue_shows_who_signed_and_who_is_needed(db, make):
     b = request(db, make.user(), r, *make.window(24, 2))
     plain = request(db, make.user(), make.resource(), *make.window(30, 2))
     s.approve_booking(db.uow(), officer.id, b.id)
-    items = {i.booking.id: i for i in approval_queue(db.uow(), safety.id).items}
+    items = {i.booking.id: i for i in pending_requests(db.uow(), safety.id).items}
     status = items[b.id].sign_off
     assert status.signed_by == ["Range Officer"] and status.needed == 1
     assert status.candidates == ["Safety Officer"]
@@ -375,7 +375,7 @@ def test_named_approvers_decide_others_see_but_cannot(db, make):
     policies.set_approvers(db.uow(), make.admin.id, [named.id], resource_type="range")
     b1 = request(db, make.user(), r, *make.window(24, 1))
     b2 = request(db, make.user(), r, *make.window(48, 1))
-    queue = {i.booking.id: i for i in approval_queue(db.uow(), other.id).items}
+    queue = {i.booking.id: i for i in pending_requests(db.uow(), other.id).items}
     assert b1.id in queue and queue[b1.id].may_decide is False
     before = counts(db)
     with pytest.raises(PermissionDenied, match="named approvers"):
@@ -465,6 +465,7 @@ def test_quotas_belong_to_the_type_in_the_service_and_the_database(db, make):
     with pytest.raises(ValidationError, match="per resource type"):
         policies.set_policy(db.uow(), make.admin.id, resource_id=r.id, max_open_bookings=3)
     from sqlalchemy.exc import IntegrityError
+
     from engine.models import BookingPolicy
     with db.uow() as uow, pytest.raises(IntegrityError):
         uow.session.add(BookingPolicy(resource_id=r.id, max_open_bookings=3))

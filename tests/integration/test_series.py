@@ -17,7 +17,7 @@ from engine.db import Database
 from engine.domain.permissions import Role
 from engine.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.models import AuditLog, Booking, BookingSeries
-from engine.services.approval_queue import approval_queue
+from engine.services.approval_queue import pending_requests
 from engine.services.bookings import BookingFilter
 from tests.conftest import Factory
 from tests.conftest import test_settings as settings_with
@@ -307,7 +307,7 @@ def test_queue_shows_a_series_as_one_row_not_its_occurrences(db, make, member, s
                  approve_by=staff)
     single = make.booking(make.resource())
     series = request(db, member, r, start, end)
-    queue = approval_queue(db.uow(), staff.id)
+    queue = pending_requests(db.uow(), staff.id)
     assert [i.booking.id for i in queue.items] == [single.id]
     rows = s.series_queue(db.uow(), staff.id)
     assert rows.total == 1
