@@ -8,6 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from starlette.responses import Response
 
 from engine.domain.permissions import Role
 from engine.domain.recurrence import Frequency
@@ -61,6 +62,13 @@ class PageOut(BaseModel, Generic[T]):
     def of(cls, page, convert) -> PageOut:
         return cls(items=[convert(i) for i in page.items], total=page.total, page=page.page,
                    page_size=page.page_size, pages=page.pages)
+
+
+def json_response(body: BaseModel, status_code: int = 200) -> Response:
+    """`body` as JSON, written in the route's own worker thread. A route returning a Response
+    skips FastAPI's response_model pass, which re-validates the result in a second trip through
+    the thread pool; build `body` as the route's response_model so the documented shape holds."""
+    return Response(body.model_dump_json(), status_code, media_type="application/json")
 
 
 class ErrorOut(BaseModel):

@@ -2,9 +2,11 @@
 so tokens and the revocable refresh sessions in the database agree on what 'now' is."""
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import jwt
@@ -30,6 +32,15 @@ class TokenIssuer:
     clock: Callable[[], datetime]
     access_ttl: timedelta = timedelta(minutes=15)
     refresh_ttl: timedelta = timedelta(days=7)
+    #: Tokens whose signature was already checked, with their claims: a request's token is
+    #: verified once, not by the request log, the rate limit and the route each, and a
+    #: client's next requests with the same token skip HMAC and JSON. Only correctly signed
+    #: tokens enter; expiry and kind are still checked on every use.
+    verified_max: int = 4096
+    _verified: OrderedDict[str, dict] = field(default_factory=OrderedDict, init=False,
+                                              repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                  compare=False)
 
     def issue(self, user_id: uuid.UUID, role: str, kind: str) -> tuple[str, datetime]:
         now = self.clock()
@@ -38,12 +49,27 @@ class TokenIssuer:
                   "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM), expires
 
+    def _claims(self, token: str) -> dict:
+        """The payload of a correctly signed token (expiry not checked here), from the cache
+        of verified tokens when it is there; jwt.PyJWTError otherwise."""
+        with self._lock:
+            raw = self._verified.get(token)
+            if raw is not None:
+                self._verified.move_to_end(token)
+                return raw
+        raw = jwt.decode(token, self.secret, algorithms=[ALGORITHM],
+                         options={"verify_exp": False, "verify_iat": False,
+                                  "require": ["sub", "type", "exp", "jti"]})
+        with self._lock:
+            self._verified[token] = raw
+            if len(self._verified) > self.verified_max:
+                self._verified.popitem(last=False)
+        return raw
+
     def decode(self, token: str, kind: str, *, check_expiry: bool = True) -> Claims:
         """The token's claims, or AuthenticationError for a bad signature, kind or expiry."""
         try:
-            raw = jwt.decode(token, self.secret, algorithms=[ALGORITHM],
-                             options={"verify_exp": False, "verify_iat": False,
-                                      "require": ["sub", "type", "exp", "jti"]})
+            raw = self._claims(token)
             user_id = uuid.UUID(str(raw["sub"]))
             expires = datetime.fromtimestamp(int(raw["exp"]), self.clock().tzinfo)
         except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
@@ -57,8 +83,7 @@ class TokenIssuer:
     def peek_user(self, token: str) -> str | None:
         """The subject of a correctly signed access token, expired or not (for rate limits)."""
         try:
-            raw = jwt.decode(token, self.secret, algorithms=[ALGORITHM],
-                             options={"verify_exp": False, "verify_iat": False})
+            raw = self._claims(token)
         except jwt.PyJWTError:
             return None
         return str(raw.get("sub")) if raw.get("type") == ACCESS else None

@@ -19,6 +19,20 @@ With --notify-workers N, N `python -m engine notify` processes send the outbox t
 report adds messages enqueued and delivered, Message-IDs delivered twice, and how long the
 workers took to drain the outbox after the clients stopped.
 
+With --phases (e.g. `create,approve,list`), each client count in --clients (e.g. `1,32`) gets
+a fresh database and one API process, and the operations are measured one phase at a time:
+every client creates --iterations bookings, then approves them (as staff), then reads its
+bookings list page (GET /bookings, --page-size rows, the member's own bookings) --iterations
+times; `pairs` is the create+approve loop above. Each phase reports its requests per second,
+p50/p95/p99, errors, and the server's user+system CPU per request over that phase alone (the
+uvicorn processes' /proc counters read before and after it). A short unmeasured warm-up
+(create, approve, list) runs first. --app-root A,B runs the same phases against other
+checkouts of the project (e.g. an older commit unpacked in /tmp), alternating, for a
+before/after in one run:
+
+    PYTHONPATH=. .venv/bin/python bench/load_api.py --phases create,approve,list,pairs \
+        --clients 1,32 --iterations 60 --workers 1 --limiter postgresql --app-root /tmp/base,.
+
 Rate limits: with --limiter postgresql (default) or redis the servers count every request in
 the shared store, as replicas in production do, with limits too high to trip; `off` measures
 the API alone. bcrypt uses 4 rounds so sign-in does not dominate the setup.
@@ -99,9 +113,9 @@ def seed(url: str, clients: int, zones: int) -> tuple[list[str], list[str], str]
 
 
 def start_server(url: str, port: int, workers: int, limiter: str = "off",
-                 redis_url: str | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": "bench-secret-" + "x" * 32,
-           "API_BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
+                 redis_url: str | None = None, root: Path = ROOT) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(root), "DATABASE_URL": url,
+           "JWT_SECRET_KEY": "bench-secret-" + "x" * 32, "API_BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
     if limiter == "off":
         env.update(API_RATE_LIMIT_PER_IP="0", API_RATE_LIMIT_PER_USER="0",
@@ -117,7 +131,7 @@ def start_server(url: str, port: int, workers: int, limiter: str = "off",
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
          "--no-proxy-headers"],
-        cwd=ROOT, env=env, start_new_session=True)
+        cwd=root, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -370,9 +384,196 @@ def print_summary(args, s: dict) -> None:
               "after the clients stopped")
 
 
+PHASE_OK = {"create": 201, "approve": 200, "list": 200}
+
+
+class Client:
+    """One simulated client of the phase mode: its member token, its resource and the bookings
+    it created (approved in the approve phase). Windows stay unique across phases and clients:
+    the k-th booking of client `index` starts 30 * (k * clients + index) minutes after
+    `base_start`."""
+
+    def __init__(self, index: int, clients: int, member_token: str, staff_token: str,
+                 resource_id: str, base_start: datetime):
+        self.index, self.clients, self.resource_id = index, clients, resource_id
+        self.member = {"Authorization": f"Bearer {member_token}"}
+        self.staff = {"Authorization": f"Bearer {staff_token}"}
+        self.base_start = base_start
+        self.made = 0
+        self.created: list[str] = []
+
+    def create(self, http: httpx.Client, results: Results, op: str = "create") -> str | None:
+        start = self.base_start + timedelta(minutes=30 * (self.made * self.clients + self.index))
+        self.made += 1
+        body = {"resource_id": self.resource_id, "start_time": start.isoformat(),
+                "end_time": (start + timedelta(minutes=30)).isoformat(),
+                "purpose": f"Bench session {self.index}-{self.made}", "priority": 1}
+        t0 = time.perf_counter()
+        try:
+            r = http.post("/api/v1/bookings", json=body, headers=self.member)
+            code = r.status_code
+        except httpx.HTTPError:
+            code = 0
+        results.add(op, time.perf_counter() - t0, code)
+        return r.json()["id"] if code == 201 else None
+
+    def approve(self, http: httpx.Client, results: Results, booking_id: str,
+                op: str = "approve") -> None:
+        t0 = time.perf_counter()
+        try:
+            code = http.post(f"/api/v1/bookings/{booking_id}/approve",
+                             json={"force_override": False}, headers=self.staff).status_code
+        except httpx.HTTPError:
+            code = 0
+        results.add(op, time.perf_counter() - t0, code)
+
+    def list_page(self, http: httpx.Client, results: Results, page_size: int) -> None:
+        t0 = time.perf_counter()
+        try:
+            r = http.get("/api/v1/bookings", params={"page_size": page_size},
+                         headers=self.member)
+            code = r.status_code if r.status_code != 200 or r.json()["items"] else -1
+        except httpx.HTTPError:
+            code = 0
+        results.add("list", time.perf_counter() - t0, code)
+
+
+def client_phase(client: Client, base: str, phase: str, args, gate: threading.Barrier,
+                 results: Results) -> None:
+    with httpx.Client(base_url=base, timeout=60) as http:
+        http.get("/health")  # the connection is open before the clock starts
+        gate.wait()
+        if phase == "create":
+            for _ in range(args.iterations):
+                if (booking_id := client.create(http, results)) is not None:
+                    client.created.append(booking_id)
+        elif phase == "approve":
+            for booking_id in client.created:
+                client.approve(http, results, booking_id)
+            client.created.clear()
+        elif phase == "list":
+            for _ in range(args.iterations):
+                client.list_page(http, results, args.page_size)
+        elif phase == "pairs":
+            for _ in range(args.iterations):
+                if (booking_id := client.create(http, results)) is not None:
+                    client.approve(http, results, booking_id)
+        elif phase == "warmup":
+            for _ in range(3):
+                if (booking_id := client.create(http, results)) is not None:
+                    client.approve(http, results, booking_id)
+                client.list_page(http, results, args.page_size)
+
+
+def start_profiler(server: subprocess.Popen, out: Path) -> subprocess.Popen:
+    """py-spy sampling the server's Python threads that hold the GIL (its CPU, not its waits),
+    as collapsed stacks; stopped with SIGINT, when it writes `out`."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(py_spy) if py_spy.exists() else "py-spy", "record", "--pid",
+                             str(server.pid), "--gil", "--nonblocking", "--rate", "250",
+                             "--format", "raw", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_phase(clients: list[Client], base: str, server: subprocess.Popen, phase: str,
+              args, profile: Path | None = None) -> dict:
+    results = Results()
+    gate = threading.Barrier(len(clients) + 1)
+    threads = [threading.Thread(target=client_phase, args=(c, base, phase, args, gate, results),
+                                daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    profiler = start_profiler(server, profile) if profile else None
+    time.sleep(1.0 if profile else 0.5)  # every client's connection open, outside the figures
+    cpu_before = cpu_seconds(server)
+    load_before = os.getloadavg()[0]
+    gate.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    cpu = cpu_seconds(server) - cpu_before
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+    summary = summarize(results, wall, PHASE_OK)
+    summary.update({"phase": phase, "server_cpu_seconds": round(cpu, 2),
+                    "server_cpu_ms_per_request": (round(cpu * 1000 / summary["requests"], 2)
+                                                  if summary["requests"] else None),
+                    "load_average": [load_before, os.getloadavg()[0]]})
+    if phase == "pairs":
+        approved = results.status["approve"].get(200, 0)
+        summary["pairs_per_second"] = round(approved / wall, 1) if wall else None
+    return summary
+
+
+def run_phases(args, root: Path, clients: int) -> dict:
+    """A fresh database and one API process from `root`; the phases in order, each measured
+    on its own."""
+    url = fresh_database(args.admin_url, args.database)
+    members, resources, staff_email = seed(url, clients, args.zones)
+    port = free_port()
+    server = start_server(url, port, args.workers, args.limiter, args.redis_url, root)
+    base = f"http://127.0.0.1:{port}"
+    out = {"app_root": str(root), "clients": clients, "phases": {}}
+    try:
+        staff_token = token(base, staff_email)
+        base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(
+            second=0, microsecond=0)
+        cs = [Client(i, clients, token(base, m), staff_token, resources[i], base_start)
+              for i, m in enumerate(members)]
+        run_phase(cs[:1], base, server, "warmup", args)
+        for phase in args.phases:
+            profile = (Path(args.profile_dir) / f"{root.name}-{clients}-{phase}.txt"
+                       if args.profile_dir else None)
+            out["phases"][phase] = run_phase(cs, base, server, phase, args, profile)
+    finally:
+        stop_server(server)
+        if not args.keep_database:
+            engine = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
+            engine.dispose()
+    return out
+
+
+def print_phases(args, run: dict) -> None:
+    print(f"\n{run['app_root']}: {run['clients']} client(s), 1 API process x {args.workers} "
+          f"worker(s), limiter {args.limiter}, list page_size {args.page_size}")
+    print(f"{'phase':<8} {'op':<8} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8} {'errors':>6} {'CPU ms/req':>10} {'load':>10}")
+    for phase, s in run["phases"].items():
+        for op, o in s["operations"].items():
+            print(f"{phase:<8} {op:<8} {o['count']:>6} {o['per_second']:>7} {o['p50_ms']:>8} "
+                  f"{o['p95_ms']:>8} {o['p99_ms']:>8} {o['errors']:>6} "
+                  f"{s['server_cpu_ms_per_request']:>10} "
+                  f"{s['load_average'][0]:>4.1f}-{s['load_average'][1]:<4.1f}")
+        if phase == "pairs":
+            print(f"{'':<8} pairs/s {s['pairs_per_second']}")
+
+
+def main_phases(args) -> int:
+    roots = [Path(r).resolve() for r in args.app_root.split(",") if r.strip()]
+    counts = [int(n) for n in args.clients.split(",") if n.strip()]
+    runs = []
+    for clients in counts:
+        for root in roots:  # alternating checkouts, one client count at a time
+            run = run_phases(args, root, clients)
+            run.update({"workers": args.workers, "limiter": args.limiter, "zones": args.zones,
+                        "iterations": args.iterations, "page_size": args.page_size,
+                        "cpus": os.cpu_count(), "when": datetime.now(timezone.utc).isoformat()})
+            print_phases(args, run)
+            runs.append(run)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "load_api_phases.json").write_text(json.dumps(runs, indent=2))
+    return 0 if all(s["error_rate"] == 0 for r in runs for s in r["phases"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", default="32",
+                        help="concurrent clients; with --phases a comma-separated list, e.g. 1,32")
     parser.add_argument("--iterations", type=int, default=40, help="create+approve per client")
     parser.add_argument("--duration", type=float, default=120, help="stop after this many seconds")
     parser.add_argument("--processes", default="1",
@@ -391,7 +592,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default=os.environ.get(
         "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--phases", type=lambda v: [p for p in v.split(",") if p],
+                        help="measure these phases one at a time: create, approve, list, pairs")
+    parser.add_argument("--page-size", type=int, default=50, help="rows per list page (--phases)")
+    parser.add_argument("--app-root", default=str(ROOT),
+                        help="comma-separated project checkouts to serve the API from (--phases)")
+    parser.add_argument("--profile-dir", help="py-spy each phase's server into this directory "
+                        "(collapsed stacks; its sampling slows the server: not for figures)")
     args = parser.parse_args(argv)
+    if args.profile_dir:
+        Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+    if args.phases:
+        unknown = set(args.phases) - {"create", "approve", "list", "pairs"}
+        if unknown:
+            parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+        most = max(int(n) for n in args.clients.split(","))
+        if most * (args.iterations * 2 + 3) * 30 > 360 * 24 * 60:
+            parser.error("clients x bookings half-hour windows must fit in the booking horizon")
+        return main_phases(args)
+    args.clients = int(args.clients)
     if args.clients * args.iterations * 30 > 360 * 24 * 60:
         parser.error("clients x iterations half-hour windows must fit in the 366-day booking horizon")
     counts = [int(n) for n in args.processes.split(",") if n.strip()]

@@ -20,6 +20,7 @@ from api.schemas import (
     RescheduleIn,
     ShortText,
     When,
+    json_response,
 )
 from engine import services
 from engine.domain.status import BookingStatus
@@ -49,20 +50,22 @@ def list_bookings(db: DB, me: Me, resource_id: UUID | None = None,
                                      requester_id=requester_id, window_start=window_start,
                                      window_end=window_end, order=order, series_id=series_id)
     result = services.list_bookings(db.uow(), me.id, filters, page=page, page_size=page_size)
-    return PageOut.of(result, BookingOut.model_validate)
+    return json_response(PageOut[BookingOut].of(result, BookingOut.model_validate))
 
 
 @router.get("/{booking_id}", response_model=BookingOut)
 def read_booking(booking_id: UUID, db: DB, me: Me):
-    return services.get_booking(db.uow(), me.id, booking_id)
+    return json_response(BookingOut.model_validate(
+        services.get_booking(db.uow(), me.id, booking_id)))
 
 
 @router.post("", status_code=201, response_model=BookingOut)
 def create_booking(body: BookingIn, db: DB, me: Me):
     """Request a booking; it waits as `pending` until staff decide."""
-    return services.request_booking(db.uow(), me.id, resource_id=body.resource_id,
+    view = services.request_booking(db.uow(), me.id, resource_id=body.resource_id,
                                     start_time=body.start_time, end_time=body.end_time,
                                     purpose=body.purpose, priority=body.priority)
+    return json_response(BookingOut.model_validate(view), 201)
 
 
 @router.put("/{booking_id}", response_model=BookingOut, responses=CONFLICT)
@@ -81,8 +84,9 @@ def cancel_booking(booking_id: UUID, db: DB, me: Me,
 @router.post("/{booking_id}/approve", response_model=ApproveOut, responses=CONFLICT)
 def approve(booking_id: UUID, db: DB, me: Me, body: ApproveIn | None = None):
     body = body or ApproveIn()
-    return services.approve_booking(db.uow(), me.id, booking_id,
+    view = services.approve_booking(db.uow(), me.id, booking_id,
                                     force_override=body.force_override)
+    return json_response(ApproveOut.model_validate(view))
 
 
 @router.post("/{booking_id}/deny", response_model=BookingOut, responses=TRANSITION)
