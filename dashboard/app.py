@@ -58,6 +58,16 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     return sections
 
 
+def bookmarks() -> list[st.Page]:
+    """Signed out, a signed-in page's address (a bookmark, an e-mail's my_bookings?booking=...)
+    shows the sign-in form instead of "Page not found"; after sign-in the same address
+    (Streamlit knows a page by its url_path) opens that page, with the link's query kept."""
+    paths = {p.url_path for role in ROLE_LABELS for pages in pages_for(role).values()
+             for p in pages} - {""}
+    return [st.Page(PAGES / "sign_in.py", title="Sign in", url_path=path, visibility="hidden")
+            for path in sorted(paths)]
+
+
 def sidebar(db, user) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.email}")
@@ -89,7 +99,8 @@ def main() -> None:
         public = [page("sign_in.py", "Sign in", ":material/login:", default=True)]
         if settings.allow_self_registration:
             public.append(page("register.py", "Create an account", ":material/person_add:"))
-        nav = st.navigation(public, position="top" if len(public) > 1 else "hidden")
+        nav = st.navigation(public + bookmarks(),
+                            position="top" if len(public) > 1 else "hidden")
     else:
         nav = st.navigation(pages_for(user.role))
         sidebar(db, user)

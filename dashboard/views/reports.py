@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
+from dashboard.report_charts import period_label, utilization_figure, utilization_grid
 from engine import services
 from engine.analytics import GroupBy, Period
 from engine.errors import DomainError
@@ -73,26 +74,27 @@ def download(rows, name: str) -> None:
 with st.container(border=True):
     st.subheader(f"Utilization per {group_by} and {period}")
     if util:
-        fig = go.Figure(go.Heatmap(
-            x=[r.period_start for r in util], y=[r.label for r in util],
-            z=[r.utilization for r in util], zmin=0, zmax=1, colorscale="Greens",
-            customdata=[[r.booked_hours, r.bookable_hours] for r in util],
-            hovertemplate="%{y}<br>%{x}<br>%{z:.0%} (%{customdata[0]:.1f} of "
-                          "%{customdata[1]:.1f} h)<extra></extra>",
-            colorbar=dict(tickformat=".0%")))
-        st.plotly_chart(layout(fig, 140 + 22 * len({r.label for r in util})),
+        grid = utilization_grid(util, period, group_by)
+        st.plotly_chart(layout(utilization_figure(grid), 160 + 24 * len(grid.y)),
                         width="stretch", key="rp_util")
         download(util, "utilization")
     else:
         st.info("No utilization in this range.")
 
+
+
+def axis(rows) -> list[str]:
+    """The rows' periods as axis categories ("Sep 2026"): each point under its own period."""
+    return [period_label(r.period_start, period) for r in rows]
+
+
 left, right = st.columns(2)
 with left, st.container(border=True):
     st.subheader("Conflict and approval rates")
     fig = go.Figure()
-    fig.add_scatter(x=[r.period_start for r in conflicts], y=[r.rate for r in conflicts],
+    fig.add_scatter(x=axis(conflicts), y=[r.rate for r in conflicts],
                     name="Requests that met a conflict", mode="lines+markers")
-    fig.add_scatter(x=[r.period_start for r in approvals], y=[r.rate for r in approvals],
+    fig.add_scatter(x=axis(approvals), y=[r.rate for r in approvals],
                     name="Decisions that approved", mode="lines+markers")
     st.plotly_chart(layout(fig, percent=True), width="stretch", key="rp_rates")
     download(conflicts, "conflict-rate")
@@ -100,9 +102,8 @@ with left, st.container(border=True):
 with right, st.container(border=True):
     st.subheader("Approval turnaround")
     fig = go.Figure()
-    fig.add_bar(x=[r.period_start for r in turnaround], y=[r.p50_hours for r in turnaround],
-                name="Median (h)")
-    fig.add_scatter(x=[r.period_start for r in turnaround], y=[r.p90_hours for r in turnaround],
+    fig.add_bar(x=axis(turnaround), y=[r.p50_hours for r in turnaround], name="Median (h)")
+    fig.add_scatter(x=axis(turnaround), y=[r.p90_hours for r in turnaround],
                     name="90th percentile (h)", mode="lines+markers")
     st.plotly_chart(layout(fig), width="stretch", key="rp_turnaround")
     download(turnaround, "turnaround")
