@@ -18,9 +18,13 @@ PASSWORD = "password-123"
 
 
 def api_settings(**overrides) -> ApiSettings:
+    """Limits off unless a test sets one. Windows are a day: a test that spends a limit in a
+    few requests must not see its fixed window end (and the count restart) halfway, which a
+    minute's window did whenever a slow run crossed a minute boundary."""
     values = {"API_RATE_LIMIT_PER_IP": 0, "API_RATE_LIMIT_PER_USER": 0, "API_BCRYPT_ROUNDS": 4,
               "API_AUTH_RATE_LIMIT_PER_IP": 0, "API_AUTH_RATE_LIMIT_PER_ACCOUNT": 0,
-              "API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL": 0}
+              "API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL": 0,
+              "API_RATE_LIMIT_WINDOW_SECONDS": 86400, "API_AUTH_RATE_LIMIT_WINDOW_SECONDS": 86400}
     values.update(overrides)
     return ApiSettings(**values)
 
