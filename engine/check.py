@@ -2,7 +2,8 @@
 
 Checks: migrations at head; no two approved bookings overlapping on one resource or on two
 resources of one safety zone (the database refuses both: only raw SQL with its constraint or
-triggers dropped could produce them); every booking's scope_id matching its resource's zone;
+triggers dropped could produce them); no approved booking over a blackout on its resource or
+zone (likewise refused); every booking's scope_id matching its resource's zone;
 no booking longer than the rules allow (reports rely on it); every booking has its 'created'
 audit entry; every booking whose status records a decision (approved, denied, bumped,
 cancelled, no_show) has the matching entry; in production, that the applications' role cannot erase
@@ -15,7 +16,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 from engine import migrate
@@ -23,7 +34,7 @@ from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.rules import MAX_DURATION
 from engine.domain.status import BookingStatus
-from engine.models import AuditLog, Booking, Resource
+from engine.models import AuditLog, Blackout, Booking, Resource
 
 #: Examples listed per kind of finding (the count is always complete).
 EXAMPLES = 20
@@ -140,6 +151,37 @@ def _stale_scope(session: Session) -> tuple[int, list[dict[str, Any]]]:
     return count, examples
 
 
+def _over_blackout(session: Session) -> tuple[int, list[dict[str, Any]]]:
+    """Approved bookings over a blackout on their resource or anywhere in its safety zone (the
+    database refuses them, revision 0018). Scopes come from the resources, not the stored
+    scope_id, so a stale scope cannot hide one; blackouts are few, so each is the driving row."""
+    rb, rk = aliased(Resource, name="rb"), aliased(Resource, name="rk")
+    # Bookings last at most a day (MAX_DURATION, a database CHECK): a lower bound on start_time
+    # keeps the index range short, the same bound the triggers use.
+    earliest: ColumnElement[Any] = (
+        Blackout.start_time - literal_column("interval '1 day 1 minute'")
+        if session.get_bind().dialect.name == "postgresql"
+        else func.strftime("%Y-%m-%d %H:%M:%f", Blackout.start_time, "-1 day", "-1 minute"))
+    base = (select(Booking.id, Blackout.id, rb.name, rk.name, Booking.start_time,
+                   Booking.end_time, Blackout.start_time, Blackout.end_time)
+            .select_from(Blackout).join(rk, rk.id == Blackout.resource_id)
+            .join(rb, func.coalesce(rb.safety_zone_id, rb.id)
+                  == func.coalesce(rk.safety_zone_id, rk.id))
+            .join(Booking, and_(Booking.resource_id == rb.id,
+                                Booking.status == BookingStatus.APPROVED,
+                                Booking.start_time > earliest,
+                                overlaps_clause(Booking.start_time, Booking.end_time,
+                                                Blackout.start_time, Blackout.end_time))))
+    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    examples = [{"booking": str(b), "blackout": str(k), "booking_resource": nb,
+                 "blackout_resource": nk, "booking_window": f"{bs.isoformat()} - {be.isoformat()}",
+                 "blackout_window": f"{ks.isoformat()} - {ke.isoformat()}"}
+                for b, k, nb, nk, bs, be, ks, ke in session.execute(
+                    base.order_by(Booking.start_time, Booking.id, Blackout.id).limit(EXAMPLES))
+                ] if count else []
+    return count, examples
+
+
 def _missing_audit(session: Session, status: BookingStatus | None, action: AuditAction
                    ) -> tuple[int, list[dict[str, Any]]]:
     has_entry = exists().where(AuditLog.booking_id == Booking.id,
@@ -198,6 +240,11 @@ def run_checks(url: str, session: Session, *, app_connection: bool = False) -> C
         findings.append(Finding("booking_scope_stale", count,
                                 f"{count} booking(s) carry a scope_id other than their "
                                 "resource's safety zone (or the resource)", examples))
+    count, examples = _over_blackout(session)
+    if count:
+        findings.append(Finding("approved_over_blackout", count,
+                                f"{count} approved booking(s) overlap a blackout on their "
+                                "resource or its safety zone", examples))
     count, examples = _too_long(session)
     if count:
         findings.append(Finding("booking_longer_than_allowed", count,

@@ -47,6 +47,7 @@ from engine.services.lifecycle import (
     check_hours,
     lock_booking,
     refused_by_database,
+    refused_over_blackout,
     set_status,
     transition,
 )
@@ -236,7 +237,8 @@ def reschedule_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
                                     conflicts)
         previous = snapshot(booking)
         old_resource, old_start, old_end = booking.resource, booking.start_time, booking.end_time
-        with refused_by_database(uow, f"reschedule of booking {booking.id}"):
+        with refused_by_database(uow, f"reschedule of booking {booking.id}"), \
+                refused_over_blackout(uow, booking, resource, start, end):
             booking.resource_id, booking.start_time, booking.end_time = resource.id, start, end
             booking.resource = resource
             booking.updated_at = uow.now
@@ -286,7 +288,9 @@ def bump_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *, reaso
             set_status(uow, actor, booking, BookingAction.BUMP, AuditAction.BUMPED,
                         reason=reason, bumped_by=winner.id if winner else None)
             if winner is not None:
-                approve_locked(uow, actor, winner, force_override=False)
+                # The approval rules of approve_booking: named approvers, two sign-offs.
+                approve_or_sign(uow, actor, winner, force_override=False,
+                                in_favour_field="in_favour_of")
             view = BookingView.of(booking)
             uow.commit()
         return view

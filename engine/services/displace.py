@@ -16,7 +16,7 @@ from engine.logs import logged
 from engine.models import Booking
 from engine.services.common import as_uuid, get_or_404, load_actor, lock_row
 from engine.services.lifecycle import (
-    approve_locked,
+    approve_or_sign,
     lock_booking,
     refused_by_database,
     set_status,
@@ -53,7 +53,9 @@ def bump_together(uow: UnitOfWork, actor_id: object, booking_ids: list[object], 
             for victim in victims:
                 set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
                            reason=reason, bumped_by=winner.id)
-            approve_locked(uow, actor, winner, force_override=False)
+            # The approval rules of approve_booking: named approvers, two sign-offs.
+            approve_or_sign(uow, actor, winner, force_override=False,
+                            in_favour_field="in_favour_of")
             view = BookingView.of(winner)
             uow.commit()
         return view

@@ -71,8 +71,31 @@ def refused_by_database(uow: UnitOfWork, what: str):
         yield
     except IntegrityError as exc:
         uow.session.rollback()
+        if BLACKOUT_GUARD in str(exc.orig):
+            raise ConflictError(f"{what} was refused by the database: an approved booking and "
+                                "a blackout would overlap", []) from exc
         raise ConflictError(f"{what} was refused by the database: another change got there "
                             f"first ({exc.orig.__class__.__name__})", []) from exc
+
+
+#: What the database's blackout triggers (migration 0018) put first in every refusal.
+BLACKOUT_GUARD = "bookings_clear_of_blackouts"
+
+
+@contextmanager
+def refused_over_blackout(uow: UnitOfWork, booking: Booking, resource: Resource,
+                          start: datetime, end: datetime):
+    """The database refuses an approved booking over a blackout even where a Python check was
+    raced or skipped: report it as the check does (409), naming the blackout(s) in the way."""
+    label = booking_label(booking, uow.tz)
+    try:
+        yield
+    except IntegrityError as exc:
+        if BLACKOUT_GUARD not in str(exc.orig):
+            raise
+        uow.session.rollback()
+        in_way = [c for c in hard_conflicts(uow, resource, start, end) if c.kind == "blackout"]
+        raise ConflictError(f"{label} cannot be approved over a blackout", in_way) from exc
 
 
 #: The e-mail each status change sends (engine/notifications); actions not listed send none.
@@ -143,26 +166,39 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                            + booking_label(booking, uow.tz),
                     bumped_by=booking.id)
         bumped.append(victim.id)
-    set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
-                details={"force_override": force_override, "bumped": [str(b) for b in bumped],
-                         **(audit_details or {})},
-                notify=notify)
+    with refused_over_blackout(uow, booking, booking.resource, booking.start_time,
+                               booking.end_time):
+        set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
+                   details={"force_override": force_override, "bumped": [str(b) for b in bumped],
+                            **(audit_details or {})},
+                   notify=notify)
     return bumped
 
 
 def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
-                    ignore: AbstractSet[UUID] = frozenset()) -> bool:
+                    ignore: AbstractSet[UUID] = frozenset(),
+                    in_favour_field: str | None = None) -> bool:
     """An approver's approval of a locked booking, under its resource's policy: only its named
     approvers may decide; a two-person booking's first approval records a sign-off and leaves
-    it pending (False), the second, by a different approver, approves it (True)."""
+    it pending (False), the second, by a different approver, approves it (True).
+
+    `in_favour_field` (the form field naming the booking) marks a bump in its favour: that
+    displaces bookings now, so it must approve now. It counts as the second sign-off; with no
+    first sign-off yet it is refused, rather than leaving the bumped window to a pending request."""
     require_decider(uow, actor, booking.resource)
     sign_offs = 0
     if effective_policy(uow, booking.resource).approval_mode is ApprovalMode.TWO_PERSON:
         transition(booking, BookingAction.APPROVE)
         signs = valid_sign_offs(uow, booking)
         if any(s.signer_id == actor.id for s in signs):
-            raise ValidationError("approver", f"you have already signed off booking "
-                                  f"{booking.id}: a second, different approver must approve it")
+            raise ValidationError(in_favour_field or "approver", f"you have already signed off "
+                                  f"booking {booking.id}: a second, different approver must "
+                                  "approve it")
+        if not signs and in_favour_field is not None:
+            raise ValidationError(in_favour_field, f"{booking_label(booking, uow.tz)} needs two "
+                                  "approvers and has no sign-off yet: a first approver signs it "
+                                  "off (Approve, or Force override while bookings are in its "
+                                  "way), then a second approver can bump in its favour")
         if not signs:
             _check_approvable(uow, booking, force_override=force_override, ignore=ignore)
             add_sign_off(uow, actor, booking, completes=False)

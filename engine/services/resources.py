@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from engine.audit import record, snapshot
@@ -26,12 +27,14 @@ from engine.services.common import (
     load_actor,
     lock_row,
     lock_scopes,
+    require,
     resource_filter,
     scope_key,
 )
 from engine.services.conflicts import booking_conflicts
-from engine.services.lifecycle import refused_by_database, set_status
+from engine.services.lifecycle import BLACKOUT_GUARD, refused_by_database, set_status
 from engine.services.results import BlackoutView, ResourceView, ZoneView
+from engine.services.waitlist import offer_freed_window
 
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 RESOURCE_FIELDS = ("name", "resource_type", "description", "safety_zone_id", "opens_at",
@@ -273,10 +276,14 @@ def list_zones(uow: UnitOfWork, actor_id: object) -> list[ZoneView]:
 def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
                     start_time: object, end_time: object, reason: object,
                     bump_conflicting: bool = False) -> BlackoutView:
-    """Close a resource for a window. Approved bookings in the way (on it or its zone) refuse
-    the blackout, listed, unless `bump_conflicting` bumps them with the blackout's reason."""
+    """Close a resource (and its safety zone) for a window. Approved bookings in the way
+    refuse the blackout, listed, unless `bump_conflicting` bumps them with the blackout's
+    reason: first, since the database refuses a blackout over approved bookings (0018); their
+    windows are offered to the waitlist only once the blackout stands in them."""
     with uow:
         actor = load_actor(uow, actor_id, P.RESOURCE_MANAGE)
+        if bump_conflicting:  # displacing bookings is a bump too, whatever the role table says
+            require(actor, P.BOOKING_BUMP)
         resource = get_or_404(uow, Resource, resource_id, "resource", "resource_id")
         start = require_aware("start_time", start_time)
         end = require_aware("end_time", end_time)
@@ -287,18 +294,31 @@ def create_blackout(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         in_way = booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED)
         if in_way and not bump_conflicting:
             raise ConflictError(f"blackout on '{resource.name}' meets approved bookings", in_way)
+        victims = []
+        for c in in_way:
+            victim = get_or_404(uow, Booking, c.id, "booking", "booking_id")
+            set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
+                       reason=f"blackout: {reason}", notify_event=NotificationEvent.DISPLACED,
+                       notify_context={"blackout": {"reason": reason, "start_time": start,
+                                                    "end_time": end,
+                                                    "resource_name": resource.name}},
+                       offer_freed=False)
+            victims.append(victim)
         blackout = Blackout(id=uuid.uuid4(), resource_id=resource.id, start_time=start,
                             end_time=end, reason=reason, created_by_id=actor.id,
                             created_at=uow.now)
         uow.session.add(blackout)
-        uow.session.flush()
-        for c in in_way:
-            victim = get_or_404(uow, Booking, c.id, "booking", "booking_id")
-            set_status(uow, actor, victim, BookingAction.BUMP, AuditAction.BUMPED,
-                        reason=f"blackout: {reason}", notify_event=NotificationEvent.DISPLACED,
-                        notify_context={"blackout": {"reason": reason, "start_time": start,
-                                                     "end_time": end,
-                                                     "resource_name": resource.name}})
+        try:
+            uow.session.flush()
+        except IntegrityError as exc:  # approved bookings the check above did not see
+            if BLACKOUT_GUARD not in str(exc.orig):
+                raise
+            uow.session.rollback()
+            raise ConflictError(
+                f"blackout on '{resource.name}' meets approved bookings",
+                booking_conflicts(uow, resource, start, end, BookingStatus.APPROVED)) from exc
+        for victim in victims:
+            offer_freed_window(uow, victim.resource, victim.start_time, victim.end_time)
         record(uow.session, actor_id=actor.id, action=AuditAction.BLACKOUT_CREATED, now=uow.now,
                entity=blackout, details={"resource": resource.name, "start_time": start,
                                          "end_time": end, "reason": reason,
