@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -87,6 +87,26 @@ def _zone_overlaps(uow: UnitOfWork, resource_id: uuid.UUID, zone_id: uuid.UUID) 
     return list(uow.session.execute(stmt).all())
 
 
+def _zone_blackout_clashes(uow: UnitOfWork, resource_id: uuid.UUID, zone_id: uuid.UUID
+                           ) -> list[str]:
+    """What a move into the zone would put under a blackout (the database refuses it too,
+    migration 0018): this resource's blackouts over the zone's approved bookings, and the
+    zone's blackouts over this resource's."""
+    approved_under = and_(Booking.status == BookingStatus.APPROVED,
+                          overlaps_clause(Booking.start_time, Booking.end_time,
+                                          Blackout.start_time, Blackout.end_time))
+    in_zone = and_(Resource.safety_zone_id == zone_id, Resource.id != resource_id)
+    mine_closed = (select(Booking.id, Blackout.reason).select_from(Blackout)
+                   .join(Booking, approved_under).join(Resource, Resource.id == Booking.resource_id)
+                   .where(Blackout.resource_id == resource_id, in_zone).limit(5))
+    theirs_closed = (select(Booking.id, Blackout.reason).select_from(Blackout)
+                     .join(Resource, Resource.id == Blackout.resource_id)
+                     .join(Booking, and_(Booking.resource_id == resource_id, approved_under))
+                     .where(in_zone).limit(5))
+    return [f"booking {str(b)[:8]} under blackout '{reason}'"
+            for stmt in (mine_closed, theirs_closed) for b, reason in uow.session.execute(stmt)]
+
+
 def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str, Any]) -> None:
     unknown = set(values) - set(RESOURCE_FIELDS)
     if unknown:
@@ -106,6 +126,11 @@ def _apply_resource_fields(uow: UnitOfWork, resource: Resource, values: dict[str
                     raise ValidationError("safety_zone_id", "approved bookings would overlap in "
                                           f"zone '{zone.name}': " + ", ".join(
                                               f"{a} with {b}" for a, b in clashes))
+                closed = _zone_blackout_clashes(uow, resource.id, zone.id)
+                if closed:
+                    raise ValidationError("safety_zone_id", "approved bookings would fall under "
+                                          f"blackouts in zone '{zone.name}': "
+                                          + ", ".join(closed))
         resource.safety_zone_id = zone_id
     if "name" in values:
         name = _text("name", values["name"])

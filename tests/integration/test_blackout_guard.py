@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from engine import services as s
 from engine.check import run_checks
 from engine.domain.permissions import Role
-from engine.errors import ConflictError, DomainError
+from engine.errors import ConflictError, DomainError, ValidationError
 from engine.models import AuditLog, Blackout, Booking
 from engine.services import lifecycle
 from engine.services import resources as resource_services
@@ -272,16 +272,34 @@ def test_blackout_with_bump_conflicting_displaces_then_closes(db, make):
     assert approved_over_blackouts(db) == []
 
 
-def test_zone_move_under_a_blackout_is_a_clean_refusal(db, make):
+@pytest.mark.parametrize("closed_side", ["zone", "mover"])
+def test_zone_move_that_puts_approvals_under_a_blackout_is_refused_naming_it(db, make,
+                                                                               closed_side):
+    staff = make.user(Role.STAFF)
+    zone = make.zone("Impact area")
+    inside, lone = make.resource(safety_zone_id=zone.id), make.resource()
+    booked, closed = (lone, inside) if closed_side == "zone" else (inside, lone)
+    b = make.booking(booked, approve_by=staff)
+    s.create_blackout(db.uow(), make.admin.id, resource_id=closed.id, start_time=b.start_time,
+                      end_time=b.end_time, reason="Range flooded")
+    before = counts(db)
+    with pytest.raises(ValidationError) as err:
+        s.update_resource(db.uow(), make.admin.id, lone.id, safety_zone_id=zone.id)
+    assert err.value.field == "safety_zone_id" and "'Range flooded'" in str(err.value)
+    assert counts(db) == before
+    assert s.get_resource(db.uow(), make.admin.id, lone.id).safety_zone_id is None
+
+
+def test_zone_move_refused_by_the_database_alone_is_a_conflict(db, make, monkeypatch):
     staff = make.user(Role.STAFF)
     zone = make.zone("Impact area")
     inside, lone = make.resource(safety_zone_id=zone.id), make.resource()
     b = make.booking(lone, approve_by=staff)
     s.create_blackout(db.uow(), make.admin.id, resource_id=inside.id, start_time=b.start_time,
                       end_time=b.end_time, reason="Range flooded")
-    with pytest.raises(DomainError) as err:
+    monkeypatch.setattr(resource_services, "_zone_blackout_clashes", lambda *a: [])
+    with pytest.raises(ConflictError, match="blackout"):
         s.update_resource(db.uow(), make.admin.id, lone.id, safety_zone_id=zone.id)
-    assert "blackout" in str(err.value)
     assert s.get_resource(db.uow(), make.admin.id, lone.id).safety_zone_id is None
 
 
