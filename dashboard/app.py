@@ -20,6 +20,21 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
+#: Once per browser tab: a click on a menu link on a narrow screen (where the sidebar is drawn
+#: over the page) presses the sidebar's own close button.
+CLOSE_MENU_ON_PHONES = """<script>
+if (!window.rcCloseMenuOnPhones) {
+  window.rcCloseMenuOnPhones = true;
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest('[data-testid="stSidebarNavLink"]')) return;
+    if (!window.matchMedia("(max-width: 768px)").matches) return;
+    setTimeout(() => document.querySelector(
+      '[data-testid="stSidebarCollapseButton"] button')?.click(), 100);
+  }, true);
+}
+</script>"""
+
+
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, url_path=file.removesuffix(".py"), **kw)
 
@@ -90,6 +105,8 @@ def main() -> None:
         st.stop()
     # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing.
     st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; }</style>")
+    # On a phone the menu covers the page: choosing a page in it closes it.
+    st.html(CLOSE_MENU_ON_PHONES, unsafe_allow_javascript=True)
     db = ui.database()
     cookies = cookie_manager()  # first, on every run
     st.session_state["rc_forms"] = auth.forms(db, settings)  # the pages draw them

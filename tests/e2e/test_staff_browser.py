@@ -123,3 +123,21 @@ def test_long_words_wrap_instead_of_overflowing_their_card(server, browser):
                          ".map(e => getComputedStyle(e).overflowWrap)")
     assert wrap and set(wrap) == {"anywhere"}, wrap
     ctx.close()
+
+
+def test_on_a_phone_choosing_a_page_in_the_menu_closes_it(server, browser, pages_on_failure):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = pages_on_failure["phone-menu"] = ctx.new_page()
+    sign_in(page, server.url, "member@range.example", "member-demo-pass")
+    sidebar = page.get_by_test_id("stSidebar")
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.wait_for_function("document.querySelector('[data-testid=stSidebar]')"
+                           ".getAttribute('data-collapsed') === 'false'", timeout=TIMEOUT)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="My bookings").click()
+    page.get_by_role("heading", name="My bookings").wait_for(timeout=TIMEOUT)
+    page.wait_for_function("document.querySelector('[data-testid=stSidebar]')"
+                           ".getAttribute('data-collapsed') === 'true'", timeout=10_000)
+    settle(page)
+    assert sidebar.bounding_box()["x"] < 0  # drawn off the screen, the page readable
+    page.screenshot(path=str(SHOTS / "phone-menu-closed.png"))
+    ctx.close()
