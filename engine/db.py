@@ -131,6 +131,9 @@ class UnitOfWork:
         autocommit = self._begin == "BEGIN" and not self._snapshot
         self.session = (self.db.read_sessionmaker if autocommit else self.db.sessionmaker)()
         self.now = self.db.clock()
+        #: Rows one statement brought for a later step of this transaction (policy rows,
+        #: named approvers), so that step needs no round trip of its own. Dropped at the end.
+        self.prefetched: dict[tuple[Any, ...], Any] = {}
         return self
 
     def __exit__(self, *exc) -> None:

@@ -70,25 +70,38 @@ def calendar_sequence(uow: UnitOfWork, booking_id: uuid.UUID) -> int:
 def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
     """Who is told of a new request: the resource's named approvers when it has them
     (engine/services/policies.py), else every active staff member and admin."""
+    return _approvers_and_opted_out(uow, booking, None)[0]
+
+
+def _approvers_and_opted_out(uow: UnitOfWork, booking: Booking, kind: str | None
+                             ) -> tuple[list[User], set[uuid.UUID]]:
+    """`approvers_for`, and (for a `kind`) which of them switched that kind off: one round
+    trip for a new request's recipients and their preferences."""
     # late: the services import the outbox
     from engine.models import ResourceApprover
     from engine.services.policies import most_specific_approvers, names_approvers_of
 
-    # One round trip: active staff and admins, each with the approver rows naming them for
-    # this resource (named people of other roles come too, as named_approvers returns them).
-    rows = uow.session.execute(
-        select(User, ResourceApprover.id.label("approver_id"), ResourceApprover.resource_id,
-               ResourceApprover.safety_zone_id, ResourceApprover.resource_type)
-        .outerjoin(ResourceApprover, and_(
-            ResourceApprover.user_id == User.id, names_approvers_of(booking.resource)))
-        .where(User.is_active.is_(True),
-               or_(User.role.in_([Role.STAFF, Role.ADMIN]), ResourceApprover.id.is_not(None)))
-        .order_by(User.email)).all()
+    # Active staff and admins, each with the approver rows naming them for this resource
+    # (named people of other roles come too, as named_approvers returns them).
+    stmt = (select(User, ResourceApprover.id.label("approver_id"), ResourceApprover.resource_id,
+                   ResourceApprover.safety_zone_id, ResourceApprover.resource_type)
+            .outerjoin(ResourceApprover, and_(
+                ResourceApprover.user_id == User.id, names_approvers_of(booking.resource)))
+            .where(User.is_active.is_(True),
+                   or_(User.role.in_([Role.STAFF, Role.ADMIN]), ResourceApprover.id.is_not(None)))
+            .order_by(User.email))
+    if kind is not None:
+        stmt = stmt.add_columns(NotificationPreference.user_id.label("opted_out")).outerjoin(
+            NotificationPreference, and_(
+                NotificationPreference.user_id == User.id, NotificationPreference.kind == kind,
+                NotificationPreference.enabled.is_(False)))
+    rows = uow.session.execute(stmt).all()
+    opted_out = {r.opted_out for r in rows if r.opted_out is not None} if kind else set()
     named = most_specific_approvers([(r.User, r) for r in rows if r.approver_id is not None])
     if named is not None:
-        return sorted(named, key=lambda u: u.email)
+        return sorted(named, key=lambda u: u.email), opted_out
     staff = {r.User.id: r.User for r in rows if r.User.role in (Role.STAFF, Role.ADMIN)}
-    return list(staff.values())
+    return list(staff.values()), opted_out
 
 
 def _opted_out(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str) -> set[uuid.UUID]:
@@ -138,10 +151,11 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
     `context` adds template values (JSON-ready: datetimes and UUIDs are converted).
     """
     kind = _kind(event)
+    skip: set[uuid.UUID] | None = None
     if recipients is None:
         if kind == NotificationEvent.REQUESTED.value:
-            recipients = [u for u in approvers_for(uow, booking)
-                          if actor is None or u.id != actor.id]
+            approvers, skip = _approvers_and_opted_out(uow, booking, kind)
+            recipients = [u for u in approvers if actor is None or u.id != actor.id]
         else:
             recipients = [booking.requester]
     recipients = [u for u in recipients if u is not None and u.is_active]
@@ -151,7 +165,7 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
     if kind in ICAL_METHOD and recipients:
         skip, data["ical_sequence"] = _opted_out_and_sequence(
             uow, [u.id for u in recipients], kind, booking.id)
-    else:
+    elif skip is None:
         skip = _opted_out(uow, [u.id for u in recipients], kind)
     return [_add(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
                  context=data | {"recipient_name": u.name})

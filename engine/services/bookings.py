@@ -31,6 +31,7 @@ from engine.services.common import (
     as_uuid,
     get_or_404,
     load_actor,
+    load_actor_and_get,
     lock_row,
     lock_scopes,
     paginate,
@@ -53,6 +54,7 @@ from engine.services.lifecycle import (
 )
 from engine.services.policies import (
     ApprovalMode,
+    actor_and_resource,
     check_request_policy,
     require_decider,
 )
@@ -76,8 +78,7 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
     request waits for staff, or (automatic mode, nothing in the way) is approved at once in
     the same transaction under the system account. Staff exceeding a quota may add a note."""
     with uow:
-        actor = load_actor(uow, actor_id, P.BOOKING_CREATE)
-        resource = active_resource(uow, resource_id)
+        actor, resource = actor_and_resource(uow, actor_id, P.BOOKING_CREATE, resource_id)
         start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
         check_hours(uow, resource, start, end)
         purpose, priority = validate_purpose(purpose), validate_priority(priority)
@@ -188,9 +189,14 @@ def cancel_booking(uow: UnitOfWork, actor_id: object, booking_id: object,
 def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: object
                  ) -> BookingView:
     with uow:
-        actor = load_actor(uow, actor_id, P.BOOKING_DENY)
-        reason = validate_reason(reason)
-        booking = lock_booking(uow, booking_id)
+        try:
+            reason = validate_reason(reason)
+        except ValidationError:
+            load_actor(uow, actor_id, P.BOOKING_DENY)  # a bad actor is refused first
+            raise
+        actor, booking = load_actor_and_get(uow, actor_id, P.BOOKING_DENY, Booking, booking_id,
+                                            "booking", "booking_id")
+        booking = lock_booking(uow, booking.id, decider=actor)
         require_decider(uow, actor, booking.resource)
         set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
         view = BookingView.of(booking)
@@ -205,8 +211,9 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
     force_override, lower-priority approved bookings are bumped in the same transaction.
     A two-person booking stays pending after its first approver's sign-off."""
     with uow:
-        actor = load_actor(uow, actor_id, P.BOOKING_APPROVE)
-        booking = lock_booking(uow, booking_id)
+        actor, booking = load_actor_and_get(uow, actor_id, P.BOOKING_APPROVE, Booking,
+                                            booking_id, "booking", "booking_id")
+        booking = lock_booking(uow, booking.id, decider=actor)
         with refused_by_database(uow, f"approval of booking {booking.id}"):
             approve_or_sign(uow, actor, booking, force_override=bool(force_override))
             view = BookingView.of(booking)

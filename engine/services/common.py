@@ -62,10 +62,11 @@ def as_uuid(field: str, value: object) -> UUID:
 
 def load_actor(uow: UnitOfWork, actor_id: object, permission: Permission | None = None) -> User:
     """The signed-in user, active, holding `permission` (the role table decides)."""
-    return _checked_actor(uow.session.get(User, as_uuid("actor_id", actor_id)), permission)
+    return checked_actor(uow.session.get(User, as_uuid("actor_id", actor_id)), permission)
 
 
-def _checked_actor(actor: User | None, permission: Permission | None) -> User:
+def checked_actor(actor: User | None, permission: Permission | None) -> User:
+    """The actor as loaded (by any statement), refused if missing, inactive or not permitted."""
     if actor is None or not actor.is_active:
         raise PermissionDenied("your account is not active: sign in again")
     if permission is not None:
@@ -86,8 +87,8 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
     row = uow.session.execute(select(User, model).outerjoin(model, row_key == ident_uuid)
                               .where(User.id == actor_uuid)).first()
-    actor = _checked_actor(row[0] if row else None, permission)
-    assert row is not None  # no actor row: _checked_actor refused
+    actor = checked_actor(row[0] if row else None, permission)
+    assert row is not None  # no actor row: checked_actor refused
     if row[1] is None:
         raise NotFoundError(kind, ident)
     return actor, row[1]

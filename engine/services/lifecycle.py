@@ -31,6 +31,7 @@ from engine.services.policies import (
     add_sign_off,
     effective_policy,
     require_decider,
+    reread_for_decision,
     valid_sign_offs,
 )
 from engine.services.wording import booking_label
@@ -51,14 +52,17 @@ def transition(booking: Booking, action: BookingAction) -> BookingStatus:
     return target
 
 
-def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID) -> Booking:
+def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | UUID,
+                 decider: User | None = None) -> Booking:
     """Load a booking, take the scope lock(s) of its resource (and of `extra_scopes`), then
     re-read it and its resource under a row lock. If its scope changed in between (a zone move,
     a concurrent reschedule), we hold the wrong lock: a clean ConflictError, nothing written.
-    The row-locked re-read refreshes the booking's resource too (joined, populate_existing)."""
+    The row-locked re-read refreshes the booking's resource too (joined, populate_existing);
+    for a `decider` (approve, deny) it also brings what the decision looks up next."""
     booking = get_or_404(uow, Booking, booking_id, "booking", "booking_id")
     keys = lock_scopes(uow, booking.resource, *extra_scopes, reread_by_caller=booking.resource)
-    booking = lock_row(uow, Booking, booking.id)
+    booking = (lock_row(uow, Booking, booking.id) if decider is None
+               else reread_for_decision(uow, booking.id, decider))
     require_scope_locked(keys, booking.resource)
     return booking
 

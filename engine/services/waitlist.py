@@ -284,7 +284,9 @@ def after_status_change(uow: UnitOfWork, actor: User, booking: Booking,
     window that a pending or approved booking has just left."""
     # An offer is a pending request; its approval settles the entry, so an entry can only
     # still be `offered` while its booking is pending.
-    entry = None if previous is not BookingStatus.PENDING else uow.session.scalars(
+    # The row-locked re-read of a decision may have said already that no offer rests on it.
+    offered = uow.prefetched.pop(("waitlist_offered", booking.id), True)
+    entry = None if previous is not BookingStatus.PENDING or not offered else uow.session.scalars(
         select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id,
                                     WaitlistEntry.status == W.OFFERED)).first()
     if entry is not None:
