@@ -105,6 +105,9 @@ class Database:
         self.engine.dispose()
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 class UnitOfWork:
     """One transaction. Commit explicitly; leaving the block without commit rolls everything
     back."""
@@ -166,7 +169,7 @@ class UnitOfWork:
             return
         for key in sorted({k for k in keys if k is not None}, key=str):
             lock_id = int.from_bytes(key.bytes[:8], "big", signed=True)
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+            self.session.execute(_ADVISORY_LOCK, {"k": lock_id})
 
 
 def rows_changed(result: Result[Any]) -> int:

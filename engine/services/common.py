@@ -1,13 +1,14 @@
 """Helpers every service shares: loading the acting user and checking the role table."""
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from engine.db import AnySelect, UnitOfWork
-from engine.domain.permissions import Permission, has_permission
+from engine.domain.permissions import Permission, Role, has_permission
 from engine.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from engine.models import Resource, User
 
@@ -23,8 +24,13 @@ def for_update(stmt: AnySelect, of: Any) -> AnySelect:
 
 def lock_row(uow: UnitOfWork, model: type[T], row_id: UUID) -> T:
     """The row `row_id` of `model`, re-read under a row lock (see `for_update`)."""
-    row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
-    return uow.session.scalars(for_update(select(model).where(row_key == row_id), model)).one()
+    return uow.session.scalars(_lock_row_statement(model), {"row_id": row_id}).one()
+
+
+@cache
+def _lock_row_statement(model: type) -> AnySelect:
+    """Built once per model: a statement used again skips building and its cache key."""
+    return for_update(select(model).where(model.id == bindparam("row_id")), model)
 
 
 def resource_filter(resource_type: str | None,
@@ -84,9 +90,8 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
-    row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
-    row = uow.session.execute(select(User, model).outerjoin(model, row_key == ident_uuid)
-                              .where(User.id == actor_uuid)).first()
+    row = uow.session.execute(_actor_and_row_statement(model),
+                              {"actor_id": actor_uuid, "row_id": ident_uuid}).first()
     actor = checked_actor(row[0] if row else None, permission)
     assert row is not None  # no actor row: checked_actor refused
     if row[1] is None:
@@ -94,10 +99,22 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     return actor, row[1]
 
 
+@cache
+def _actor_and_row_statement(model: type) -> AnySelect:
+    """Built once per model (see `_lock_row_statement`)."""
+    return (select(User, model).outerjoin(model, model.id == bindparam("row_id"))
+            .where(User.id == bindparam("actor_id")))
+
+
 def require(actor: User, permission: Permission) -> None:
-    if not has_permission(actor.role, permission):
+    require_role(actor.role, permission)
+
+
+def require_role(role: Role, permission: Permission) -> None:
+    """`require` for a role read without its user object (a column of a wider statement)."""
+    if not has_permission(role, permission):
         raise PermissionDenied(
-            f"permission denied: role '{actor.role.value}' may not "
+            f"permission denied: role '{role.value}' may not "
             f"{permission.value.replace(':', ' ')}"
         )
 

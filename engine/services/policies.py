@@ -11,14 +11,26 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import aliased, joinedload
 
 from engine.audit import record, snapshot
-from engine.db import UnitOfWork
+from engine.db import AnySelect, UnitOfWork
 from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import Role, has_permission
@@ -86,6 +98,14 @@ def _keep_policy_rows(uow: UnitOfWork, resource: Resource,
     uow.prefetched[("policy_rows", resource.id, resource.resource_type)] = (of_type, own)
 
 
+#: Built once (a statement used again skips building and its cache key).
+_ACTOR_RESOURCE_POLICIES = (
+    select(User, Resource, BookingPolicy).select_from(User)
+    .outerjoin(Resource, Resource.id == bindparam("resource_id"))
+    .outerjoin(BookingPolicy, _policy_rows_of(Resource.id, Resource.resource_type))
+    .where(User.id == bindparam("actor_id")))
+
+
 def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resource_id: object
                        ) -> tuple[User, Resource]:
     """`load_actor` then `active_resource`, with the same errors in the same order, in one
@@ -96,11 +116,8 @@ def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resourc
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
-    rows = uow.session.execute(
-        select(User, Resource, BookingPolicy).select_from(User)
-        .outerjoin(Resource, Resource.id == resource_uuid)
-        .outerjoin(BookingPolicy, _policy_rows_of(Resource.id, Resource.resource_type))
-        .where(User.id == actor_uuid)).all()
+    rows = uow.session.execute(_ACTOR_RESOURCE_POLICIES,
+                               {"actor_id": actor_uuid, "resource_id": resource_uuid}).all()
     actor = checked_actor(rows[0][0] if rows else None, permission)
     resource = rows[0][1]
     if resource is None:
@@ -250,27 +267,34 @@ def _approvers_key(resource: Resource) -> tuple[Any, ...]:
     return ("approvers", resource.id, resource.safety_zone_id, resource.resource_type)
 
 
-def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Booking:
-    """The booking re-read under its row lock (as `lock_row`), with what deciding it looks up
-    next: its resource's policy rows, the approvers named for it (not for an admin, who needs
-    none) and whether a waitlist offer rests on it. One round trip instead of up to four;
-    read after the scope lock like the separate look-ups were."""
+@cache
+def _decision_statement(*, with_approvers: bool) -> AnySelect:
+    """`reread_for_decision`'s statement, built once per shape."""
     res = aliased(Resource)  # Booking.resource is eager-joined under an anonymous alias
     offered = exists().where(WaitlistEntry.booking_id == Booking.id,
                              WaitlistEntry.status == WaitlistStatus.OFFERED)
     stmt = (select(Booking, BookingPolicy, offered.label("offered")).select_from(Booking)
             .join(res, res.id == Booking.resource_id)
             .outerjoin(BookingPolicy, _policy_rows_of(res.id, res.resource_type))
-            .where(Booking.id == booking_id))
-    admin = decider.role is Role.ADMIN
-    if not admin:
+            .where(Booking.id == bindparam("booking_id")))
+    if with_approvers:
         stmt = stmt.add_columns(ResourceApprover).outerjoin(ResourceApprover, or_(
             ResourceApprover.resource_id == res.id,
             and_(res.safety_zone_id.is_not(None),
                  ResourceApprover.safety_zone_id == res.safety_zone_id),
             ResourceApprover.resource_type == res.resource_type)).options(
             joinedload(ResourceApprover.user, innerjoin=False))  # outer: maybe no approver
-    rows = uow.session.execute(for_update(stmt, Booking)).all()
+    return for_update(stmt, Booking)
+
+
+def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Booking:
+    """The booking re-read under its row lock (as `lock_row`), with what deciding it looks up
+    next: its resource's policy rows, the approvers named for it (not for an admin, who needs
+    none) and whether a waitlist offer rests on it. One round trip instead of up to four;
+    read after the scope lock like the separate look-ups were."""
+    admin = decider.role is Role.ADMIN
+    rows = uow.session.execute(_decision_statement(with_approvers=not admin),
+                               {"booking_id": booking_id}).all()
     if not rows:
         raise NotFoundError("booking", booking_id)
     booking = rows[0][0]
