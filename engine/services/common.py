@@ -1,7 +1,6 @@
 """Helpers every service shares: loading the acting user and checking the role table."""
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -24,13 +23,15 @@ def for_update(stmt: AnySelect, of: Any) -> AnySelect:
 
 def lock_row(uow: UnitOfWork, model: type[T], row_id: UUID) -> T:
     """The row `row_id` of `model`, re-read under a row lock (see `for_update`)."""
-    return uow.session.scalars(_lock_row_statement(model), {"row_id": row_id}).one()
+    statement = _LOCK_ROW.get(model)
+    if statement is None:  # built once per model: used again, it skips building + cache key
+        row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
+        statement = _LOCK_ROW[model] = for_update(
+            select(model).where(row_key == bindparam("row_id")), model)
+    return uow.session.scalars(statement, {"row_id": row_id}).one()
 
 
-@cache
-def _lock_row_statement(model: type) -> AnySelect:
-    """Built once per model: a statement used again skips building and its cache key."""
-    return for_update(select(model).where(model.id == bindparam("row_id")), model)
+_LOCK_ROW: dict[type, AnySelect] = {}
 
 
 def resource_filter(resource_type: str | None,
@@ -90,7 +91,13 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
-    row = uow.session.execute(_actor_and_row_statement(model),
+    statement = _ACTOR_AND_ROW.get(model)
+    if statement is None:  # built once per model (see lock_row)
+        row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`
+        statement = _ACTOR_AND_ROW[model] = (
+            select(User, model).outerjoin(model, row_key == bindparam("row_id"))
+            .where(User.id == bindparam("actor_id")))
+    row = uow.session.execute(statement,
                               {"actor_id": actor_uuid, "row_id": ident_uuid}).first()
     actor = checked_actor(row[0] if row else None, permission)
     assert row is not None  # no actor row: checked_actor refused
@@ -99,11 +106,7 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
     return actor, row[1]
 
 
-@cache
-def _actor_and_row_statement(model: type) -> AnySelect:
-    """Built once per model (see `_lock_row_statement`)."""
-    return (select(User, model).outerjoin(model, model.id == bindparam("row_id"))
-            .where(User.id == bindparam("actor_id")))
+_ACTOR_AND_ROW: dict[type, AnySelect] = {}
 
 
 def require(actor: User, permission: Permission) -> None:

@@ -87,6 +87,7 @@ def _conflict_parts(resource: Resource | None, start: Any, end: Any, *, blackout
                    *tagged)
             .join(Resource, Resource.id == Blackout.resource_id)
             .where(scope, overlaps_clause(Blackout.start_time, Blackout.end_time, start, end)))
+    excluded: Any
     if lower is None:  # values: leave the exclusion out when there is nothing to exclude
         excluded = list(exclude) or None
     else:  # bound parameters: the shape says whether there is an exclusion

@@ -92,9 +92,9 @@ def _policy_rows_of(resource_id: Any, resource_type: Any) -> ColumnElement[bool]
 def _keep_policy_rows(uow: UnitOfWork, resource: Resource,
                       rows: Iterable[BookingPolicy | None]) -> None:
     """Remember the resource's policy rows for the rest of the transaction."""
-    rows = [r for r in rows if r is not None]
-    own = next((r for r in rows if r.resource_id == resource.id), None)
-    of_type = next((r for r in rows if r.resource_type == resource.resource_type), None)
+    found = [r for r in rows if r is not None]
+    own = next((r for r in found if r.resource_id == resource.id), None)
+    of_type = next((r for r in found if r.resource_type == resource.resource_type), None)
     uow.prefetched[("policy_rows", resource.id, resource.resource_type)] = (of_type, own)
 
 

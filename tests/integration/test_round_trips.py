@@ -96,3 +96,49 @@ def test_find_conflicts_reads_actor_and_resource_together_with_the_same_errors(d
         s.find_conflicts(db.uow(), staff.id, uuid.uuid4(), start, end)
     with pytest.raises(PermissionDenied):
         s.find_conflicts(db.uow(), staff.id, "not-an-id", start, end)
+
+
+def _statements(db, call):
+    """The SQL statements `call` sends, whitespace-collapsed."""
+    from sqlalchemy import event
+    sent: list[str] = []
+    listener = lambda *a: sent.append(" ".join(a[2].split()))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return result, sent
+
+
+def test_a_request_reads_actor_resource_and_policy_rows_in_one_statement(db, make):
+    member = make.user()
+    make.user(Role.STAFF)  # someone to tell
+    resource = make.resource()
+    start, end = make.window()
+    view, sent = _statements(db, lambda: s.request_booking(
+        db.uow(), member.id, resource_id=resource.id, start_time=start, end_time=end,
+        purpose="Zeroing practice"))
+    assert view.status == "pending"
+    first = sent[0] if db.dialect == "postgresql" else next(
+        q for q in sent if q.startswith("SELECT"))
+    assert "FROM users" in first and "booking_policies" in first and "resources" in first
+    assert not [q for q in sent if q.startswith(("SELECT booking_policies.",
+                                                 "SELECT resources.",
+                                                 "SELECT notification_preferences."))]
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
+def test_a_decision_reads_policy_approvers_and_offers_with_the_locked_booking(db, make, role):
+    """Policy rows, named approvers and the waitlist offer come with the row-locked re-read,
+    not in look-ups of their own; the decision itself is unchanged."""
+    decider = make.user(role)
+    booking = make.booking(make.resource(safety_zone_id=make.zone().id))
+    view, sent = _statements(db, lambda: s.approve_booking(db.uow(), decider.id, booking.id))
+    assert view.status == "approved"
+    assert not [q for q in sent if q.startswith(("SELECT booking_policies.",
+                                                 "SELECT resource_approvers.",
+                                                 "SELECT waitlist_entries."))]
+    reread = [q for q in sent if "booking_policies" in q]
+    assert len(reread) == 1 and "waitlist_entries" in reread[0]
+    assert ("resource_approvers" in reread[0]) is (role is Role.STAFF)

@@ -157,3 +157,15 @@ def test_enqueue_message_to_a_bare_address(db):
     [m] = outbox(db)
     assert (m.kind, m.recipient_email, m.recipient_user_id, m.subject) == (
         "account", "someone@test.example", None, "Reset")
+
+
+def test_an_approver_who_switched_requests_off_is_not_told(db, make, people):
+    """The recipients of a new request and their preferences come from one query."""
+    with db.uow() as uow:
+        uow.session.add(NotificationPreference(user_id=people["staff"].id,
+                                               kind=E.REQUESTED.value, enabled=False,
+                                               updated_at=uow.now))
+        uow.commit()
+    make.booking(make.resource(), people["member"])
+    assert [m.recipient_email for m in outbox(db, E.REQUESTED.value)] == [
+        "root-admin@test.example"]
