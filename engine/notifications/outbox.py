@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import enum
 import uuid
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select
 
 from engine.audit import jsonable
 from engine.db import UnitOfWork
@@ -77,25 +78,12 @@ def _approvers_and_opted_out(uow: UnitOfWork, booking: Booking, kind: str | None
                              ) -> tuple[list[User], set[uuid.UUID]]:
     """`approvers_for`, and (for a `kind`) which of them switched that kind off: one round
     trip for a new request's recipients and their preferences."""
-    # late: the services import the outbox
-    from engine.models import ResourceApprover
-    from engine.services.policies import most_specific_approvers, names_approvers_of
+    from engine.services.policies import most_specific_approvers  # late: services import us
 
-    # Active staff and admins, each with the approver rows naming them for this resource
-    # (named people of other roles come too, as named_approvers returns them).
-    stmt = (select(User, ResourceApprover.id.label("approver_id"), ResourceApprover.resource_id,
-                   ResourceApprover.safety_zone_id, ResourceApprover.resource_type)
-            .outerjoin(ResourceApprover, and_(
-                ResourceApprover.user_id == User.id, names_approvers_of(booking.resource)))
-            .where(User.is_active.is_(True),
-                   or_(User.role.in_([Role.STAFF, Role.ADMIN]), ResourceApprover.id.is_not(None)))
-            .order_by(User.email))
-    if kind is not None:
-        stmt = stmt.add_columns(NotificationPreference.user_id.label("opted_out")).outerjoin(
-            NotificationPreference, and_(
-                NotificationPreference.user_id == User.id, NotificationPreference.kind == kind,
-                NotificationPreference.enabled.is_(False)))
-    rows = uow.session.execute(stmt).all()
+    resource = booking.resource
+    rows = uow.session.execute(_approvers_statement(with_preferences=kind is not None), {
+        "resource_id": resource.id, "zone_id": resource.safety_zone_id,
+        "resource_type": resource.resource_type, "kind": kind}).all()
     opted_out = {r.opted_out for r in rows if r.opted_out is not None} if kind else set()
     named = most_specific_approvers([(r.User, r) for r in rows if r.approver_id is not None])
     if named is not None:
@@ -104,27 +92,62 @@ def _approvers_and_opted_out(uow: UnitOfWork, booking: Booking, kind: str | None
     return list(staff.values()), opted_out
 
 
+@cache
+def _approvers_statement(*, with_preferences: bool) -> Any:
+    """Active staff and admins, each with the approver rows naming them for a resource (named
+    people of other roles come too, as named_approvers returns them), and with the preference
+    row of those who switched `kind` off. Built once with bound parameters (a statement used
+    again skips building and its cache key); a zone of NULL matches no zone row, as
+    `names_approvers_of` says for a resource without one."""
+    from engine.models import ResourceApprover  # late: the services import the outbox
+
+    names = or_(ResourceApprover.resource_id == bindparam("resource_id"),
+                ResourceApprover.safety_zone_id == bindparam("zone_id"),
+                ResourceApprover.resource_type == bindparam("resource_type"))
+    stmt = (select(User, ResourceApprover.id.label("approver_id"), ResourceApprover.resource_id,
+                   ResourceApprover.safety_zone_id, ResourceApprover.resource_type)
+            .outerjoin(ResourceApprover, and_(ResourceApprover.user_id == User.id, names))
+            .where(User.is_active.is_(True),
+                   or_(User.role.in_([Role.STAFF, Role.ADMIN]), ResourceApprover.id.is_not(None)))
+            .order_by(User.email))
+    if with_preferences:
+        stmt = stmt.add_columns(NotificationPreference.user_id.label("opted_out")).outerjoin(
+            NotificationPreference, and_(
+                NotificationPreference.user_id == User.id,
+                NotificationPreference.kind == bindparam("kind"),
+                NotificationPreference.enabled.is_(False)))
+    return stmt
+
+
+_OPTED_OUT = select(NotificationPreference.user_id).where(
+    NotificationPreference.kind == bindparam("kind"), NotificationPreference.enabled.is_(False),
+    NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)))
+
+
 def _opted_out(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str) -> set[uuid.UUID]:
     if not user_ids:
         return set()
-    return set(uow.session.scalars(
-        select(NotificationPreference.user_id).where(and_(
-            NotificationPreference.kind == kind, NotificationPreference.enabled.is_(False),
-            NotificationPreference.user_id.in_(user_ids)))))
+    return set(uow.session.scalars(_OPTED_OUT, {"kind": kind, "user_ids": user_ids}))
+
+
+#: `_opted_out` and `calendar_sequence` in one statement: the sequence as a scalar subquery on
+#: every row, the opted-out people outer-joined to a single row (NULL if none).
+_OPTED_OUT_AND_SEQUENCE = select(
+    select(func.count()).select_from(AuditLog)
+    .where(AuditLog.booking_id == bindparam("booking_id")).scalar_subquery(),
+    NotificationPreference.user_id,
+).select_from(select(literal(1).label("one")).subquery()).outerjoin(
+    NotificationPreference, and_(
+        NotificationPreference.kind == bindparam("kind"),
+        NotificationPreference.enabled.is_(False),
+        NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True))))
 
 
 def _opted_out_and_sequence(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: str,
                             booking_id: uuid.UUID) -> tuple[set[uuid.UUID], int]:
-    """`_opted_out` and `calendar_sequence` in one round trip: the sequence as a scalar
-    subquery on every row, the opted-out people outer-joined to a single row (NULL if none)."""
-    sequence = (select(func.count()).select_from(AuditLog)
-                .where(AuditLog.booking_id == booking_id).scalar_subquery())
-    one = select(literal(1).label("one")).subquery()
-    rows = uow.session.execute(
-        select(sequence, NotificationPreference.user_id).select_from(one).outerjoin(
-            NotificationPreference, and_(
-                NotificationPreference.kind == kind, NotificationPreference.enabled.is_(False),
-                NotificationPreference.user_id.in_(user_ids)))).all()
+    """`_opted_out` and `calendar_sequence` in one round trip."""
+    rows = uow.session.execute(_OPTED_OUT_AND_SEQUENCE, {
+        "booking_id": booking_id, "kind": kind, "user_ids": user_ids}).all()
     return {r[1] for r in rows if r[1] is not None}, int(rows[0][0] or 0)
 
 
