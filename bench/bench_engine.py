@@ -163,7 +163,7 @@ def measure_throughput(db: Database, res: SeedResult, ops: int, rng: random.Rand
     plain_w, engine_w = windows[:ops], windows[ops:]
     member, staff = rng.choice(res.member_ids), rng.choice(res.staff_ids)
     insert, close = plain_inserter(db.url, staff, member, res.now)
-    plain_s = engine_s = request_s = 0.0
+    plain_s = engine_s = request_s = engine_cpu = 0.0
     refused = 0
     try:
         for lo in range(0, ops, block):
@@ -171,6 +171,7 @@ def measure_throughput(db: Database, res: SeedResult, ops: int, rng: random.Rand
             for rid, s, e in plain_w[lo:lo + block]:
                 insert(rid, s, e)
             plain_s += time.perf_counter() - t
+            cpu = time.process_time()
             for rid, s, e in engine_w[lo:lo + block]:
                 t0 = time.perf_counter()
                 b = services.request_booking(db.uow(), member, resource_id=rid, start_time=s,
@@ -183,13 +184,15 @@ def measure_throughput(db: Database, res: SeedResult, ops: int, rng: random.Rand
                 t2 = time.perf_counter()
                 request_s += t1 - t0
                 engine_s += t2 - t0
+            engine_cpu += time.process_time() - cpu
     finally:
         close()
     plain_rate, engine_rate = ops / plain_s, ops / engine_s
     return {"ops": ops, "plain_per_s": plain_rate, "engine_pairs_per_s": engine_rate,
             "ratio": engine_rate / plain_rate, "request_ms": 1000 * request_s / ops,
             "approve_ms": 1000 * (engine_s - request_s) / ops,
-            "plain_ms": 1000 * plain_s / ops, "refused": refused}
+            "plain_ms": 1000 * plain_s / ops, "refused": refused,
+            "engine_cpu_ms": 1000 * engine_cpu / ops}
 
 
 # --------------------------------------------------------------------------- latency
@@ -202,6 +205,7 @@ def measure_conflicts(db: Database, res: SeedResult, calls: int, rng: random.Ran
     for rid, s, e, _ in windows[:50]:  # warm-up: pool, statement caches, buffers
         services.find_conflicts(db.uow(), actor, rid, s, e)
     service_ms: dict[str, list[float]] = {"near": [], "spread": []}
+    cpu = time.process_time()
     hits = {"hard": 0, "soft": 0}
     for rid, s, e, kind in windows[50:]:
         t = time.perf_counter()
@@ -209,6 +213,7 @@ def measure_conflicts(db: Database, res: SeedResult, calls: int, rng: random.Ran
         service_ms[kind].append(1000 * (time.perf_counter() - t))
         hits["hard"] += len(report.hard)
         hits["soft"] += len(report.soft)
+    cpu = time.process_time() - cpu
     query_ms = []
     with db.uow().read() as uow:
         resources = {r.id: r for r in uow.session.scalars(select(Resource))}
@@ -221,7 +226,8 @@ def measure_conflicts(db: Database, res: SeedResult, calls: int, rng: random.Ran
             "service_near": latency_summary(service_ms["near"]),
             "service_spread": latency_summary(service_ms["spread"]),
             "query_only": latency_summary(query_ms),
-            "mean_hard": hits["hard"] / calls, "mean_soft": hits["soft"] / calls}
+            "mean_hard": hits["hard"] / calls, "mean_soft": hits["soft"] / calls,
+            "service_cpu_ms": 1000 * cpu / calls}
 
 
 def explain_conflict_queries(db: Database, res: SeedResult) -> list[str]:
@@ -358,10 +364,12 @@ def _print_phase(backend: str, name: str, ph: dict) -> None:
     tp, cf = ph["throughput"], ph["conflicts"]
     print(f"   plain INSERT {tp['plain_per_s']:8.1f}/s | engine pairs {tp['engine_pairs_per_s']:7.1f}/s"
           f" | ratio {tp['ratio']:.2f} | request {tp['request_ms']:.1f} ms, approve "
-          f"{tp['approve_ms']:.1f} ms | refused {tp['refused']}")
+          f"{tp['approve_ms']:.1f} ms | refused {tp['refused']} | client CPU "
+          f"{tp['engine_cpu_ms']:.2f} ms/pair")
     s, q = cf["service"], cf["query_only"]
     print(f"   find_conflicts p50 {s['p50']:.2f} p95 {s['p95']:.2f} p99 {s['p99']:.2f} ms "
-          f"(query only p50 {q['p50']:.2f} p99 {q['p99']:.2f})", flush=True)
+          f"(query only p50 {q['p50']:.2f} p99 {q['p99']:.2f}) | client CPU "
+          f"{cf['service_cpu_ms']:.2f} ms/call", flush=True)
 
 
 def print_table(results: list[dict]) -> None:
@@ -392,12 +400,16 @@ def print_table(results: list[dict]) -> None:
     add("ratio engine/plain (aim >= 0.50)", lambda r, p: _mark(p['throughput']['ratio'], 0.5, True))
     add("  request / approve (ms each)",
         lambda r, p: f"{p['throughput']['request_ms']:.1f} / {p['throughput']['approve_ms']:.1f}")
+    add("  client CPU per pair (ms, this process)",
+        lambda r, p: f"{p['throughput']['engine_cpu_ms']:.2f}")
     add("  pairs measured / refused",
         lambda r, p: f"{p['throughput']['ops']} / {p['throughput']['refused']}")
     for key, label in (("service", "find_conflicts service"), ("service_near", "  near future"),
                        ("service_spread", "  spread over 2 years"), ("query_only", "  query only")):
         add(f"{label} p50/p95/p99 (ms)", lambda r, p, k=key: "/".join(
             f"{p['conflicts'][k][q]:.2f}" for q in ("p50", "p95", "p99")))
+    add("  client CPU per call (ms, this process)",
+        lambda r, p: f"{p['conflicts']['service_cpu_ms']:.2f}")
     add("find_conflicts p99 vs target", lambda r, p: _mark(
         p["conflicts"]["service"]["p99"], TARGET_P99_MS[r["backend"]], False) + " ms")
     add("machine load (1-min avg, start/end)",
