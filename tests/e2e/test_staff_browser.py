@@ -2,6 +2,8 @@
 calendar clicks, nothing fetched from the internet, light and dark themes, long words wrap."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.e2e.test_dashboard_browser import (  # noqa: F401 - fixtures used by name
@@ -53,8 +55,10 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for(timeout=TIMEOUT)
     assert page.locator(".js-plotly-plot .shapelayer path").count() >= 1  # the "now" line
-    page.locator(".js-plotly-plot g.trace.bars path").first.wait_for(timeout=TIMEOUT)
-    best = max(page.locator(".js-plotly-plot g.trace.bars path").all(),
+    # The first bar trace holds the invisible free slots; the others are bookings.
+    bookings = ".js-plotly-plot .barlayer g.trace.bars:not(:first-child) path"
+    page.locator(bookings).first.wait_for(timeout=TIMEOUT)
+    best = max(page.locator(bookings).all(),
                key=lambda p: (lambda b: b["width"] * b["height"] if b else 0)(p.bounding_box()))
     best.scroll_into_view_if_needed()  # the easiest bar to hit, on screen
     box = best.bounding_box()
@@ -66,7 +70,7 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     assert page.get_by_text(" · reference ").count() == 1  # the booking's card
 
     # An empty slot: the last slot point of the last row lies after every demo booking.
-    slot = page.locator(".js-plotly-plot g.trace.scatter path.point").last
+    slot = page.locator(".js-plotly-plot .barlayer g.trace.bars:first-child path").last
     slot.scroll_into_view_if_needed()
     box = slot.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -78,6 +82,68 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     settle(page)
     page.get_by_text(f"{resource} is free").wait_for(timeout=TIMEOUT)  # prefilled, and free
     page.screenshot(path=str(SHOTS / "calendar-slot-to-new-booking.png"), full_page=True)
+    ctx.close()
+
+
+def chart_px(page, when: str, row: int) -> tuple[float, float]:
+    """Page pixel of a time on the x axis and the middle of a row (0 = bottom) of the chart."""
+    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    x, y = page.evaluate("""([when, row]) => {
+        const L = document.querySelector('.js-plotly-plot')._fullLayout;
+        return [L.xaxis.d2p(when), L.yaxis.l2p(row)]; }""", [when, row])
+    return area["x"] + x, area["y"] + y
+
+
+def field_text(page, label: str) -> str:
+    """What a date or time field shows (its segments, without the bidi marks between)."""
+    text = page.locator(f"[role=group][aria-label='{label}']").first.inner_text()
+    return "".join(ch for ch in text if ch.isdigit() or ch in ":/")
+
+
+def pick_segment(page, label: str) -> None:
+    """Choose an option of a segmented control and wait for the page to redraw with it."""
+    option = page.get_by_role("radio", name=label, exact=True)
+    option.click()
+    page.wait_for_function("([label]) => [...document.querySelectorAll('[role=radio]')].some("
+                           "r => r.textContent.trim() === label && "
+                           "r.getAttribute('aria-checked') === 'true')", arg=[label],
+                           timeout=TIMEOUT)
+    settle(page)
+
+
+def test_calendar_drag_across_a_row_opens_the_form_prefilled_with_that_window(
+        server, browser, pages_on_failure):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure["calendar-drag"] = ctx.new_page()
+    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
+    page.goto(f"{server.url}/calendar")
+    page.get_by_role("heading", name="Calendar").wait_for(timeout=TIMEOUT)
+    settle(page)
+    pick_segment(page, "Day")  # about 30 px an hour: a pixel is well inside 15 minutes
+    pick_segment(page, "Drag a window")
+    page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullLayout"
+                           "?.dragmode === 'select'", timeout=TIMEOUT)
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # let the scroll end before reading pixel positions
+    day, resource = page.evaluate("""() => {
+        const L = document.querySelector('.js-plotly-plot')._fullLayout;
+        return [L.xaxis.range[0].slice(0, 10), L.yaxis._categories[0]]; }""")
+    x0, y = chart_px(page, f"{day} 09:10", 0)
+    x1, _ = chart_px(page, f"{day} 13:40", 0)
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for step in range(1, 11):  # a person's drag: several moves, not one jump
+        page.mouse.move(x0 + (x1 - x0) * step / 10, y + (3 if step % 2 else -3))
+    page.mouse.up()
+    page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.screenshot(path=str(SHOTS / "calendar-drag-to-new-booking.png"), full_page=True)
+    # Rounded out to the form's 15-minute grid: 09:00 to 13:45, that day, that resource.
+    assert field_text(page, "Start") == "09:00"
+    assert field_text(page, "End") == "13:45"
+    assert field_text(page, "Date") == f"{date.fromisoformat(day):%d/%m/%Y}"
+    chosen = page.get_by_role("combobox", name="Resource", exact=True).input_value()
+    assert chosen.startswith(f"{resource} · "), (resource, chosen)
     ctx.close()
 
 
