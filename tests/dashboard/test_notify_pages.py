@@ -46,9 +46,9 @@ def test_staff_can_subscribe_to_a_zone(dashboard, make):
     assert (feed.scope, feed.target_id) == ("zone", zone.id)
 
 
-def test_admin_retries_a_failed_message(dashboard, make):
+def test_admin_retries_a_failed_message_named_in_words_and_short_references(dashboard, make):
     member = make.user(email="gone@test.example")
-    make.booking(make.resource(), member, approve_by=make.admin)
+    booking = make.booking(make.resource(), member, approve_by=make.admin)
     with dashboard.uow() as uow:
         uow.session.execute(update(OutboxMessage).where(OutboxMessage.kind == "booking_approved")
                             .values(status="failed", attempts=8,
@@ -57,7 +57,9 @@ def test_admin_retries_a_failed_message(dashboard, make):
     at = signed_in(dashboard, make.admin, "admin_outbox")
     assert not errors(at)
     frame = at.dataframe[0].value
-    assert list(frame["to"]) == ["gone@test.example"] and "550" in frame["last error"][0]
+    assert list(frame["To"]) == ["gone@test.example"] and "550" in frame["Last error"][0]
+    assert list(frame["E-mail"]) == ["Booking approved"]
+    assert list(frame["Booking"]) == [str(booking.id)[:8]]
     at.multiselect(key="outbox-retry").select(at.multiselect(key="outbox-retry").options[0]).run()
     button(at, "Retry selected").click().run()
     assert not errors(at)
