@@ -70,11 +70,17 @@ def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | 
 @contextmanager
 def refused_by_database(uow: UnitOfWork, what: str):
     """A constraint firing inside the block (flush or commit) means a race that the locks should
-    have stopped: report it as a conflict, with nothing written."""
+    have stopped: report it as a conflict, with nothing written. An approval over a blackout
+    marked by refused_over_blackout is reported as the Python check does, naming the blackout."""
     try:
         yield
     except IntegrityError as exc:
         uow.session.rollback()
+        window = getattr(exc, _APPROVING, None)
+        if window is not None:
+            label, resource, start, end = window
+            in_way = [c for c in hard_conflicts(uow, resource, start, end) if c.kind == "blackout"]
+            raise ConflictError(f"{label} cannot be approved over a blackout", in_way) from exc
         if BLACKOUT_GUARD in str(exc.orig):
             raise ConflictError(f"{what} was refused by the database: an approved booking and "
                                 "a blackout would overlap", []) from exc
@@ -84,22 +90,23 @@ def refused_by_database(uow: UnitOfWork, what: str):
 
 #: What the database's blackout triggers (migration 0018) put first in every refusal.
 BLACKOUT_GUARD = "bookings_clear_of_blackouts"
+_APPROVING = "range_control_approving"
 
 
 @contextmanager
 def refused_over_blackout(uow: UnitOfWork, booking: Booking, resource: Resource,
                           start: datetime, end: datetime):
-    """The database refuses an approved booking over a blackout even where a Python check was
-    raced or skipped: report it as the check does (409), naming the blackout(s) in the way."""
+    """Mark the database's refusal of an approved booking over a blackout (raced or unchecked)
+    with what was being approved, for refused_by_database around the caller to name the
+    blackout. Re-raised, never turned into a ConflictError here: a batch that skips refused
+    items must not go on in a transaction whose statement failed."""
     label = booking_label(booking, uow.tz)
     try:
         yield
     except IntegrityError as exc:
-        if BLACKOUT_GUARD not in str(exc.orig):
-            raise
-        uow.session.rollback()
-        in_way = [c for c in hard_conflicts(uow, resource, start, end) if c.kind == "blackout"]
-        raise ConflictError(f"{label} cannot be approved over a blackout", in_way) from exc
+        if BLACKOUT_GUARD in str(exc.orig):
+            setattr(exc, _APPROVING, (label, resource, start, end))
+        raise
 
 
 #: The e-mail each status change sends (engine/notifications); actions not listed send none.

@@ -219,6 +219,27 @@ def test_approval_refused_by_the_database_alone_names_the_blackout(db, closed, m
     assert s.get_booking(db.uow(), closed["staff"].id, pending.id).status == "pending"
 
 
+def test_a_batch_refused_by_the_database_is_refused_whole(db, closed, monkeypatch):
+    """The batch approval skips requests its checks refuse, but a statement the database
+    refused ends the transaction: the whole batch is a 409 naming the blackout, nothing
+    approved (not even the clear request before it)."""
+    from engine.services.approval_queue import approve_clear
+
+    clear = s.request_booking(db.uow(), closed["member"].id, resource_id=closed["lone"].id,
+                              start_time=closed["start"], end_time=closed["end"],
+                              purpose="Practice")
+    under = s.request_booking(db.uow(), closed["member"].id, resource_id=closed["b"].id,
+                              start_time=closed["start"], end_time=closed["end"],
+                              purpose="Practice")
+    monkeypatch.setattr(lifecycle, "_check_approvable", lambda *a, **kw: [])
+    before = counts(db)
+    with pytest.raises(ConflictError) as err:
+        approve_clear(db.uow(), closed["staff"].id, [clear.id, under.id])
+    assert [c.id for c in err.value.conflicts] == [closed["blackout"].id]
+    assert counts(db) == before
+    assert s.get_booking(db.uow(), closed["staff"].id, clear.id).status == "pending"
+
+
 def test_reschedule_into_a_blackout_is_refused_by_the_database_too(db, closed, monkeypatch):
     later = closed["end"] + timedelta(hours=2)
     b = s.request_booking(db.uow(), closed["member"].id, resource_id=closed["b"].id,
