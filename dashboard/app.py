@@ -17,7 +17,7 @@ from engine.logs import configure_logging
 
 PAGES = Path(__file__).resolve().parent / "views"
 STATIC = Path(__file__).resolve().parent / "static"
-ROLE_LABELS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
+ROLE_LABELS = ui.ROLE_WORDS
 
 
 #: Once per browser tab: a click on a menu link on a narrow screen (where the sidebar is drawn

@@ -34,6 +34,8 @@ database_override: Database | None = None
 STATUS_COLOURS = {"pending": "#f0a202", "approved": "#2e933c", "denied": "#c0392b",
                   "cancelled": "#8d99ae", "bumped": "#7b2cbf", "blackout": "#1f2933"}
 STATUSES = ("pending", "approved", "denied", "cancelled", "bumped")
+#: A role as people call it (the engine's "user" is a member).
+ROLE_WORDS = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
 
 
 @st.cache_resource

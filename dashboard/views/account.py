@@ -17,7 +17,7 @@ me = services.get_user(ui.uow(), uid, uid)
 c1, c2, c3 = st.columns(3)
 c1.metric("Name", me.name)
 c2.metric("Email", me.email)
-c3.metric("Role", {"user": "Member"}.get(me.role, me.role.title()))
+c3.metric("Role", ui.ROLE_WORDS.get(me.role, me.role.title()))
 
 left, right = st.columns(2)
 with left:

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import ui
 from engine import services
 
-ROLES = {"user": "Member", "manager": "Manager", "staff": "Staff", "admin": "Admin"}
+ROLES = ui.ROLE_WORDS
 
 ui.page_header("Users")
 ui.flash()

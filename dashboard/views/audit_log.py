@@ -70,6 +70,11 @@ def readable(value, names: dict[str, str]) -> str:
     return str(value)
 
 
+def value_words(key: str, value):
+    """A role as people call it ("Member", not "user"); other values as they are."""
+    return ui.ROLE_WORDS.get(value, value) if key == "role" and isinstance(value, str) else value
+
+
 def subject(entry, names: dict[str, str]) -> str:
     ident = entry.booking_id or entry.entity_id
     return names.get(str(ident), ui.short_id(ident)) if ident else ""
@@ -81,8 +86,9 @@ def before_after(entry, names: dict[str, str]) -> pd.DataFrame:
     after = parse(entry.details)
     if entry.action in STATUS_AFTER and before:
         after.setdefault("status", STATUS_AFTER[entry.action])
-    rows = [{"Field": field_words(k), "Before": readable(before.get(k), names),
-             "After": readable(v, names)} for k, v in after.items() if k not in HIDDEN_FIELDS]
+    rows = [{"Field": field_words(k), "Before": readable(value_words(k, before.get(k)), names),
+             "After": readable(value_words(k, v), names)}
+            for k, v in after.items() if k not in HIDDEN_FIELDS]
     return pd.DataFrame(rows, columns=["Field", "Before", "After"])
 
 
@@ -138,7 +144,7 @@ def main() -> None:
         if entry.previous_state:
             with st.expander("Everything as it was before"):
                 st.dataframe(pd.DataFrame([
-                    {"Field": field_words(k), "Value": readable(v, names)}
+                    {"Field": field_words(k), "Value": readable(value_words(k, v), names)}
                     for k, v in entry.previous_state.items() if k not in HIDDEN_FIELDS]),
                     hide_index=True, width="stretch")
 
