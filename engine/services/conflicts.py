@@ -22,17 +22,20 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     literal,
     literal_column,
     null,
+    or_,
     select,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from engine.db import AnySelect, UnitOfWork
 from engine.domain.overlap import overlaps_clause
-from engine.domain.permissions import Permission
+from engine.domain.permissions import Permission, Role
 from engine.domain.rules import MAX_DURATION, opening_intervals, validate_window
 from engine.domain.status import BookingStatus
 from engine.domain.suggestions import nearest_free_windows
@@ -210,11 +213,53 @@ def find_conflicts(uow: UnitOfWork, actor_id: object, resource_id: object, start
     """Hard conflicts (approved bookings, blackouts) and soft ones (pending requests) for a
     window."""
     with uow.read():
-        rid, zone = _actor_and_scope(uow, actor_id, resource_id)
-        start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
-        exclude = ids_to_exclude(exclude_booking_id)
-        return _report(_scope_conflicts(uow, rid, zone, start, end, blackouts=True,
-                                        statuses=_REPORTED, exclude=exclude))
+        try:
+            actor_uuid = as_uuid("actor_id", actor_id)
+            resource_uuid = as_uuid("resource_id", resource_id)
+            start, end = validate_window(start_time, end_time, uow.now, allow_past=True)
+            exclude = ids_to_exclude(exclude_booking_id)
+        except ValidationError:
+            _actor_and_scope(uow, actor_id, resource_id)  # their errors come first, as ever
+            raise
+        params: dict[str, Any] = {"aid": actor_uuid, "rid": resource_uuid, "start": start,
+                                  "end": end, "lower": start - MAX_DURATION - timedelta(minutes=1)}
+        if exclude:
+            params["exclude"] = list(exclude)
+        rows = list(uow.session.execute(_find_statement(bool(exclude)), params))
+        head = rows[0] if rows and rows[0].kind == "actor" else None
+        if head is None or head.status != "active":
+            checked_actor(None, None)
+        assert head is not None  # checked_actor refused
+        require_role(Role(head.name), Permission.RESOURCE_VIEW)
+        if head.id is None:
+            raise NotFoundError("resource", resource_id)
+        return _report([_item(r) for r in rows[1:]])
+
+
+@cache
+def _find_statement(excluding: bool) -> AnySelect | CompoundSelect:
+    """find_conflicts in one round trip: the actor's role and state and the resource (a row
+    of kind 'actor', sorted first) beside what stands in the window on the resource's scope.
+    The scope is the resource itself or, when it has a zone, that zone's resources (a zone
+    of NULL matches nothing). The rows are only read once the actor's checks pass."""
+    target = aliased(Resource)
+    zone = select(target.safety_zone_id).where(target.id == bindparam("rid")).scalar_subquery()
+    scope = or_(Resource.id == bindparam("rid"), Resource.safety_zone_id == zone)
+    actor = (select(literal("actor", String(10)).label("kind"), Resource.id.label("id"),
+                    Resource.safety_zone_id.label("resource_id"),
+                    cast(User.role, String(50)).label("name"),
+                    cast(null(), Blackout.start_time.type).label("start_time"),
+                    cast(null(), Blackout.end_time.type).label("end_time"),
+                    cast(null(), Integer).label("priority"),
+                    case((User.is_active, "active"), else_="inactive").label("status"),
+                    cast(null(), Text).label("label"))
+             .select_from(User).outerjoin(Resource, Resource.id == bindparam("rid"))
+             .where(User.id == bindparam("aid")))
+    parts = _conflict_parts(
+        None, bindparam("start"), bindparam("end"), blackouts=True, statuses=_REPORTED,
+        exclude=bindparam("exclude", expanding=True) if excluding else None, scope=scope,
+        lower=bindparam("lower"))
+    return _ordered([*parts, actor])
 
 
 _ACTOR_AND_SCOPE = (select(User.role, User.is_active, Resource.id, Resource.safety_zone_id)

@@ -65,9 +65,11 @@ def test_approval_sends_no_separate_resource_read(db, make):
     assert not [q for q in sent if q.startswith("SELECT resources.")]
 
 
-def test_find_conflicts_reads_actor_and_resource_together_with_the_same_errors(db, make):
-    """find_conflicts loads the actor and the resource in one statement; the errors keep
-    their order: an inactive actor is refused before a missing resource is reported."""
+def test_find_conflicts_reads_actor_resource_and_conflicts_together_with_the_same_errors(
+        db, make):
+    """find_conflicts reads the actor, the resource and what is in the way in one statement;
+    the errors keep their order: an inactive actor is refused before a missing resource is
+    reported, and both before a bad window."""
     import uuid
     from sqlalchemy import event
 
@@ -84,7 +86,13 @@ def test_find_conflicts_reads_actor_and_resource_together_with_the_same_errors(d
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert report.hard == [] and report.soft == []
-    assert len([q for q in sent if q.lstrip().upper().startswith("SELECT")]) == 2
+    assert len([q for q in sent if q.lstrip().upper().startswith("SELECT")]) == 1
+    with pytest.raises(PermissionDenied):
+        s.find_conflicts(db.uow(), uuid.uuid4(), resource.id, end, start)
+    with pytest.raises(NotFoundError):
+        s.find_conflicts(db.uow(), staff.id, uuid.uuid4(), end, start)
+    with pytest.raises(ValidationError, match="end"):
+        s.find_conflicts(db.uow(), staff.id, resource.id, end, start)
     with pytest.raises(NotFoundError):
         s.find_conflicts(db.uow(), staff.id, uuid.uuid4(), start, end)
     with pytest.raises(ValidationError, match="resource_id"):
