@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from datetime import timedelta
-from typing import Any
 
 import streamlit as st
 
@@ -139,6 +138,5 @@ def signed_in_user(db: Database, cookie: SessionCookie):
     return user
 
 
-def sync_cookie(cookie: SessionCookie, user, manager: Any) -> None:
-    sync_browser(cookie, st.session_state.get("rc_token") if user is not None else None,
-                 manager)
+def sync_cookie(cookie: SessionCookie, user) -> None:
+    sync_browser(cookie, st.session_state.get("rc_token") if user is not None else None)

@@ -3,14 +3,16 @@ engine session's random token ('sid'), so the engine decides on every run whethe
 signs anyone in (sign-out, "sign out everywhere", a password change or a deactivation revoke
 the session and the cookie with it).
 
-Streamlit can read cookies (`st.context.cookies`) but needs a browser component to write them;
-extra-streamlit-components' CookieManager is the one streamlit-authenticator itself uses.
+Streamlit can read cookies (`st.context.cookies`) but not write them: a small script in the
+page (`st.html`) writes it, without the rerun a cookie component would cause.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from email.utils import format_datetime
+from typing import Literal
 
 import jwt
 import streamlit as st
@@ -52,36 +54,40 @@ class SessionCookie:
         return "delete" if isinstance(raw, str) and raw else None
 
 
-def cookie_manager() -> Any:
-    """The browser component that writes cookies, drawn on every run from the first (like
-    the library's own): drawn only when needed, its first answer reruns the page just after
-    sign-in and a page's fresh widgets (the New booking times) lose their defaults."""
-    import extra_streamlit_components as stx
-
-    return stx.CookieManager(key="rc-cookies")
+#: Marks the cookie writer's (invisible) element, so the page's style hides its gap.
+WRITER_CLASS = "rc-cookie-writer"
 
 
-def sync_browser(cookie: SessionCookie, sid: str | None, manager: Any) -> None:
-    """Draw the cookie setter (or deleter) on every run until the browser's cookie matches
-    the session: a run that signs in or out can be cut short by a rerun, so one attempt in
-    that run alone would sometimes never reach the browser."""
+def cookie_script(name: str, value: str | None, expires: datetime | None = None) -> str:
+    """A script that sets the cookie (or, for None, deletes it) in the browser."""
+    if value is None:
+        attrs = f"{name}=; expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    else:
+        assert expires is not None
+        attrs = f"{name}={value}; expires={format_datetime(expires.astimezone(UTC), usegmt=True)}"
+    line = json.dumps(f"{attrs}; path=/; SameSite=Strict")
+    return f'<div class="{WRITER_CLASS}"><script>document.cookie = {line};</script></div>'
+
+
+def sync_browser(cookie: SessionCookie, sid: str | None) -> None:
+    """Write (or delete) the browser's cookie until it matches the session, with a script in
+    the page: a cookie component would answer with a rerun, and a rerun just after sign-in
+    can reach the browser before the first page's widgets have mounted, so New booking's
+    times showed their defaults. Drawn on every run until it matches (st.context.cookies are
+    the browser's at connection time), as a run that signs in or out can be cut short."""
     raw = st.context.cookies.get(cookie.name)
     action = cookie.needed(raw, sid)
-    if action is None:
+    if action == "delete" or (sid is None and "rc_cookie_value" in st.session_state):
+        st.session_state.pop("rc_cookie_value", None)
+        st.html(cookie_script(cookie.name, None), unsafe_allow_javascript=True)
+        return
+    if action is None or sid is None:
         st.session_state.pop("rc_cookie_value", None)
         return
-    if action == "set" and sid:
-        # The same value on every run until it lands: a new one each run would redraw it.
-        kept: tuple[str, datetime] | None = st.session_state.get("rc_cookie_value")
-        if kept is None or cookie.sid(kept[0]) != sid:
-            now = datetime.now(UTC)
-            kept = cookie.encode(sid, now), now + timedelta(days=cookie.expiry_days)
-            st.session_state["rc_cookie_value"] = kept
-        value, expires = kept
-        manager.set(cookie.name, value, key="rc-set-cookie",
-                    expires_at=expires.astimezone().replace(tzinfo=None))
-    else:
-        try:
-            manager.delete(cookie.name, key="rc-delete-cookie")
-        except KeyError:
-            pass  # the component's cookie list had not arrived yet: deleted all the same
+    # The same value on every run until it lands: a new one each run would redraw it.
+    kept: tuple[str, datetime] | None = st.session_state.get("rc_cookie_value")
+    if kept is None or cookie.sid(kept[0]) != sid:
+        now = datetime.now(UTC)
+        kept = cookie.encode(sid, now), now + timedelta(days=cookie.expiry_days)
+        st.session_state["rc_cookie_value"] = kept
+    st.html(cookie_script(cookie.name, *kept), unsafe_allow_javascript=True)

@@ -1,0 +1,111 @@
+"""The app shell in a real browser: every page URL can be bookmarked (signed out or in), a
+page the role may not use lands on its first page with a note, and on a phone the menu
+closes once a page is chosen."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_dashboard_browser import (  # noqa: F401 - fixtures used by name
+    SHOTS, TIMEOUT, browser, pages_on_failure, server, settle,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+LOGINS = {"member": ("member@range.example", "member-demo-pass"),
+          "staff": ("staff@range.example", "staff-demo-pass")}
+
+
+def submit_sign_in(page, role: str) -> None:
+    """Sign in with the form the current URL shows, as a person would (after the first run
+    and the cookie check have settled)."""
+    email, password = LOGINS[role]
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    settle(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+
+
+def no_page_not_found(page) -> None:
+    page.wait_for_timeout(300)  # Streamlit's "Page not found" dialog comes after the run
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def times_match_availability(page) -> None:
+    """The Start and End boxes show the window the page checked, not their "now" default (a
+    browser that kept the sign-in run's widgets showed the defaults, and sent them back)."""
+    free = page.get_by_text(" is free ").first
+    free.wait_for(timeout=TIMEOUT)
+    shown = [page.get_by_test_id("stTimeInput").filter(has_text=label)
+             .locator("input[type=hidden]").first.input_value()[:5] for label in ("Start", "End")]
+    assert f"{shown[0]} – {shown[1]}" in free.inner_text(), (shown, free.inner_text())
+
+
+@pytest.mark.parametrize("role,path,heading", [
+    ("member", "new_booking", "New booking"),      # the member's first page
+    ("staff", "approval_queue", "Approval queue"),  # the staff's first page
+    ("member", "calendar", "Calendar"),
+    ("staff", "all_bookings", "All bookings"),
+])
+def test_a_bookmarked_page_opens_after_sign_in_and_again_from_the_cookie(
+        server, browser, pages_on_failure, role, path, heading):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure[f"bookmark-{path}"] = ctx.new_page()
+    page.goto(f"{server.url}/{path}")  # signed out: the sign-in form, at that URL
+    submit_sign_in(page, role)
+    page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
+    settle(page)
+    no_page_not_found(page)
+    assert page.url.rstrip("/").endswith(f"/{path}")
+    if path == "new_booking":
+        times_match_availability(page)
+    page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
+    settle(page)
+
+    again = ctx.new_page()  # signed in by the cookie: the bookmark opens the page directly
+    again.goto(f"{server.url}/{path}")
+    again.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
+    settle(again)
+    no_page_not_found(again)
+    assert again.url.rstrip("/").endswith(f"/{path}")
+    again.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+    if path == "new_booking":
+        times_match_availability(again)
+    ctx.close()
+
+
+def test_signing_in_at_the_root_lands_on_the_roles_first_page_at_its_own_url(
+        server, browser, pages_on_failure):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure["root"] = ctx.new_page()
+    page.goto(server.url)
+    submit_sign_in(page, "staff")
+    page.get_by_role("heading", name="Approval queue").wait_for(timeout=TIMEOUT)
+    settle(page)
+    no_page_not_found(page)
+    assert page.url.rstrip("/").endswith("/approval_queue")
+    ctx.close()
+
+
+def test_a_page_the_role_may_not_use_lands_on_its_first_page_with_a_note(
+        server, browser, pages_on_failure):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = pages_on_failure["refused"] = ctx.new_page()
+    page.goto(f"{server.url}/audit_log")  # bookmarked by someone else, opened by a member
+    submit_sign_in(page, "member")
+    page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    page.get_by_text("Audit log is not open to members").wait_for(timeout=TIMEOUT)
+    settle(page)
+    no_page_not_found(page)
+    assert page.get_by_role("heading", name="Audit log").count() == 0
+    page.screenshot(path=str(SHOTS / "nav-refused-page-note.png"), full_page=True)
+    page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
+
+    again = ctx.new_page()  # already signed in: the same
+    again.goto(f"{server.url}/admin_users")
+    again.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    again.get_by_text("Users is not open to members").wait_for(timeout=TIMEOUT)
+    settle(again)
+    no_page_not_found(again)
+    ctx.close()
