@@ -13,7 +13,8 @@ times over --runs repetitions:
 - page switch: a click in the side navigation until the same condition.
 
     .venv/bin/python bench/bench_browser.py --runs 5
-    .venv/bin/python bench/bench_browser.py --database-url postgresql+psycopg://...  # an existing, migrated database
+    .venv/bin/python bench/bench_browser.py --app-root /tmp/before  # an older checkout's dashboard
+    .venv/bin/python bench/bench_browser.py --database-url postgresql+psycopg://...  # migrated
 
 Run it on a quiet machine: the figures are wall-clock and include Chromium's own work.
 """
@@ -58,14 +59,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_dashboard(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+def start_dashboard(env: dict[str, str], log: Path, root: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     streamlit = Path(sys.executable).with_name("streamlit")
     proc = subprocess.Popen(
         [str(streamlit), "run", "dashboard/app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        cwd=root, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -106,7 +107,8 @@ def sign_in(page, url: str, role: str) -> float:
 
 def summary(name: str, seconds: list[float]) -> str:
     ms = sorted(s * 1000 for s in seconds)
-    return f"{name:<34} median {statistics.median(ms):7.0f} ms   worst {ms[-1]:7.0f} ms   (n={len(ms)})"
+    return (f"{name:<34} median {statistics.median(ms):7.0f} ms   worst {ms[-1]:7.0f} ms   "
+            f"(n={len(ms)})")
 
 
 def main() -> None:
@@ -114,21 +116,26 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--database-url", help="use this migrated database instead of a fresh "
                                            "SQLite one with the demo data")
+    ap.add_argument("--app-root", type=Path, default=ROOT,
+                    help="the checkout whose dashboard to serve (e.g. an older copy, for "
+                         "before/after figures from the same bench)")
     args = ap.parse_args()
+    root = args.app_root.resolve()
+    start_load = os.getloadavg()
 
     from playwright.sync_api import sync_playwright
 
     data = Path(tempfile.mkdtemp(prefix="rc-bench-browser-"))
     # PYTHONPATH: this checkout, even where the package is installed from elsewhere.
-    env = {**os.environ, "RANGE_CONTROL_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "RANGE_CONTROL_DATA_DIR": str(data), "PYTHONPATH": str(root)}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     else:
         env.pop("DATABASE_URL", None)
         for cmd in (["migrate"], ["demo", "--if-empty"]):
-            subprocess.run([sys.executable, "-m", "engine", *cmd], cwd=ROOT, env=env, check=True,
+            subprocess.run([sys.executable, "-m", "engine", *cmd], cwd=root, env=env, check=True,
                            capture_output=True)
-    proc, url = start_dashboard(env, data / "streamlit.log")
+    proc, url = start_dashboard(env, data / "streamlit.log", root)
     results: dict[str, list[float]] = {}
     try:
         with sync_playwright() as p:
@@ -146,7 +153,7 @@ def main() -> None:
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                     page = ctx.new_page()
                     results.setdefault(f"sign-in ({role})", []).append(sign_in(page, url, role))
-                    for r, path, heading, label, chart in PAGES:
+                    for r, path, heading, _, chart in PAGES:
                         if r != role:
                             continue
                         t0 = time.perf_counter()
@@ -169,7 +176,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
     load = os.getloadavg()
-    print(f"dashboard at {url}, {args.runs} runs, load average {load[0]:.1f} {load[1]:.1f}")
+    print(f"dashboard of {root} at {url}, {args.runs} runs; load average (1 min) "
+          f"{start_load[0]:.1f} at the start, {load[0]:.1f} at the end")
     for name, seconds in results.items():
         print(summary(name, seconds))
 

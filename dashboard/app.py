@@ -5,6 +5,7 @@ keeps people away from pages whose every call would be refused.
 """
 from __future__ import annotations
 
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -143,6 +144,23 @@ def signed_in_pages(role: str) -> dict[str, list[st.Page]]:
     return {**sections, "": hidden}
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per server, in the background while the first visitor signs in: import the chart
+    library and draw one small chart (its templates and validators load lazily), so the first
+    Calendar or Reports page does not pay about a second for it."""
+    def work() -> None:
+        import plotly.express as px
+
+        import dashboard.report_charts  # noqa: F401 - imported for its imports
+
+        px.bar(x=[1], y=[1]).to_dict()
+
+    thread = threading.Thread(target=work, name="rc-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def sidebar(db, user) -> None:
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.email}")
@@ -170,6 +188,7 @@ def main() -> None:
     # On a phone the menu covers the page: choosing a page in it closes it.
     st.html(CLOSE_MENU_ON_PHONES, unsafe_allow_javascript=True)
     db = ui.database()
+    warm_up()
     forms_slot = st.container()  # drawn on every run, so nothing below it moves
     cookie = auth.session_cookie(settings)
     user = auth.signed_in_user(db, cookie)

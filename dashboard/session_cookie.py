@@ -78,7 +78,8 @@ def sync_browser(cookie: SessionCookie, sid: str | None) -> None:
     raw = st.context.cookies.get(cookie.name)
     action = cookie.needed(raw, sid)
     if action == "delete" or (sid is None and "rc_cookie_value" in st.session_state):
-        st.session_state.pop("rc_cookie_value", None)
+        # Signed out in this tab after a cookie was written: deleted on every run until the
+        # next sign-in, like the setter (st.context.cookies never saw the written one).
         st.html(cookie_script(cookie.name, None), unsafe_allow_javascript=True)
         return
     if action is None or sid is None:

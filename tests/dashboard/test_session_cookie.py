@@ -54,3 +54,15 @@ def test_a_signed_out_browser_is_told_to_delete_any_cookie_it_still_has():
     assert COOKIE.needed("garbage", None) == "delete"
     assert COOKIE.needed(None, None) is None
     assert COOKIE.needed(object(), None) is None  # AppTest hands out mocks, not strings
+
+
+def test_the_page_script_writes_the_cookie_for_the_whole_site_until_it_expires_or_deletes_it():
+    from dashboard.session_cookie import cookie_script
+
+    expires = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    written = cookie_script("range_control_auth", "abc.def.ghi", expires)
+    assert ('document.cookie = "range_control_auth=abc.def.ghi; '
+            'expires=Tue, 01 Dec 2026 09:30:00 GMT; path=/; SameSite=Strict";') in written
+    deleted = cookie_script("range_control_auth", None)
+    assert ('"range_control_auth=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/; '
+            'SameSite=Strict"') in deleted
