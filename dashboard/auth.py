@@ -3,8 +3,8 @@
 Each sign-in is an engine session (engine/services/sessions.py) whose random token lives in
 st.session_state and, for the next visit, in our signed cookie (dashboard/session_cookie.py);
 sign-out, "sign out everywhere", a password change or a deactivation revoke the session, so an
-old token or cookie signs no one in. The forms come from streamlit-authenticator through
-dashboard/auth_forms.py, which calls back into `DashboardAccounts`.
+old token or cookie signs no one in. The forms are drawn by dashboard/auth_forms.py (the one
+module that imports streamlit-authenticator), which calls back into `DashboardAccounts`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from engine.errors import DomainError
 from engine.passwords import POLICY
 
 SESSION_KEYS = ("rc_user_id", "rc_role", "rc_token")
-#: What streamlit-authenticator's forms read and write about the signed-in user.
+#: What the pages (and the tests' signed-in helper) read about the signed-in user.
 FORM_KEYS = ("authentication_status", "username", "name", "email", "roles")
 SESSION_ENDED = "Your session has ended: please sign in again."
 

@@ -1,35 +1,32 @@
-"""The sign-in, registration and change-password forms, drawn by streamlit-authenticator.
+"""The sign-in, registration and change-password forms, with streamlit-authenticator's captcha.
 
-This adapter is the only module that imports the library, so an upgrade touches this file
-alone. It uses the library's public widgets (`login`, `register_user`, `reset_password`) and
-its public model class, whose credential methods are answered by the engine (`Accounts`):
-no credentials dict, no YAML. The library's own cookie is switched off
-(`cookie_expiry_days=0`, a name we never set); the sign-in cookie and the session are ours
+This adapter is the only dashboard module that imports streamlit-authenticator, so an upgrade
+touches this file alone, and it uses only names the library exports (`Helpers.generate_captcha`,
+`Helpers.check_captcha`). The forms are our own `st.form`s: the library's `login`,
+`register_user` and `reset_password` widgets check and store credentials in its own model (a
+credentials dict of password hashes), and 0.4.2 (the newest release the registry holds) has no
+public hook to put the engine's check in its place; answering them would mean replacing the
+library's internal `authentication_controller.authentication_model`. Every credential question
+goes to the engine (`Accounts`); the sign-in cookie and the session are ours
 (dashboard/session_cookie.py, dashboard/auth.py).
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.models import AuthenticationModel
-from streamlit_authenticator.utilities import (
-    CredentialsError,
-    LoginError,
-    RegisterError,
-    ResetError,
-    Validator,
-)
+from streamlit_authenticator import Helpers
 
 from engine.errors import DomainError
 
-#: A cookie name the library may look for and never finds: the sign-in cookie is ours.
-_LIBRARY_COOKIE = "range_control_forms_unused"
+#: Where the registration captcha's answer waits (encrypted with the cookie key) between runs.
+CAPTCHA_KEY = "register_user_captcha"
+REPEAT_MISMATCH = "Repeat password must match the password."
+CAPTCHA_WRONG = "Captcha was entered incorrectly: type the digits in the picture."
 
 
 class FormError(Exception):
-    """A form's answer for the user (the library's or the engine's rule, in words)."""
+    """A form's answer for the user (the form's or the engine's rule, in words)."""
 
 
 class Accounts(Protocol):
@@ -44,88 +41,76 @@ class Accounts(Protocol):
     def change_password(self, current_password: str, new_password: str) -> None: ...
 
 
-class _EngineRules(Validator):
-    """Password rules live in the engine (engine/passwords.py); the form defers to them."""
-
-    def validate_password(self, password: str) -> bool:
-        return True
-
-
-class _EngineModel(AuthenticationModel):
-    """The library's model with every credential question answered by the engine."""
-
-    def __init__(self, accounts: Accounts, validator: Validator):
-        super().__init__({"usernames": {}}, auto_hash=False, validator=validator)
-        self.accounts = accounts
-        self.refusal: str | None = None
-
-    def check_credentials(self, username: str, password: str) -> bool:
-        try:
-            email, name, role = self.accounts.sign_in(username, password)
-        except DomainError as exc:
-            self.refusal = exc.message
-            return False
-        self.credentials["usernames"][username] = {"email": email, "name": name,
-                                                   "roles": [role]}
-        return True
-
-    def register_user(self, new_first_name: str, new_last_name: str, new_email: str,
-                      new_username: str, new_password: str, password_hint: str,
-                      pre_authorized: Any = None, roles: Any = None,
-                      callback: Any = None) -> tuple[str, str, str]:
-        name = f"{new_first_name} {new_last_name}"
-        try:
-            self.accounts.register(new_email, new_password, name)
-        except DomainError as exc:
-            raise RegisterError(exc.message) from exc
-        return new_email, new_email, name
-
-    def reset_password(self, username: str, password: str, new_password: str,
-                       callback: Any = None) -> bool:
-        try:
-            self.accounts.change_password(password, new_password)
-        except DomainError as exc:
-            raise ResetError(exc.message) from exc
-        return True
-
-
 class Forms:
     def __init__(self, accounts: Accounts, *, secret_key: str, password_help: str):
-        """`secret_key` signs the registration captcha."""
-        self._library = stauth.Authenticate(
-            {"usernames": {}}, _LIBRARY_COOKIE, secret_key, cookie_expiry_days=0,
-            validator=_EngineRules(), auto_hash=False, login_sleep_time=0,
-            password_instructions=password_help)
-        self._model = _EngineModel(accounts, self._library.authentication_controller.validator)
-        self._library.authentication_controller.authentication_model = self._model
+        """`secret_key` encrypts the registration captcha's answer in the session."""
+        self.accounts = accounts
+        self.secret_key = secret_key
+        self.password_help = password_help
 
     def sign_in(self, *, title: str, email_label: str, button: str) -> str | None:
         """Draw the sign-in form; after a refused attempt, the reason to show."""
+        with st.form("sign-in"):
+            st.subheader(title)
+            email = st.text_input(email_label, autocomplete="username")
+            password = st.text_input("Password", type="password",
+                                     autocomplete="current-password")
+            sent = st.form_submit_button(button, type="primary")
+        if not sent:
+            return None
         try:
-            self._library.login(location="main", key="sign-in",
-                                fields={"Form name": title, "Username": email_label,
-                                        "Password": "Password", "Login": button})
-        except LoginError as exc:
-            return str(exc)
-        if st.session_state.get("authentication_status") is False:
-            return self._model.refusal or "email or password is incorrect"
+            self.accounts.sign_in(email.strip(), password)
+        except DomainError as exc:
+            return exc.message
         return None
 
     def register(self, *, title: str, button: str) -> str | None:
         """Draw the registration form (with its captcha); the e-mail once submitted."""
+        with st.form("register"):
+            st.subheader(title)
+            first, last = st.columns(2)
+            first_name = first.text_input("First name", autocomplete="given-name")
+            last_name = last.text_input("Last name", autocomplete="family-name")
+            email = st.text_input("Email", autocomplete="email")
+            left, right = st.columns(2)
+            password = left.text_input("Password", type="password", help=self.password_help,
+                                       autocomplete="new-password")
+            repeat = right.text_input("Repeat password", type="password",
+                                      autocomplete="new-password")
+            entered = st.text_input("Captcha", autocomplete="off")
+            st.image(Helpers.generate_captcha(CAPTCHA_KEY, self.secret_key))
+            sent = st.form_submit_button(button, type="primary")
+        if not sent:
+            return None
+        if password != repeat:
+            raise FormError(REPEAT_MISMATCH)
+        if not Helpers.check_captcha(CAPTCHA_KEY, entered.strip(), self.secret_key):
+            raise FormError(CAPTCHA_WRONG)
+        del st.session_state[CAPTCHA_KEY]  # one answer per picture
+        name = f"{first_name.strip()} {last_name.strip()}".strip()
         try:
-            email, _, _ = self._library.register_user(
-                location="main", merge_username_email=True, password_hint=False,
-                captcha=True, key="register", fields={"Form name": title, "Register": button})
-        except (RegisterError, CredentialsError) as exc:
-            raise FormError(str(exc)) from exc
-        return email
+            self.accounts.register(email.strip(), password, name)
+        except DomainError as exc:
+            raise FormError(exc.message) from exc
+        return email.strip()
 
-    def change_password(self, email: str, *, title: str, button: str) -> bool:
+    def change_password(self, *, title: str, button: str) -> bool:
         """Draw the change-password form; True once the engine changed it."""
+        with st.form("change-password"):
+            st.subheader(title)
+            current = st.text_input("Current password", type="password",
+                                    autocomplete="current-password")
+            new = st.text_input("New password", type="password", help=self.password_help,
+                                autocomplete="new-password")
+            repeat = st.text_input("Repeat password", type="password",
+                                   autocomplete="new-password")
+            sent = st.form_submit_button(button, type="primary")
+        if not sent:
+            return False
+        if new != repeat:
+            raise FormError("Repeat password must match the new password.")
         try:
-            return bool(self._library.reset_password(email, key="change-password",
-                                                     fields={"Form name": title,
-                                                             "Reset": button}))
-        except (ResetError, CredentialsError) as exc:
-            raise FormError(str(exc)) from exc
+            self.accounts.change_password(current, new)
+        except DomainError as exc:
+            raise FormError(exc.message) from exc
+        return True

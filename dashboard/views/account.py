@@ -22,7 +22,7 @@ c3.metric("Role", ui.ROLE_WORDS.get(me.role, me.role.title()))
 left, right = st.columns(2)
 with left:
     try:
-        if st.session_state["rc_forms"].change_password(me.email, title="Change password",
+        if st.session_state["rc_forms"].change_password(title="Change password",
                                                         button="Change password"):
             st.success("Password changed; your other signed-in browsers are signed out.")
     except FormError as exc:

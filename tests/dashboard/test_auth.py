@@ -261,3 +261,43 @@ def test_register_page_is_absent_where_self_registration_is_closed(db_url, clock
 def test_the_sign_in_source_trusts_forwarded_headers_only_from_a_proxy(peer, forwarded, expected):
     from dashboard.auth import client_address
     assert client_address(peer, forwarded) == expected
+
+
+def test_register_refuses_a_wrong_captcha_and_creates_no_account(dashboard):
+    at = new_app().run()
+    at.switch_page("views/register.py").run()
+    by_label(at.text_input, "First name").input("Robin")
+    by_label(at.text_input, "Last name").input("Shaw")
+    by_label(at.text_input, "Email").input("robin@club.example")
+    by_label(at.text_input, "Password").input("long-enough-1")
+    by_label(at.text_input, "Repeat password").input("long-enough-1")
+    key = dashboard.settings.signing_key("cookie_key")
+    answer = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
+    by_label(at.text_input, "Captcha").input(str((int(answer) + 1) % 10000).zfill(4))
+    button(at, "Create account").click().run()
+    assert any("Captcha was entered incorrectly" in e for e in errors(at))
+    assert not at.success
+    with pytest.raises(AuthenticationError):
+        services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
+
+
+def test_change_password_needs_the_repeat_to_match(dashboard, make):
+    member = make.user()
+    at = signed_in(dashboard, member, "account")
+    by_label(at.text_input, "Current password").input(PASSWORD)
+    by_label(at.text_input, "New password").input("brand-new-pass")
+    by_label(at.text_input, "Repeat password").input("brand-new-pasS")
+    button(at, "Change password").click().run()
+    assert any("Repeat password must match the new password" in e for e in errors(at))
+    assert services.authenticate(dashboard.uow(), member.email, PASSWORD).id == member.id
+
+
+def test_only_the_forms_adapter_imports_streamlit_authenticator():
+    """An upgrade of the library touches one file (issue 14)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    importers = {str(p.relative_to(root)) for folder in ("dashboard", "engine", "api", "reports")
+                 for p in (root / folder).rglob("*.py")
+                 if "streamlit_authenticator" in p.read_text(encoding="utf-8")}
+    assert importers == {"dashboard/auth_forms.py"}
