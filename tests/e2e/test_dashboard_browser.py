@@ -6,142 +6,55 @@ screenshots under tests/e2e/screenshots/.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, prepare_demo
+from tests.e2e.steps import (
+    FREE_RESOURCE,
+    TIMEOUT,
+    choose,
+    database,
+    fill_purpose,
+    go_to,
+    settle,
+    shot,
+    sign_in,
+    signed_in_page,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-RESOURCE = "E2E Lane"
 PURPOSE = "Browser test practice"
-TIMEOUT = 60_000
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run does)")
-    data = tmp_path_factory.mktemp("e2e-data")
-    env = prepare_demo(data)
-    env["RANGE_CONTROL_DATA_DIR"] = str(data)
-    env["BOARD_REFRESH_SECONDS"] = "5"
-    _add_free_resource(data)
-    srv = DashboardServer(env, data / "streamlit.log")
-    srv.data = data
-    try:
-        srv.wait()
-        yield srv
-    finally:
-        srv.stop()
-
-
-def _add_free_resource(data: Path) -> None:
-    """A resource with no bookings, so tomorrow's default window is certainly free."""
-    from engine.config import Settings
-    from engine.db import Database
-    from engine.demo import DEMO_LOGINS
-    from engine.services import authenticate, create_resource
-
-    db = Database(settings=Settings(RANGE_CONTROL_DATA_DIR=str(data),
-                                    DATABASE_URL=f"sqlite:///{data / 'range_control.db'}"))
-    admin = authenticate(db.uow(), *DEMO_LOGINS["admin"])
-    create_resource(db.uow(), admin.id, name=RESOURCE, resource_type="lane",
-                    description="Lane kept free for the browser test")
-    db.dispose()
-
-
-@pytest.fixture
-def pages_on_failure(request):
-    """Pages registered here are saved as failure-*.png when the test fails, to see why."""
-    pages: dict = {}
-    yield pages
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for name, page in pages.items():
-            try:
-                page.screenshot(path=str(SHOTS / f"failure-{name}.png"), full_page=True)
-            except Exception:  # noqa: BLE001 - the page may be gone already
-                pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def settle(page) -> None:
-    """Wait for the script run to finish and the previous run's (stale) elements to go."""
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=stStatusWidgetRunningIcon],"
-        "[data-testid=stStatusWidgetRunningManIcon]') && "
-        "!document.querySelector('[data-stale=true]')", timeout=TIMEOUT)
-
-
-def sign_in(page, url: str, email: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
-    page.wait_for_timeout(500)  # as a person would: the first run and the cookie check finish
-    settle(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
-    page.wait_for_timeout(500)  # the cookie components report back and rerun once
-    settle(page)
-
-
-def choose(page, label: str, text: str) -> None:
-    """Pick an option of a Streamlit selectbox by typing into its search."""
-    settle(page)
-    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
-    box.locator("input").click()
-    page.keyboard.type(text)
-    page.get_by_role("option", name=text, exact=False).first.click()
 
 
 def test_member_requests_staff_approves_member_sees_it_approved(server, browser,
                                                               pages_on_failure):
-    member_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    member = pages_on_failure["member"] = member_ctx.new_page()
-    sign_in(member, server.url, "member@range.example", "member-demo-pass")
+    member_ctx, member = signed_in_page(browser, server.url, "member", pages_on_failure, "member")
     member.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
-    choose(member, "Resource", RESOURCE)
-    member.get_by_text(f"{RESOURCE} is free").wait_for(timeout=TIMEOUT)
+    choose(member, "Resource", FREE_RESOURCE)
+    member.get_by_text(f"{FREE_RESOURCE} is free").wait_for(timeout=TIMEOUT)
     settle(member)
-    member.get_by_label("Purpose").fill(PURPOSE)
-    member.get_by_label("Purpose").press("Control+Enter")
-    settle(member)
-    member.screenshot(path=str(SHOTS / "1-member-new-booking.png"), full_page=True)
+    fill_purpose(member, PURPOSE)
+    shot(member, "1-member-new-booking")
     member.get_by_role("button", name="Send request").click()
     member.get_by_text("Request sent").wait_for(timeout=TIMEOUT)
-    member.screenshot(path=str(SHOTS / "2-member-request-sent.png"), full_page=True)
+    shot(member, "2-member-request-sent")
 
-    staff_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    staff = pages_on_failure["staff"] = staff_ctx.new_page()
-    sign_in(staff, server.url, "staff@range.example", "staff-demo-pass")
+    staff_ctx, staff = signed_in_page(browser, server.url, "staff", pages_on_failure, "staff")
     staff.get_by_role("heading", name="Approval queue").wait_for(timeout=TIMEOUT)
-    choose(staff, "Request to decide", RESOURCE)
-    staff.get_by_role("heading", name=RESOURCE).wait_for(timeout=TIMEOUT)
+    choose(staff, "Request to decide", FREE_RESOURCE)
+    staff.get_by_role("heading", name=FREE_RESOURCE).wait_for(timeout=TIMEOUT)
     settle(staff)
-    staff.screenshot(path=str(SHOTS / "3-staff-approval-queue.png"), full_page=True)
+    shot(staff, "3-staff-approval-queue")
     staff.get_by_role("button", name="Approve", exact=True).click()
-    staff.get_by_text(f"Approved: Mel Member's request for {RESOURCE}").first.wait_for(timeout=TIMEOUT)
-    staff.screenshot(path=str(SHOTS / "4-staff-approved.png"), full_page=True)
+    staff.get_by_text(f"Approved: Mel Member's request for {FREE_RESOURCE}").first.wait_for(
+        timeout=TIMEOUT)
+    shot(staff, "4-staff-approved")
 
-    member.goto(f"{server.url}/my_bookings")
-    member.get_by_role("heading", name="My bookings").wait_for(timeout=TIMEOUT)
-    card = member.get_by_test_id("stMarkdownContainer").filter(has_text=RESOURCE)
+    go_to(member, server.url, "my_bookings", "My bookings")
+    card = member.get_by_test_id("stMarkdownContainer").filter(has_text=FREE_RESOURCE)
     card.filter(has_text=PURPOSE).filter(has_text="approved").wait_for(timeout=TIMEOUT)
-    member.screenshot(path=str(SHOTS / "5-member-sees-approved.png"), full_page=True)
+    shot(member, "5-member-sees-approved")
     staff_ctx.close()
 
     # Signing out ends the session for real: the old cookie no longer signs anyone in.
@@ -155,17 +68,9 @@ def test_member_requests_staff_approves_member_sees_it_approved(server, browser,
     replay.goto(server.url)
     replay.get_by_label("Email").wait_for(timeout=TIMEOUT)
     assert replay.get_by_role("button", name="Sign out").count() == 0
-    replay.screenshot(path=str(SHOTS / "6-old-cookie-refused.png"), full_page=True)
+    shot(replay, "6-old-cookie-refused")
     replay_ctx.close()
     member_ctx.close()
-
-
-def _database(data: Path):
-    from engine.config import Settings
-    from engine.db import Database
-
-    return Database(settings=Settings(RANGE_CONTROL_DATA_DIR=str(data),
-                                      DATABASE_URL=f"sqlite:///{data / 'range_control.db'}"))
 
 
 def _bookings_starting_soon(data: Path) -> tuple[list, object]:
@@ -176,7 +81,7 @@ def _bookings_starting_soon(data: Path) -> tuple[list, object]:
     from engine import services
     from engine.demo import DEMO_LOGINS
 
-    db = _database(data)
+    db = database(data)
     admin = services.authenticate(db.uow(), *DEMO_LOGINS["admin"])
     staff = services.authenticate(db.uow(), *DEMO_LOGINS["staff"])
     member = services.authenticate(db.uow(), *DEMO_LOGINS["member"])
@@ -202,22 +107,18 @@ def test_staff_check_a_member_in_from_the_board(server, browser, pages_on_failur
     from engine import services
 
     (first, second), staff_user = _bookings_starting_soon(server.data)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    staff = pages_on_failure["staff-board"] = ctx.new_page()
-    sign_in(staff, server.url, "staff@range.example", "staff-demo-pass")
-    staff.goto(f"{server.url}/range_board")
-    staff.get_by_role("heading", name="Today").wait_for(timeout=TIMEOUT)
-    settle(staff)
+    ctx, staff = signed_in_page(browser, server.url, "staff", pages_on_failure, "staff-board")
+    go_to(staff, server.url, "range_board", "Today")
     row = staff.get_by_test_id("stHorizontalBlock").filter(
         has_text="E2E Board Range · Mel Member")
     row.get_by_role("button", name="Check in").wait_for(timeout=TIMEOUT)
-    staff.screenshot(path=str(SHOTS / "7-staff-board.png"), full_page=True)
+    shot(staff, "7-staff-board")
     before = _hot_now(staff)
     row.get_by_role("button", name="Check in").click()
     staff.get_by_text("Checked in Mel Member on E2E Board Range").wait_for(timeout=TIMEOUT)
     settle(staff)
-    staff.screenshot(path=str(SHOTS / "8-staff-checked-in-from-board.png"), full_page=True)
-    db = _database(server.data)
+    shot(staff, "8-staff-checked-in-from-board")
+    db = database(server.data)
     assert services.get_booking(db.uow(), staff_user.id, first.id).status == "approved"
     with db.uow().read() as uow:
         from engine.models import Booking
@@ -235,7 +136,7 @@ def test_staff_check_a_member_in_from_the_board(server, browser, pages_on_failur
 def test_a_valid_cookie_signs_the_browser_back_in(server, browser):
     ctx = browser.new_context()
     page = ctx.new_page()
-    sign_in(page, server.url, "admin@range.example", "admin-demo-pass")
+    sign_in(page, server.url, "admin")
     page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
     again = ctx.new_page()  # same browser, new Streamlit session: only the cookie carries over
     again.goto(server.url)

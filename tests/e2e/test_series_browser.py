@@ -3,27 +3,26 @@ date and sends them all; staff open the series row in the queue and approve the
 conflict-free part in one click; the taken date stays pending."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, time, timedelta
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, DashboardServer, prepare_demo
-from tests.e2e.test_dashboard_browser import (  # noqa: F401 - fixtures used by name
-    SHOTS, TIMEOUT, browser, choose, pages_on_failure, settle, sign_in,
+from tests.e2e.steps import (
+    TIMEOUT,
+    choose,
+    database,
+    demo_server,
+    fill_purpose,
+    go_to,
+    settle,
+    shot,
+    signed_in_page,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RESOURCE = "E2E Series Range"
 PURPOSE = "Browser test weekly practice"
-
-
-def _database(data):
-    from engine.config import Settings
-    from engine.db import Database
-
-    return Database(settings=Settings(RANGE_CONTROL_DATA_DIR=str(data),
-                                      DATABASE_URL=f"sqlite:///{data / 'range_control.db'}"))
+TALL = {"width": 1400, "height": 1100}
 
 
 def _resource_with_one_taken_week(data) -> None:
@@ -31,7 +30,7 @@ def _resource_with_one_taken_week(data) -> None:
     from engine.demo import DEMO_LOGINS
     from engine.services import approve_booking, authenticate, create_resource, request_booking
 
-    db = _database(data)
+    db = database(data)
     admin = authenticate(db.uow(), *DEMO_LOGINS["admin"])
     staff = authenticate(db.uow(), *DEMO_LOGINS["staff"])
     r = create_resource(db.uow(), admin.id, name=RESOURCE, resource_type="range",
@@ -47,50 +46,35 @@ def _resource_with_one_taken_week(data) -> None:
 
 @pytest.fixture(scope="module")
 def series_server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run does)")
-    data = tmp_path_factory.mktemp("e2e-series")
-    env = prepare_demo(data)
-    _resource_with_one_taken_week(data)
-    srv = DashboardServer(env, data / "streamlit.log")
-    srv.data = data
-    try:
-        srv.wait()
+    with demo_server(tmp_path_factory, "e2e-series", _resource_with_one_taken_week) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_member_requests_a_weekly_series_staff_approve_the_conflict_free_part(
         series_server, browser, pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    member = pages_on_failure["series-member"] = ctx.new_page()
-    sign_in(member, series_server.url, "member@range.example", "member-demo-pass")
-    member.goto(f"{series_server.url}/new_series")
-    member.get_by_role("heading", name="Recurring booking").wait_for(timeout=TIMEOUT)
+    ctx, member = signed_in_page(browser, series_server.url, "member", pages_on_failure,
+                                 "series-member", TALL)
+    go_to(member, series_server.url, "new_series", "Recurring booking")
     choose(member, "Resource", RESOURCE)
     member.get_by_text("10 date(s)").wait_for(timeout=TIMEOUT)
     member.get_by_text("1 taken").wait_for(timeout=TIMEOUT)
     settle(member)
-    member.get_by_label("Purpose").fill(PURPOSE)
-    member.get_by_label("Purpose").press("Control+Enter")
-    settle(member)
+    fill_purpose(member, PURPOSE)
     member.get_by_text("Send them all for staff to decide").click()
     settle(member)
-    member.screenshot(path=str(SHOTS / "series-1-member-preview.png"), full_page=True)
+    shot(member, "series-1-member-preview")
     member.get_by_role("button", name="Send series request").click()
     member.get_by_text("Series sent: 10 date(s)").wait_for(timeout=TIMEOUT)
-    member.screenshot(path=str(SHOTS / "series-2-member-sent.png"), full_page=True)
+    shot(member, "series-2-member-sent")
 
-    staff_ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    staff = pages_on_failure["series-staff"] = staff_ctx.new_page()
-    sign_in(staff, series_server.url, "staff@range.example", "staff-demo-pass")
+    staff_ctx, staff = signed_in_page(browser, series_server.url, "staff", pages_on_failure,
+                                      "series-staff", TALL)
     staff.get_by_text("Recurring series waiting").wait_for(timeout=TIMEOUT)
     settle(staff)
-    staff.screenshot(path=str(SHOTS / "series-3-staff-queue.png"), full_page=True)
+    shot(staff, "series-3-staff-queue")
     staff.get_by_role("button", name="Approve all 9 conflict-free occurrences").click()
     staff.get_by_text("Approved 9 occurrence(s)").first.wait_for(timeout=TIMEOUT)
-    staff.screenshot(path=str(SHOTS / "series-4-staff-approved.png"), full_page=True)
+    shot(staff, "series-4-staff-approved")
     staff_ctx.close()
     ctx.close()
 
@@ -98,7 +82,7 @@ def test_member_requests_a_weekly_series_staff_approve_the_conflict_free_part(
     from engine.demo import DEMO_LOGINS
     from engine.services import BookingFilter
 
-    db = _database(series_server.data)
+    db = database(series_server.data)
     try:
         staff_user = services.authenticate(db.uow(), *DEMO_LOGINS["staff"])
         mine = services.list_resources(db.uow(), staff_user.id)

@@ -6,9 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import (  # noqa: F401 - fixtures used by name
-    SHOTS, TIMEOUT, browser, pages_on_failure, server, settle, sign_in,
-)
+from tests.e2e.steps import TIMEOUT, go_to, settle, shot, sign_in, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,9 +17,7 @@ def selected_tab(page) -> str:
 
 def test_deny_keeps_the_deny_tab_open_with_its_message(server, browser,
                                                                  pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    staff = pages_on_failure["staff-tabs"] = ctx.new_page()
-    sign_in(staff, server.url, "staff@range.example", "staff-demo-pass")
+    ctx, staff = signed_in_page(browser, server.url, "staff", pages_on_failure, "staff-tabs")
     staff.get_by_role("heading", name="Approval queue").wait_for(timeout=TIMEOUT)
     settle(staff)
     staff.get_by_role("tab", name="Deny").click()
@@ -40,18 +36,14 @@ def test_deny_keeps_the_deny_tab_open_with_its_message(server, browser,
     assert selected_tab(staff) == "Deny"
     success = staff.locator("[role=tabpanel]:visible [data-testid=stAlertContentSuccess]")
     assert "Denied:" in success.first.inner_text()
-    staff.screenshot(path=str(SHOTS / "staff-deny-stays-on-tab.png"), full_page=True)
+    shot(staff, "staff-deny-stays-on-tab")
     ctx.close()
 
 
 def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, browser,
                                                                       pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = pages_on_failure["calendar"] = ctx.new_page()
-    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
-    page.goto(f"{server.url}/calendar")
-    page.get_by_role("heading", name="Calendar").wait_for(timeout=TIMEOUT)
-    settle(page)
+    ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "calendar")
+    go_to(page, server.url, "calendar", "Calendar")
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for(timeout=TIMEOUT)
     assert page.locator(".js-plotly-plot .shapelayer path").count() >= 1  # the "now" line
@@ -66,7 +58,7 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.get_by_role("button", name="Close").wait_for(timeout=TIMEOUT)
     settle(page)
-    page.screenshot(path=str(SHOTS / "calendar-bar-opened.png"), full_page=True)
+    shot(page, "calendar-bar-opened")
     assert page.get_by_text(" · reference ").count() == 1  # the booking's card
 
     # An empty slot: the last slot point of the last row lies after every demo booking.
@@ -81,7 +73,7 @@ def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, br
     page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
     settle(page)
     page.get_by_text(f"{resource} is free").wait_for(timeout=TIMEOUT)  # prefilled, and free
-    page.screenshot(path=str(SHOTS / "calendar-slot-to-new-booking.png"), full_page=True)
+    shot(page, "calendar-slot-to-new-booking")
     ctx.close()
 
 
@@ -154,7 +146,7 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
             else outside.append(r.url))
-    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
+    sign_in(page, server.url, "staff")
     for path in ("calendar", "reports"):
         page.goto(f"{server.url}/{path}")
         page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)
