@@ -14,7 +14,6 @@ into denials (the table keeps its million rows) and measures again. For each siz
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 import psycopg  # noqa: E402
+from _apptest import page_runs  # noqa: E402
 from _seed import pg_conninfo, reset_database, seed  # noqa: E402
 
 from engine import services  # noqa: E402
@@ -31,7 +31,6 @@ from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.services.approval_queue import pending_requests  # noqa: E402
 from engine.services.calendar import calendar_view  # noqa: E402
-from engine.services.sessions import open_session  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rc_bench_dash"
 
@@ -61,32 +60,6 @@ def calendar_first_screen(db: Database, staff_id) -> None:
     view = calendar_view(db.uow(), staff_id, window_start=monday,
                     window_end=monday + timedelta(days=7), resources_per_page=20)
     assert view.bars, "the calendar should show bookings"
-
-
-def apptest_first_screen(db: Database, staff_id, page: str, repeat: int) -> list[float]:
-    """Time AppTest runs of the page: the whole script, engine calls and rendering."""
-    from streamlit.testing.v1 import AppTest
-
-    from dashboard import ui
-
-    ui.database_override = db
-    token = secrets.token_urlsafe(16)
-    open_session(db.uow(), staff_id, kind="dashboard", token=token,
-                 expires_at=db.clock() + timedelta(days=1))
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
-    at.session_state["authentication_status"] = True
-    at.session_state["rc_token"] = token
-    at.session_state["username"] = "bench"
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        at.run()
-        out.append((time.perf_counter() - t0) * 1000)
-        assert not at.exception, [e.value for e in at.exception]
-    ui.database_override = None
-    return out
 
 
 def pending_count(url: str) -> tuple[int, int]:
@@ -135,8 +108,8 @@ def main() -> int:
         pending, total = pending_count(args.url)
         queue = timed(lambda: queue_first_screen(db, staff_id), args.repeat)
         cal = timed(lambda: calendar_first_screen(db, staff_id), args.repeat)
-        at_queue = apptest_first_screen(db, staff_id, "approval_queue", args.apptest_repeat)
-        at_cal = apptest_first_screen(db, staff_id, "calendar", args.apptest_repeat)
+        at_queue = page_runs(db, staff_id, "approval_queue", args.apptest_repeat)
+        at_cal = page_runs(db, staff_id, "calendar", args.apptest_repeat)
         for name, samples in (("approval queue: engine calls", queue),
                               ("calendar: engine calls", cal),
                               ("approval queue: AppTest run", at_queue),

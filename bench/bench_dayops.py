@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
 import threading
@@ -29,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from _apptest import page_runs  # noqa: E402
 from _seed import load_seed_result, reset_database, seed  # noqa: E402
 from sqlalchemy import select, text, update  # noqa: E402
 
@@ -38,7 +38,6 @@ from engine.domain.status import BookingStatus  # noqa: E402
 from engine.models import Booking, CheckInRule, Resource  # noqa: E402
 from engine.services.board import range_board  # noqa: E402
 from engine.services.dayops import release_no_shows  # noqa: E402
-from engine.services.sessions import open_session  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rc_bench_dayops"
 GRACE = 15
@@ -73,32 +72,6 @@ def make_next_round_due(db: Database, n: int) -> int:
         uow.session.execute(update(CheckInRule).values(required_since=since))
         uow.commit()
         return len(starts)
-
-
-def board_apptest(db: Database, staff_id, repeat: int) -> list[float]:
-    from streamlit.testing.v1 import AppTest
-
-    from dashboard import ui
-
-    ui.database_override = db
-    token = secrets.token_urlsafe(16)
-    open_session(db.uow(), staff_id, kind="dashboard", token=token,
-                 expires_at=db.clock() + timedelta(days=1))
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
-    at.session_state["authentication_status"] = True
-    at.session_state["rc_token"] = token
-    at.session_state["username"] = "bench"
-    at.run()
-    at.switch_page("views/range_board.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        at.run()
-        out.append((time.perf_counter() - t0) * 1000)
-        assert not at.exception, [e.value for e in at.exception]
-    ui.database_override = None
-    return out
 
 
 def main() -> int:
@@ -138,7 +111,7 @@ def main() -> int:
         board = range_board(db.uow(), staff_id)
         refresh.append((time.perf_counter() - t0) * 1000)
     busy = sum(1 for r in board.rows if r.current)
-    apptest = board_apptest(db, staff_id, args.apptest_repeat)
+    apptest = page_runs(db, staff_id, "range_board", args.apptest_repeat)
 
     rounds = []
     for i in range(args.rounds):

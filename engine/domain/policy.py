@@ -174,18 +174,13 @@ def quota_breaches(policy: EffectivePolicy, resource_type: str, use: QuotaUse,
                    new_hours: float) -> list[PolicyViolation]:
     """The quota rules this request would break (empty when it fits every one)."""
     out = []
-    if policy.quota_hours_per_week is not None and \
-            use.week_hours + new_hours > policy.quota_hours_per_week + 1e-9:
-        out.append(PolicyViolation(
-            "quota_hours_per_week", policy.quota_hours_per_week,
-            f"quota of {policy.quota_hours_per_week} hours a week on '{resource_type}' "
-            f"would be exceeded ({use.week_hours:g} booked + {new_hours:g} requested)"))
-    if policy.quota_hours_per_month is not None and \
-            use.month_hours + new_hours > policy.quota_hours_per_month + 1e-9:
-        out.append(PolicyViolation(
-            "quota_hours_per_month", policy.quota_hours_per_month,
-            f"quota of {policy.quota_hours_per_month} hours a month on '{resource_type}' "
-            f"would be exceeded ({use.month_hours:g} booked + {new_hours:g} requested)"))
+    for period, limit, used in (("week", policy.quota_hours_per_week, use.week_hours),
+                                ("month", policy.quota_hours_per_month, use.month_hours)):
+        if limit is not None and used + new_hours > limit + 1e-9:
+            out.append(PolicyViolation(
+                f"quota_hours_per_{period}", limit,
+                f"quota of {limit} hours a {period} on '{resource_type}' "
+                f"would be exceeded ({used:g} booked + {new_hours:g} requested)"))
     if policy.max_open_bookings is not None and use.open_bookings + 1 > policy.max_open_bookings:
         out.append(PolicyViolation(
             "max_open_bookings", policy.max_open_bookings,

@@ -134,15 +134,21 @@ def _own_live_feed(uow: UnitOfWork, actor: User, feed_id: object) -> CalendarFee
     return feed
 
 
+def _revoke(uow: UnitOfWork, actor: User, feed: CalendarFeed, **details: object) -> None:
+    """One home for ending a feed's token, with its audit entry (revoke and renew)."""
+    feed.revoked_at = uow.now
+    record(uow.session, actor_id=actor.id, action=AuditAction.CALENDAR_FEED_REVOKED,
+           now=uow.now, entity=feed, previous_state={"revoked_at": None},
+           details=details or None)
+
+
 @logged("calendar_feed.revoke")
 def revoke_feed(uow: UnitOfWork, actor_id: object, feed_id: object) -> FeedView:
     """The feed's URL answers 404 from now on."""
     with uow:
         actor = load_actor(uow, actor_id, P.BOOKING_VIEW_OWN)
         feed = _own_live_feed(uow, actor, feed_id)
-        feed.revoked_at = uow.now
-        record(uow.session, actor_id=actor.id, action=AuditAction.CALENDAR_FEED_REVOKED,
-               now=uow.now, entity=feed, previous_state={"revoked_at": None})
+        _revoke(uow, actor, feed)
         view = _view(uow, feed, actor)
         uow.commit()
         return view
@@ -156,10 +162,7 @@ def renew_feed(uow: UnitOfWork, actor_id: object, feed_id: object) -> IssuedFeed
         feed = _own_live_feed(uow, actor, feed_id)
         if feed.scope != "mine":
             require(actor, P.BOOKING_VIEW_ALL)
-        feed.revoked_at = uow.now
-        record(uow.session, actor_id=actor.id, action=AuditAction.CALENDAR_FEED_REVOKED,
-               now=uow.now, entity=feed, previous_state={"revoked_at": None},
-               details={"renewed": True})
+        _revoke(uow, actor, feed, renewed=True)
         issued = _issue(uow, actor, feed.scope, feed.resource_id, feed.safety_zone_id)
         uow.commit()
         return issued

@@ -118,37 +118,28 @@ def test_deactivating_a_signed_in_user_ends_their_session_on_the_next_run(dashbo
     assert "rc_user_id" not in at.session_state
 
 
-def test_register_creates_a_member_through_the_engine(dashboard, make):
-    at = new_app().run()
-    at.switch_page("views/register.py").run()
-    by_label(at.text_input, "First name").input("Robin")
-    by_label(at.text_input, "Last name").input("Shaw")
-    by_label(at.text_input, "Email").input("robin@club.example")
-    by_label(at.text_input, "Password").input("long-enough-1")
-    by_label(at.text_input, "Repeat password").input("long-enough-1")
-    key = dashboard.settings.signing_key("cookie_key")
-    captcha = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
-    by_label(at.text_input, "Captcha").input(captcha)
-    button(at, "Create account").click().run()
-    assert not errors(at), errors(at)
-    assert "Registration received" in at.success[0].value
-    user = services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
-    assert (user.name, user.role) == ("Robin Shaw", "user")
-
-
-def _register(dashboard, email, password="long-enough-1"):
+def _register(dashboard, email, password="long-enough-1", *, repeat=None, captcha=None):
+    """Fill in and send the registration form; `captcha` None types the right answer."""
     at = new_app().run()
     at.switch_page("views/register.py").run()
     by_label(at.text_input, "First name").input("Robin")
     by_label(at.text_input, "Last name").input("Shaw")
     by_label(at.text_input, "Email").input(email)
     by_label(at.text_input, "Password").input(password)
-    by_label(at.text_input, "Repeat password").input(password)
+    by_label(at.text_input, "Repeat password").input(password if repeat is None else repeat)
     key = dashboard.settings.signing_key("cookie_key")
-    by_label(at.text_input, "Captcha").input(
-        Encryptor(key).decrypt(at.session_state["register_user_captcha"]))
+    answer = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
+    by_label(at.text_input, "Captcha").input(answer if captcha is None else captcha(answer))
     button(at, "Create account").click().run()
     return at
+
+
+def test_register_creates_a_member_through_the_engine(dashboard, make):
+    at = _register(dashboard, "robin@club.example")
+    assert not errors(at), errors(at)
+    assert "Registration received" in at.success[0].value
+    user = services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
+    assert (user.name, user.role) == ("Robin Shaw", "user")
 
 
 def test_registering_a_taken_email_looks_exactly_like_a_new_one(dashboard, make):
@@ -168,30 +159,25 @@ def test_the_password_help_text_is_the_engine_policy(dashboard, make):
 
 
 def test_register_shows_the_engine_rule_and_keeps_the_form(dashboard, make):
-    at = new_app().run()
-    at.switch_page("views/register.py").run()
-    by_label(at.text_input, "First name").input("Robin")
-    by_label(at.text_input, "Last name").input("Shaw")
-    by_label(at.text_input, "Email").input("robin@club.example")
-    by_label(at.text_input, "Password").input("short")
-    by_label(at.text_input, "Repeat password").input("short")
-    key = dashboard.settings.signing_key("cookie_key")
-    by_label(at.text_input, "Captcha").input(
-        Encryptor(key).decrypt(at.session_state["register_user_captcha"]))
-    button(at, "Create account").click().run()
+    at = _register(dashboard, "robin@club.example", "short")
     assert any("password: must be at least 10 characters" in e for e in errors(at))
     assert by_label(at.text_input, "Email").value == "robin@club.example"
     with pytest.raises(AuthenticationError):
         services.authenticate(dashboard.uow(), "robin@club.example", "short")
 
 
+def _change_password(at, current, new, repeat=None):
+    by_label(at.text_input, "Current password").input(current)
+    by_label(at.text_input, "New password").input(new)
+    by_label(at.text_input, "Repeat password").input(new if repeat is None else repeat)
+    button(at, "Change password").click().run()
+    return at
+
+
 def test_change_password_on_the_account_page(dashboard, make):
     member = make.user()
     at = signed_in(dashboard, member, "account")
-    by_label(at.text_input, "Current password").input(PASSWORD)
-    by_label(at.text_input, "New password").input("brand-new-pass")
-    by_label(at.text_input, "Repeat password").input("brand-new-pass")
-    button(at, "Change password").click().run()
+    _change_password(at, PASSWORD, "brand-new-pass")
     assert not errors(at), errors(at)
     assert services.authenticate(dashboard.uow(), member.email, "brand-new-pass").id == member.id
 
@@ -203,10 +189,7 @@ def test_a_password_change_signs_out_the_other_browsers_but_not_this_one(dashboa
     sessions.open_session(dashboard.uow(), member.id, kind="refresh", token=refresh,
                           expires_at=dashboard.clock() + timedelta(days=1))
     at = signed_in(dashboard, member, "account")
-    by_label(at.text_input, "Current password").input(PASSWORD)
-    by_label(at.text_input, "New password").input("brand-new-pass")
-    by_label(at.text_input, "Repeat password").input("brand-new-pass")
-    button(at, "Change password").click().run()
+    _change_password(at, PASSWORD, "brand-new-pass")
     assert not errors(at), errors(at)
     at.run()
     assert at.session_state["rc_user_id"] == str(member.id)  # the changer stays signed in
@@ -229,10 +212,7 @@ def test_sign_out_everywhere_ends_this_browser_too(dashboard, make):
 def test_change_password_with_a_wrong_current_password_is_refused(dashboard, make):
     member = make.user()
     at = signed_in(dashboard, member, "account")
-    by_label(at.text_input, "Current password").input("wrong-password")
-    by_label(at.text_input, "New password").input("brand-new-pass")
-    by_label(at.text_input, "Repeat password").input("brand-new-pass")
-    button(at, "Change password").click().run()
+    _change_password(at, "wrong-password", "brand-new-pass")
     assert any("current_password: is incorrect" in e for e in errors(at))
     assert services.authenticate(dashboard.uow(), member.email, PASSWORD).id == member.id
 
@@ -264,19 +244,17 @@ def test_the_sign_in_source_trusts_forwarded_headers_only_from_a_proxy(peer, for
 
 
 def test_register_refuses_a_wrong_captcha_and_creates_no_account(dashboard):
-    at = new_app().run()
-    at.switch_page("views/register.py").run()
-    by_label(at.text_input, "First name").input("Robin")
-    by_label(at.text_input, "Last name").input("Shaw")
-    by_label(at.text_input, "Email").input("robin@club.example")
-    by_label(at.text_input, "Password").input("long-enough-1")
-    by_label(at.text_input, "Repeat password").input("long-enough-1")
-    key = dashboard.settings.signing_key("cookie_key")
-    answer = Encryptor(key).decrypt(at.session_state["register_user_captcha"])
-    by_label(at.text_input, "Captcha").input(str((int(answer) + 1) % 10000).zfill(4))
-    button(at, "Create account").click().run()
+    at = _register(dashboard, "robin@club.example",
+                   captcha=lambda answer: str((int(answer) + 1) % 10000).zfill(4))
     assert any("Captcha was entered incorrectly" in e for e in errors(at))
     assert not at.success
+    with pytest.raises(AuthenticationError):
+        services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
+
+
+def test_register_needs_the_repeat_to_match(dashboard):
+    at = _register(dashboard, "robin@club.example", repeat="long-enough-2")
+    assert any("Repeat password must match the password" in e for e in errors(at))
     with pytest.raises(AuthenticationError):
         services.authenticate(dashboard.uow(), "robin@club.example", "long-enough-1")
 
@@ -284,10 +262,7 @@ def test_register_refuses_a_wrong_captcha_and_creates_no_account(dashboard):
 def test_change_password_needs_the_repeat_to_match(dashboard, make):
     member = make.user()
     at = signed_in(dashboard, member, "account")
-    by_label(at.text_input, "Current password").input(PASSWORD)
-    by_label(at.text_input, "New password").input("brand-new-pass")
-    by_label(at.text_input, "Repeat password").input("brand-new-pasS")
-    button(at, "Change password").click().run()
+    _change_password(at, PASSWORD, "brand-new-pass", "brand-new-pasS")
     assert any("Repeat password must match the new password" in e for e in errors(at))
     assert services.authenticate(dashboard.uow(), member.email, PASSWORD).id == member.id
 

@@ -87,29 +87,35 @@ def test_reschedule_from_the_queue(dashboard, make):
     assert view.start_time.date() == new_day and view.status == "pending"
 
 
-def test_bump_needs_confirmation_then_swaps_the_bookings(dashboard, make):
+def outranked_in_the_queue(dashboard, make):
+    """A priority-1 approved booking in the way of a priority-5 request, the request open in
+    the queue of a staff member: (staff, victim, winner, app)."""
     staff = make.user(Role.STAFF)
     r1 = make.resource()
     s, e = window(2)
     victim = make.booking(r1, start=s, end=e, priority=1, approve_by=staff)
     winner = make.booking(r1, start=s, end=e, priority=5)
-    at = queue_for(dashboard, staff, winner)
-    assert button(at, "Bump and approve").disabled
+    return staff, victim, winner, queue_for(dashboard, staff, winner)
+
+
+def confirm_bump(at, label: str) -> None:
+    """Give the bumped requesters a reason, tick the confirmation, press the bump button."""
     by_label(at.text_input, "Reason (its requester sees it)").input("Police qualification")
     at.checkbox[0].check().run()
-    button(at, "Bump and approve").click().run()
+    button(at, label).click().run()
+
+
+def test_bump_needs_confirmation_then_swaps_the_bookings(dashboard, make):
+    staff, victim, winner, at = outranked_in_the_queue(dashboard, make)
+    assert button(at, "Bump and approve").disabled
+    confirm_bump(at, "Bump and approve")
     assert not errors(at), errors(at)
     assert status(dashboard, staff, victim) == "bumped"
     assert status(dashboard, staff, winner) == "approved"
 
 
 def test_force_override_needs_confirmation_and_bumps_lower_priority(dashboard, make):
-    staff = make.user(Role.STAFF)
-    r1 = make.resource()
-    s, e = window(2)
-    victim = make.booking(r1, start=s, end=e, priority=1, approve_by=staff)
-    winner = make.booking(r1, start=s, end=e, priority=5)
-    at = queue_for(dashboard, staff, winner)
+    staff, victim, winner, at = outranked_in_the_queue(dashboard, make)
     assert button(at, "Force override").disabled
     by_label(at.checkbox, "I confirm the force override").check().run()
     button(at, "Force override").click().run()
@@ -267,9 +273,7 @@ def test_bump_shows_every_booking_in_the_way_and_displaces_them_together(dashboa
     winner = make.booking(r1, start=s, end=e, priority=5)
     at = queue_for(dashboard, staff, winner)
     assert len(tab_named(at, "Bump").dataframe[0].value) == 2
-    by_label(at.text_input, "Reason (its requester sees it)").input("Police qualification")
-    at.checkbox[0].check().run()
-    button(at, "Bump all 2 and approve").click().run()
+    confirm_bump(at, "Bump all 2 and approve")
     assert not errors(at), errors(at)
     assert status(dashboard, staff, first) == "bumped"
     assert status(dashboard, staff, second) == "bumped"

@@ -18,6 +18,8 @@ TIMEOUT = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}
 #: A resource with no bookings in the shared server, so tomorrow's default window is free.
 FREE_RESOURCE = "E2E Lane"
+#: The dashboard's sign-in cookie (AUTH_COOKIE_NAME's default).
+SESSION_COOKIE = "range_control_auth"
 
 
 def database(data: Path):
@@ -68,19 +70,28 @@ def settle(page) -> None:
         "!document.querySelector('[data-stale=true]')", timeout=TIMEOUT)
 
 
+def open_sign_in(page, url: str) -> None:
+    """Open the dashboard signed out: the sign-in form, drawn and settled."""
+    page.goto(url)
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    settle(page)
+
+
 def sign_in(page, url: str, role: str) -> None:
     """Sign in through the form as the demo person of `role` (engine.demo.DEMO_LOGINS)."""
     from engine.demo import DEMO_LOGINS
 
     email, password = DEMO_LOGINS[role]
-    page.goto(url)
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    open_sign_in(page, url)
     page.wait_for_timeout(500)  # as a person would: the first run and the cookie check finish
     settle(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
+    # The sign-in cookie lands before the next address is typed (a new tab, a link), as it
+    # does for a person: under load the cookie component can take longer than a rerun.
+    page.wait_for_function(f"document.cookie.includes('{SESSION_COOKIE}=')", timeout=TIMEOUT)
     page.wait_for_timeout(500)  # the cookie components report back and rerun once
     settle(page)
 

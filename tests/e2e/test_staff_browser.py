@@ -6,7 +6,15 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.steps import TIMEOUT, go_to, settle, shot, sign_in, signed_in_page
+from tests.e2e.steps import (
+    TIMEOUT,
+    go_to,
+    open_sign_in,
+    settle,
+    shot,
+    sign_in,
+    signed_in_page,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -161,9 +169,7 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
 def test_the_dashboard_follows_the_systems_light_or_dark_setting(server, browser, scheme, dark):
     ctx = browser.new_context(color_scheme=scheme)
     page = ctx.new_page()
-    page.goto(server.url)
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
-    settle(page)
+    open_sign_in(page, server.url)
     rgb = page.evaluate("() => getComputedStyle(document.querySelector('.stApp'))"
                         ".backgroundColor")
     r, g, b = (int(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
@@ -174,9 +180,7 @@ def test_the_dashboard_follows_the_systems_light_or_dark_setting(server, browser
 def test_long_words_wrap_instead_of_overflowing_their_card(server, browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     page = ctx.new_page()
-    page.goto(server.url)
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
-    settle(page)
+    open_sign_in(page, server.url)
     wrap = page.evaluate("() => [...document.querySelectorAll('.stMarkdown')]"
                          ".map(e => getComputedStyle(e).overflowWrap)")
     assert wrap and set(wrap) == {"anywhere"}, wrap

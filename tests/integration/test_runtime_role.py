@@ -7,6 +7,8 @@ is refused, while the services still work.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -59,25 +61,27 @@ def as_owner(owner_url: str, *statements: str):
         engine.dispose()
 
 
+@contextmanager
+def settings_env(**env: str) -> Iterator[None]:
+    """The engine's settings read from these environment variables for a while, then as before."""
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            get_settings.cache_clear()
+            yield
+    finally:
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def runtime_url(pg_database_url):
     """`python -m engine migrate` with the two URLs creates the role; dropped afterwards."""
     app = make_url(pg_database_url).set(username=ROLE, password=PASSWORD)
     app_url = app.render_as_string(hide_password=False)
-    env = {"MIGRATION_DATABASE_URL": pg_database_url, "DATABASE_URL": app_url}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    try:
+    with settings_env(MIGRATION_DATABASE_URL=pg_database_url, DATABASE_URL=app_url):
         assert engine_main(["migrate"]) == 0
         assert engine_main(["migrate"]) == 0  # and again: updating the role is idempotent
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
     yield app_url
     as_owner(pg_database_url, f'DROP OWNED BY "{ROLE}"', f'DROP ROLE "{ROLE}"')
 
@@ -173,18 +177,8 @@ def test_the_owner_cannot_be_made_the_runtime_role(pg_database_url):
 def _check_in_production(database_url: str, capsys) -> tuple[int, dict]:
     import json
 
-    saved = {k: os.environ.get(k) for k in ("RANGE_CONTROL_ENV", "DATABASE_URL")}
-    os.environ.update({"RANGE_CONTROL_ENV": "production", "DATABASE_URL": database_url})
-    get_settings.cache_clear()
-    try:
+    with settings_env(RANGE_CONTROL_ENV="production", DATABASE_URL=database_url):
         code = engine_main(["check", "--json"])
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
     return code, json.loads(capsys.readouterr().out)
 
 

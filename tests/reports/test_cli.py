@@ -1,13 +1,10 @@
 """`python -m reports`: files, determinism, failures and e-mail through a real local SMTP server."""
 from __future__ import annotations
 
-import email
 import io
-import email.policy
 import json
 import logging
 import re
-import socket
 import sqlite3
 import sys
 import time as wall_clock
@@ -22,6 +19,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from engine.domain.permissions import Role
 from reports import cli
 from reports.delivery import DeliveryConfigError, SmtpSettings
+from tests.local_servers import Inbox, free_port
 from tests.reports.test_analytics import at
 
 ARGS = ["--from", "2030-01-07", "--to", "2030-01-13"]
@@ -135,23 +133,6 @@ def test_default_period_is_last_week():
 
 
 # ---------------------------------------------------------------- e-mail
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content,
-                                                       policy=email.policy.default)))
-        return "250 Message accepted for delivery"
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
