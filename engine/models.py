@@ -71,6 +71,13 @@ def _enum(enum_cls: type, name: str) -> Enum:
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 NOW = func.now()
+def stamp_column(*, on_update: bool = False) -> Mapped[datetime]:
+    """A creation (or, with `on_update`, last-change) time set in Python as the row is written,
+    so it is known before the flush; the database default covers rows written in SQL."""
+    return mapped_column(UTCDateTime, server_default=NOW, default=lambda: datetime.now(UTC),
+                         onupdate=(lambda: datetime.now(UTC)) if on_update else None)
+
+
 def updated_at_column() -> Mapped[datetime]:
     """The row's last change: set by the database on insert, by SQLAlchemy on update."""
     return mapped_column(UTCDateTime, server_default=NOW,
@@ -176,11 +183,8 @@ class BookingSeries(Base):
     priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     #: Starts (UTC ISO) the requester chose to skip because something was in the way (EXDATEs).
     skipped_starts: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(UTC))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(UTC),
-                                                 onupdate=lambda: datetime.now(UTC))
+    created_at: Mapped[datetime] = stamp_column()
+    updated_at: Mapped[datetime] = stamp_column(on_update=True)
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -240,11 +244,8 @@ class Booking(Base):
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(UTC))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=NOW,
-                                                 default=lambda: datetime.now(UTC),
-                                                 onupdate=lambda: datetime.now(UTC))
+    created_at: Mapped[datetime] = stamp_column()
+    updated_at: Mapped[datetime] = stamp_column(on_update=True)
 
     resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined",
