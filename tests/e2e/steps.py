@@ -79,12 +79,18 @@ def open_sign_in(page, url: str) -> None:
 
 def sign_in(page, url: str, role: str) -> None:
     """Sign in through the form as the demo person of `role` (engine.demo.DEMO_LOGINS)."""
-    from engine.demo import DEMO_LOGINS
-
-    email, password = DEMO_LOGINS[role]
     open_sign_in(page, url)
     page.wait_for_timeout(500)  # as a person would: the first run and the cookie check finish
     settle(page)
+    submit_sign_in(page, role)
+
+
+def submit_sign_in(page, role: str) -> None:
+    """Fill in the sign-in form on the page as the demo person of `role` and send it; back
+    once signed in with the session cookie in the browser."""
+    from engine.demo import DEMO_LOGINS
+
+    email, password = DEMO_LOGINS[role]
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()

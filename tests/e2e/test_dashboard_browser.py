@@ -14,14 +14,17 @@ from tests.e2e.steps import (
     FREE_RESOURCE,
     SESSION_COOKIE,
     TIMEOUT,
+    VIEWPORT,
     choose,
     database,
     fill_purpose,
     go_to,
+    open_sign_in,
     settle,
     shot,
     sign_in,
     signed_in_page,
+    submit_sign_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -151,28 +154,24 @@ def test_an_emailed_booking_link_opens_that_booking_after_signing_in(server, bro
     sign-in form at that address, then My bookings with that booking first."""
     from engine import services
     from engine.demo import DEMO_LOGINS
-    from engine.services import BookingFilter
 
-    db = _database(server.data)
+    db = database(server.data)
     member = services.authenticate(db.uow(), *DEMO_LOGINS["member"])
-    denied = services.list_bookings(db.uow(), member.id, BookingFilter(
+    denied = services.list_bookings(db.uow(), member.id, services.BookingFilter(
         requester_id=member.id, statuses=("denied",)), page_size=1).items[0]
     db.dispose()
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport=VIEWPORT)
     page = pages_on_failure["emailed-link"] = ctx.new_page()
-    page.goto(f"{server.url}/my_bookings?booking={denied.id}")
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    open_sign_in(page, f"{server.url}/my_bookings?booking={denied.id}")
     page.wait_for_timeout(500)
     settle(page)
     assert page.get_by_text("Page not found").count() == 0
-    page.get_by_label("Email").fill("member@range.example")
-    page.get_by_label("Password", exact=True).fill("member-demo-pass")
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, "member")
     card = page.get_by_test_id("stVerticalBlock").filter(
         has=page.get_by_role("heading", name=denied.resource_name)).filter(
         has_text=f"Reference {str(denied.id)[:8]}")
     card.first.wait_for(timeout=TIMEOUT)
     settle(page)
     assert "denied" in card.first.inner_text()
-    page.screenshot(path=str(SHOTS / "9-member-opens-emailed-link.png"), full_page=True)
+    shot(page, "9-member-opens-emailed-link")
     ctx.close()

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from tests.e2e.steps import (
+    SHOTS,
     TIMEOUT,
     go_to,
     open_sign_in,
@@ -17,6 +18,7 @@ from tests.e2e.steps import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+PHONE = {"width": 390, "height": 844}
 
 
 def selected_tab(page) -> str:
@@ -178,7 +180,7 @@ def test_the_dashboard_follows_the_systems_light_or_dark_setting(server, browser
 
 
 def test_long_words_wrap_instead_of_overflowing_their_card(server, browser):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    ctx = browser.new_context(viewport=PHONE)
     page = ctx.new_page()
     open_sign_in(page, server.url)
     wrap = page.evaluate("() => [...document.querySelectorAll('.stMarkdown')]"
@@ -188,9 +190,8 @@ def test_long_words_wrap_instead_of_overflowing_their_card(server, browser):
 
 
 def test_on_a_phone_choosing_a_page_in_the_menu_closes_it(server, browser, pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    page = pages_on_failure["phone-menu"] = ctx.new_page()
-    sign_in(page, server.url, "member@range.example", "member-demo-pass")
+    ctx, page = signed_in_page(browser, server.url, "member", pages_on_failure, "phone-menu",
+                               PHONE)
     sidebar = page.get_by_test_id("stSidebar")
     page.get_by_test_id("stExpandSidebarButton").click()
     page.wait_for_function("document.querySelector('[data-testid=stSidebar]')"
@@ -201,5 +202,5 @@ def test_on_a_phone_choosing_a_page_in_the_menu_closes_it(server, browser, pages
                            ".getAttribute('data-collapsed') === 'true'", timeout=10_000)
     settle(page)
     assert sidebar.bounding_box()["x"] < 0  # drawn off the screen, the page readable
-    page.screenshot(path=str(SHOTS / "phone-menu-closed.png"))
+    page.screenshot(path=str(SHOTS / "phone-menu-closed.png"))  # the screen, not the page
     ctx.close()
