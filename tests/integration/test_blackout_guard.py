@@ -19,10 +19,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from engine import services as s
 from engine.check import run_checks
 from engine.domain.permissions import Role
-from engine.errors import ConflictError, DomainError, ValidationError
+from engine.errors import ConflictError, ValidationError
 from engine.models import AuditLog, Blackout, Booking
 from engine.services import lifecycle
 from engine.services import resources as resource_services
+from tests.races import race
 
 GUARD = "bookings_clear_of_blackouts"
 #: Rounds of each race: every one a fresh resource and window.
@@ -330,20 +331,10 @@ def _service_round(db, pool, admin, staff, member, make, i):
     r = make.resource(name=f"Race range {i}")
     start, end = make.window(24 + i, 2)
     pending = make.booking(r, member, start=start, end=end)
-    barrier = threading.Barrier(2)
-
-    def attempt(call):
-        barrier.wait()
-        try:
-            call()
-            return "ok"
-        except DomainError as exc:
-            return type(exc).__name__
-
-    return list(pool.map(attempt, [
+    return race(pool, [
         lambda: s.create_blackout(db.uow(), admin.id, resource_id=r.id, start_time=start,
                                   end_time=end, reason="Range clearance"),
-        lambda: s.approve_booking(db.uow(), staff.id, pending.id)]))
+        lambda: s.approve_booking(db.uow(), staff.id, pending.id)])
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ only turn races into clean ConflictErrors.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -19,9 +18,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from engine import services as s
 from engine.check import run_checks
 from engine.domain.permissions import Role
-from engine.domain.status import BookingStatus
-from engine.errors import ConflictError, DomainError, ValidationError
+from engine.errors import ValidationError
 from engine.models import AuditLog, Booking, Resource
+from tests.races import race
 
 RACES = 150
 
@@ -141,20 +140,10 @@ def _race_once(db, pool, admin, staff, member, make, i):
     start, end = make.window(24 + i % 200, 2)
     p = make.booking(r, member, start=start, end=end)
     q = make.booking(zoned, member, start=start, end=end)
-    barrier = threading.Barrier(3)
-
-    def attempt(call):
-        barrier.wait()
-        try:
-            call()
-            return "ok"
-        except DomainError as exc:
-            return type(exc).__name__
-
     calls = [lambda: s.update_resource(db.uow(), admin.id, r.id, safety_zone_id=zone.id),
              lambda: s.approve_booking(db.uow(), staff.id, p.id),
              lambda: s.approve_booking(db.uow(), staff.id, q.id)]
-    return list(pool.map(attempt, calls))
+    return race(pool, calls)
 
 
 @pytest.mark.slow
