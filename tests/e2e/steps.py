@@ -79,18 +79,20 @@ def open_sign_in(page, url: str) -> None:
 
 def sign_in(page, url: str, role: str) -> None:
     """Sign in through the form as the demo person of `role` (engine.demo.DEMO_LOGINS)."""
-    open_sign_in(page, url)
-    page.wait_for_timeout(500)  # as a person would: the first run and the cookie check finish
-    settle(page)
+    page.goto(url)
     submit_sign_in(page, role)
 
 
 def submit_sign_in(page, role: str) -> None:
-    """Fill in the sign-in form on the page as the demo person of `role` and send it; back
-    once signed in with the session cookie in the browser."""
+    """Sign in with the form the page shows (at any URL), as the demo person of `role`, as a
+    person would: after the first run and the cookie check have settled. Back once signed in
+    with the session cookie in the browser."""
     from engine.demo import DEMO_LOGINS
 
     email, password = DEMO_LOGINS[role]
+    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    settle(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()

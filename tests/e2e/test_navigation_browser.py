@@ -5,26 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import (  # noqa: F401 - fixtures used by name
-    SHOTS, TIMEOUT, browser, pages_on_failure, server, settle,
-)
+from tests.e2e.steps import SHOTS, TIMEOUT, VIEWPORT, settle, submit_sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-LOGINS = {"member": ("member@range.example", "member-demo-pass"),
-          "staff": ("staff@range.example", "staff-demo-pass")}
-
-
-def submit_sign_in(page, role: str) -> None:
-    """Sign in with the form the current URL shows, as a person would (after the first run
-    and the cookie check have settled)."""
-    email, password = LOGINS[role]
-    page.get_by_label("Email").wait_for(timeout=TIMEOUT)
-    page.wait_for_timeout(500)
-    settle(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT)
 
 
 def no_page_not_found(page) -> None:
@@ -50,7 +33,7 @@ def times_match_availability(page) -> None:
 ])
 def test_a_bookmarked_page_opens_after_sign_in_and_again_from_the_cookie(
         server, browser, pages_on_failure, role, path, heading):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport=VIEWPORT)
     page = pages_on_failure[f"bookmark-{path}"] = ctx.new_page()
     page.goto(f"{server.url}/{path}")  # signed out: the sign-in form, at that URL
     submit_sign_in(page, role)
@@ -60,8 +43,7 @@ def test_a_bookmarked_page_opens_after_sign_in_and_again_from_the_cookie(
     assert page.url.rstrip("/").endswith(f"/{path}")
     if path == "new_booking":
         times_match_availability(page)
-    page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
-    settle(page)
+    settle(page)  # the session cookie is in the browser already (submit_sign_in waits for it)
 
     again = ctx.new_page()  # signed in by the cookie: the bookmark opens the page directly
     again.goto(f"{server.url}/{path}")
@@ -77,7 +59,7 @@ def test_a_bookmarked_page_opens_after_sign_in_and_again_from_the_cookie(
 
 def test_signing_in_at_the_root_lands_on_the_roles_first_page_at_its_own_url(
         server, browser, pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport=VIEWPORT)
     page = pages_on_failure["root"] = ctx.new_page()
     page.goto(server.url)
     submit_sign_in(page, "staff")
@@ -90,7 +72,7 @@ def test_signing_in_at_the_root_lands_on_the_roles_first_page_at_its_own_url(
 
 def test_a_page_the_role_may_not_use_lands_on_its_first_page_with_a_note(
         server, browser, pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport=VIEWPORT)
     page = pages_on_failure["refused"] = ctx.new_page()
     page.goto(f"{server.url}/audit_log")  # bookmarked by someone else, opened by a member
     submit_sign_in(page, "member")
@@ -100,7 +82,6 @@ def test_a_page_the_role_may_not_use_lands_on_its_first_page_with_a_note(
     no_page_not_found(page)
     assert page.get_by_role("heading", name="Audit log").count() == 0
     page.screenshot(path=str(SHOTS / "nav-refused-page-note.png"), full_page=True)
-    page.wait_for_function("document.cookie.includes('range_control_auth')", timeout=TIMEOUT)
 
     again = ctx.new_page()  # already signed in: the same
     again.goto(f"{server.url}/admin_users")
