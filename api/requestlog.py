@@ -43,11 +43,13 @@ class RequestLogMiddleware:
             finally:
                 code = status["code"]
                 level = logging.ERROR if code >= 500 else logging.INFO
-                log.log(level, f"{scope['method']} {scope['path']} {code}", extra={
-                    "trace_id": trace_id, "user_id": user_id, "action": "http.request",
-                    "status": "ok" if code < 400 else "error",
-                    "endpoint": scope["path"], "method": scope["method"], "status_code": code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    # The address limits use, and the TCP peer (a proxy, behind one).
-                    "client_ip": (scope.get("client") or ("",))[0],
-                    "peer": scope.get("peer")})
+                if log.isEnabledFor(level):  # LOG_LEVEL=WARNING: no line to build
+                    log.log(level, f"{scope['method']} {scope['path']} {code}", extra={
+                        "trace_id": trace_id, "user_id": user_id, "action": "http.request",
+                        "status": "ok" if code < 400 else "error",
+                        "endpoint": scope["path"], "method": scope["method"],
+                        "status_code": code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        # The address limits use, and the TCP peer (a proxy, behind one).
+                        "client_ip": (scope.get("client") or ("",))[0],
+                        "peer": scope.get("peer")})

@@ -127,10 +127,13 @@ def start_server(url: str, port: int, workers: int, limiter: str = "off",
                    API_RATE_LIMIT_REDIS_PREFIX=f"rc-bench:{os.getpid()}:{port}:")
         if limiter == "redis":
             env["REDIS_URL"] = redis_url or "redis://127.0.0.1:6379/0"
+    # A checkout whose requirements do not install uvicorn's C parser and loop is served the
+    # way it would be deployed: with h11 and asyncio, even though this venv has both.
+    standard = "httptools" in (root / "requirements.txt").read_text()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
-         "--no-proxy-headers"],
+         "--no-proxy-headers", *(() if standard else ("--http", "h11", "--loop", "asyncio"))],
         cwd=root, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
