@@ -27,8 +27,8 @@ times; `pairs` is the create+approve loop above. Each phase reports its requests
 p50/p95/p99, errors, and the server's user+system CPU per request over that phase alone (the
 uvicorn processes' /proc counters read before and after it). A short unmeasured warm-up
 (create, approve, list) runs first. --app-root A,B runs the same phases against other
-checkouts of the project (e.g. an older commit unpacked in /tmp), alternating, for a
-before/after in one run:
+checkouts of the project (e.g. an older commit unpacked in /tmp), each phase against every
+checkout in turn, back to back, for a before/after in one run:
 
     PYTHONPATH=. .venv/bin/python bench/load_api.py --phases create,approve,list,pairs \
         --clients 1,32 --iterations 60 --workers 1 --limiter postgresql --app-root /tmp/base,.
@@ -510,34 +510,47 @@ def run_phase(clients: list[Client], base: str, server: subprocess.Popen, phase:
     return summary
 
 
-def run_phases(args, root: Path, clients: int) -> dict:
-    """A fresh database and one API process from `root`; the phases in order, each measured
-    on its own."""
-    url = fresh_database(args.admin_url, args.database)
-    members, resources, staff_email = seed(url, clients, args.zones)
-    port = free_port()
-    server = start_server(url, port, args.workers, args.limiter, args.redis_url, root)
-    base = f"http://127.0.0.1:{port}"
-    out = {"app_root": str(root), "clients": clients, "phases": {}}
+def run_phases(args, roots: list[Path], clients: int) -> list[dict]:
+    """A fresh database and one API process per checkout in `roots`, all started first; then
+    each phase runs against every checkout in turn, back to back, so a shared machine's load
+    drifts over the pair of measurements, not between them."""
+    runs, servers, databases = [], [], []
     try:
-        staff_token = token(base, staff_email)
-        base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(
-            second=0, microsecond=0)
-        cs = [Client(i, clients, token(base, m), staff_token, resources[i], base_start)
-              for i, m in enumerate(members)]
-        run_phase(cs[:1], base, server, "warmup", args)
+        for i, root in enumerate(roots):
+            name = f"{args.database}_{i}" if len(roots) > 1 else args.database
+            databases.append(name)
+            url = fresh_database(args.admin_url, name)
+            members, resources, staff_email = seed(url, clients, args.zones)
+            port = free_port()
+            servers.append(start_server(url, port, args.workers, args.limiter, args.redis_url,
+                                        root))
+            base = f"http://127.0.0.1:{port}"
+            staff_token = token(base, staff_email)
+            base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(
+                second=0, microsecond=0)
+            cs = [Client(j, clients, token(base, m), staff_token, resources[j], base_start)
+                  for j, m in enumerate(members)]
+            runs.append({"app_root": str(root), "clients": clients, "phases": {},
+                         "_base": base, "_clients": cs})
+            run_phase(cs[:1], base, servers[-1], "warmup", args)
         for phase in args.phases:
-            profile = (Path(args.profile_dir) / f"{root.name}-{clients}-{phase}.txt"
-                       if args.profile_dir else None)
-            out["phases"][phase] = run_phase(cs, base, server, phase, args, profile)
+            for run, server in zip(runs, servers, strict=True):
+                profile = (Path(args.profile_dir) / f"{Path(run['app_root']).name}-{clients}-"
+                           f"{phase}.txt" if args.profile_dir else None)
+                run["phases"][phase] = run_phase(run["_clients"], run["_base"], server, phase,
+                                                 args, profile)
     finally:
-        stop_server(server)
+        for server in servers:
+            stop_server(server)
         if not args.keep_database:
             engine = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
+                for name in databases:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             engine.dispose()
-    return out
+    for run in runs:
+        del run["_base"], run["_clients"]
+    return runs
 
 
 def print_phases(args, run: dict) -> None:
@@ -560,8 +573,7 @@ def main_phases(args) -> int:
     counts = [int(n) for n in args.clients.split(",") if n.strip()]
     runs = []
     for clients in counts:
-        for root in roots:  # alternating checkouts, one client count at a time
-            run = run_phases(args, root, clients)
+        for run in run_phases(args, roots, clients):
             run.update({"workers": args.workers, "limiter": args.limiter, "zones": args.zones,
                         "iterations": args.iterations, "page_size": args.page_size,
                         "cpus": os.cpu_count(), "when": datetime.now(timezone.utc).isoformat()})
