@@ -90,3 +90,35 @@ def test_a_page_the_role_may_not_use_lands_on_its_first_page_with_a_note(
     settle(again)
     no_page_not_found(again)
     ctx.close()
+
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+@pytest.mark.parametrize("agent", ["desktop", "iphone"])
+def test_on_a_phone_the_menu_closes_after_choosing_a_page_and_stays_closed(
+        server, browser, pages_on_failure, agent):
+    """Streamlit closes the menu itself only for a phone's user agent; our script closes it on
+    any narrow screen. Both at once must not open it again."""
+    extra = ({"user_agent": IPHONE, "is_mobile": True, "has_touch": True}
+             if agent == "iphone" else {})
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, **extra)
+    page = pages_on_failure[f"phone-{agent}"] = ctx.new_page()
+    page.goto(server.url)
+    submit_sign_in(page, "member")
+    page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
+    settle(page)
+    collapsed = ("document.querySelector('[data-testid=stSidebar]')"
+                 ".getAttribute('data-collapsed') === '{}'")
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.wait_for_function(collapsed.format("false"), timeout=TIMEOUT)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="My bookings").click()
+    page.get_by_role("heading", name="My bookings").wait_for(timeout=TIMEOUT)
+    page.wait_for_function(collapsed.format("true"), timeout=10_000)
+    settle(page)
+    page.wait_for_timeout(1000)  # nothing opens it again
+    assert page.evaluate(collapsed.format("true"))
+    assert page.get_by_test_id("stSidebar").bounding_box()["x"] < 0
+    page.screenshot(path=str(SHOTS / f"nav-phone-{agent}-menu-closed.png"))
+    ctx.close()
