@@ -69,6 +69,9 @@ def queue_table(queue) -> None:
 
 def pick_request(queue):
     items = {str(i.booking.id): i for i in queue.items}
+    linked = st.query_params.get("booking")  # a new-request e-mail's link: that request first
+    if linked in items and st.session_state.get("aq_linked") != linked:  # once per link
+        st.session_state["aq_linked"] = st.session_state["aq_pick"] = linked
     chosen = st.selectbox("Request to decide", list(items), key="aq_pick", format_func=lambda k: (
         f"{ui.fmt(items[k].booking.start_time)} · {items[k].booking.resource_name} · "
         f"{items[k].booking.requester_name} (p{items[k].booking.priority})"))

@@ -308,3 +308,15 @@ def test_bookings_tables_show_short_references_and_the_csv_carries_iso_8601_time
     parsed = pd.to_datetime(csv["Start (ISO 8601)"], format="ISO8601")
     assert parsed[0] == pd.Timestamp(view.start_time)
     assert csv["Start (ISO 8601)"][0] == view.start_time.isoformat(timespec="minutes")
+
+
+def test_a_new_request_emails_link_opens_the_queue_at_that_request(dashboard, make):
+    from tests.dashboard.test_member_pages import open_linked
+
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1")
+    make.booking(r1, start=NOW + timedelta(days=1), end=NOW + timedelta(days=1, hours=1))
+    later = make.booking(make.resource(name="Range 2"), start=NOW + timedelta(days=3),
+                         end=NOW + timedelta(days=3, hours=1))
+    at = open_linked(dashboard, staff, "approval_queue", booking=str(later.id))
+    assert by_label(at.selectbox, "Request to decide").value == str(later.id)
