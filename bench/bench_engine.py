@@ -198,7 +198,7 @@ def measure_throughput(db: Database, res: SeedResult, ops: int, rng: random.Rand
 # --------------------------------------------------------------------------- latency
 
 def measure_conflicts(db: Database, res: SeedResult, calls: int, rng: random.Random) -> dict:
-    """find_conflicts through the service (actor load, permission, resource, 3 queries), then
+    """find_conflicts through the service (one statement: actor, resource and conflicts), then
     the query part alone (conflict_report in one open read transaction)."""
     windows = probe_windows(res, calls + 50, rng)
     actor = rng.choice(res.member_ids)
