@@ -115,11 +115,8 @@ def pick_segment(page, label: str) -> None:
 
 def test_calendar_drag_across_a_row_opens_the_form_prefilled_with_that_window(
         server, browser, pages_on_failure):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = pages_on_failure["calendar-drag"] = ctx.new_page()
-    sign_in(page, server.url, "staff@range.example", "staff-demo-pass")
-    page.goto(f"{server.url}/calendar")
-    page.get_by_role("heading", name="Calendar").wait_for(timeout=TIMEOUT)
+    ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "calendar-drag")
+    go_to(page, server.url, "calendar", "Calendar")
     settle(page)
     pick_segment(page, "Day")  # about 30 px an hour: a pixel is well inside 15 minutes
     pick_segment(page, "Drag a window")
