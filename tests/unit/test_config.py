@@ -1,8 +1,9 @@
 """Settings: Railway URLs, the SQLite default, and signing keys (refused when weak in
 production, generated and kept in the data directory elsewhere)."""
-import multiprocessing
+import os
 import stat
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,17 +66,34 @@ def test_development_without_keys_generates_private_random_ones_once(tmp_path):
     assert Settings(RANGE_CONTROL_DATA_DIR=str(other)).signing_key("jwt_secret") != jwt_key
 
 
-def _key_in_a_fresh_process(path: str) -> str:
-    keys.clear_cache()
-    return keys.load_or_create_key(Path(path))
+ROOT = Path(__file__).resolve().parents[2]
+#: Each process waits for a start file, so all of them reach load_or_create_key together.
+KEY_IN_A_FRESH_PROCESS = """
+import sys, time
+from pathlib import Path
+from engine import keys
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+print(keys.load_or_create_key(Path(sys.argv[1])))
+"""
 
 
 def test_processes_starting_at_once_agree_on_one_key(tmp_path):
-    path = str(tmp_path / "jwt_secret.key")
-    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("spawn")) as pool:
-        found = set(pool.map(_key_in_a_fresh_process, [path] * 12))
-    assert len(found) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["jwt_secret.key"]  # no temporary left
+    data, go = tmp_path / "data", tmp_path / "go"
+    data.mkdir()
+    path = data / "jwt_secret.key"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    procs = [subprocess.Popen([sys.executable, "-c", KEY_IN_A_FRESH_PROCESS, str(path), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(8)]
+    go.touch()
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    found = {out.strip() for out, _ in results}
+    assert len(found) == 1 and len(found.pop()) >= 48
+    assert [p.name for p in data.iterdir()] == ["jwt_secret.key"]  # no temporary left
 
 
 def test_a_key_file_others_can_read_is_refused(tmp_path):
