@@ -3,7 +3,8 @@
 Click an empty slot, or (mouse set to "Drag a window") drag across a row, to start a booking
 there (the booking form opens prefilled); click a bar to open that booking. Day and week views
 mark "now"; the month view counts bookings per day per resource, and clicking a day opens it.
-Figures and the meaning of a click or drag live in dashboard/calendar_chart.py.
+Figures live in dashboard/calendar_chart.py, the meaning of a click or drag in
+dashboard/calendar_picks.py.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Literal
 import streamlit as st
 
 from dashboard import calendar_chart as chart
+from dashboard import calendar_picks as picks
 from dashboard import ui
 from engine import services
 from engine.errors import DomainError
@@ -62,17 +64,17 @@ def redraw_chart() -> None:
     st.session_state["cal_chart_n"] = st.session_state.get("cal_chart_n", 0) + 1
 
 
-def act(pick: chart.Pick | None) -> None:
+def act(pick: picks.Pick | None) -> None:
     """Do what a click or drag asked: open the prefilled form, a booking, or a day."""
-    if isinstance(pick, chart.Book):
+    if isinstance(pick, picks.Book):
         st.session_state.pop("nb_sent", None)
         st.session_state.update({"nb_type": ANY, "nb_zone": ANY, "nb_resource": pick.resource_id,
                                  "nb_date": pick.start.date(), "nb_start": pick.start.time(),
                                  "nb_end": pick.end.time()})
         st.switch_page("views/new_booking.py")
-    elif isinstance(pick, chart.Open):
+    elif isinstance(pick, picks.Open):
         st.session_state[OPEN_KEY] = pick.booking_id
-    elif isinstance(pick, chart.GoToDay):
+    elif isinstance(pick, picks.GoToDay):
         st.session_state[GOTO_KEY] = ("Day", pick.day)
         redraw_chart()
         st.rerun()
@@ -136,7 +138,7 @@ def main() -> None:
     event = st.plotly_chart(chart.figure(spec), width="stretch", config=CHART_CONFIG,
                             on_select="rerun", selection_mode=MOUSE[mouse],
                             key=f"cal_chart_{st.session_state.get('cal_chart_n', 0)}")
-    act(chart.read_event(event, [(r.name, str(r.id)) for r in reversed(cal.resources)]))
+    act(picks.read_event(event, [(r.name, str(r.id)) for r in reversed(cal.resources)]))
     booking_card(uid)
     if cal.truncated:
         st.warning("Only the first bookings are drawn: narrow the window or filters to see all.")

@@ -10,6 +10,7 @@ from streamlit.proto.PlotlyChart_pb2 import PlotlyChart
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 
 from dashboard import calendar_chart as chart
+from dashboard import calendar_picks as picks
 from engine import services
 from engine.domain.permissions import Role
 from tests.conftest import NOW
@@ -36,42 +37,42 @@ def at_time(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def test_a_box_across_a_row_books_that_resource_for_the_window_rounded_out_to_15_minutes():
-    pick = chart.read_event(box("2030-01-08 09:07:12.5", "2030-01-08 11:52", 0.7, 1.3), ROWS)
-    assert pick == chart.Book("r1", at_time(TUE, 9), at_time(TUE, 12))
+    pick = picks.read_event(box("2030-01-08 09:07:12.5", "2030-01-08 11:52", 0.7, 1.3), ROWS)
+    assert pick == picks.Book("r1", at_time(TUE, 9), at_time(TUE, 12))
 
 
 def test_a_box_drawn_right_to_left_or_off_the_row_centre_picks_the_row_under_its_middle():
-    pick = chart.read_event(box("2030-01-08 14:00", "2030-01-08 13:10", -0.4, 0.2), ROWS)
-    assert pick == chart.Book("r2", at_time(TUE, 13), at_time(TUE, 14))
+    pick = picks.read_event(box("2030-01-08 14:00", "2030-01-08 13:10", -0.4, 0.2), ROWS)
+    assert pick == picks.Book("r2", at_time(TUE, 13), at_time(TUE, 14))
 
 
 def test_a_box_past_midnight_stops_at_the_forms_last_end_time_and_a_tiny_one_is_15_minutes():
-    late = chart.read_event(box("2030-01-08 22:00", "2030-01-09 02:00", 0.9, 1.1), ROWS)
-    assert late == chart.Book("r1", at_time(TUE, 22), at_time(TUE, 23, 45))
-    tiny = chart.read_event(box("2030-01-08 10:01", "2030-01-08 10:02", 0.9, 1.1), ROWS)
-    assert tiny == chart.Book("r1", at_time(TUE, 10), at_time(TUE, 10, 15))
+    late = picks.read_event(box("2030-01-08 22:00", "2030-01-09 02:00", 0.9, 1.1), ROWS)
+    assert late == picks.Book("r1", at_time(TUE, 22), at_time(TUE, 23, 45))
+    tiny = picks.read_event(box("2030-01-08 10:01", "2030-01-08 10:02", 0.9, 1.1), ROWS)
+    assert tiny == picks.Book("r1", at_time(TUE, 10), at_time(TUE, 10, 15))
 
 
 def test_a_box_outside_every_row_opens_nothing_even_over_points():
     event = box("2030-01-08 09:00", "2030-01-08 10:00", 1.6, 2.4)
     event["selection"]["points"] = [{"customdata": ["slot", "r1", "2030-01-08T09:00:00"]}]
-    assert chart.read_event(event, ROWS) is None
+    assert picks.read_event(event, ROWS) is None
 
 
 def test_a_box_in_epoch_milliseconds_reads_the_same_as_a_date_string():
     ms = (at_time(TUE, 9) - datetime(1970, 1, 1)) / timedelta(milliseconds=1)
-    pick = chart.read_event(box(ms, ms + 3_600_000, 1, 1), ROWS)
-    assert pick == chart.Book("r1", at_time(TUE, 9), at_time(TUE, 10))
+    pick = picks.read_event(box(ms, ms + 3_600_000, 1, 1), ROWS)
+    assert pick == picks.Book("r1", at_time(TUE, 9), at_time(TUE, 10))
 
 
 def test_clicks_mean_a_slot_to_book_a_bar_to_open_or_a_month_day_to_show():
-    slot = chart.read_event(points(["slot", "r2", "2030-01-08T15:00:00"]), ROWS)
-    assert slot == chart.Book("r2", at_time(TUE, 15), at_time(TUE, 17))
-    assert chart.read_event(points(["booking", "b-1", "ref"]), ROWS) == chart.Open("b-1")
-    assert chart.read_event(points(["day", "2030-01-20"]), ROWS) == chart.GoToDay(
+    slot = picks.read_event(points(["slot", "r2", "2030-01-08T15:00:00"]), ROWS)
+    assert slot == picks.Book("r2", at_time(TUE, 15), at_time(TUE, 17))
+    assert picks.read_event(points(["booking", "b-1", "ref"]), ROWS) == picks.Open("b-1")
+    assert picks.read_event(points(["day", "2030-01-20"]), ROWS) == picks.GoToDay(
         date(2030, 1, 20))
-    assert chart.read_event(points(["blackout", "", ""]), ROWS) is None
-    assert chart.read_event(None, ROWS) is None
+    assert picks.read_event(points(["blackout", "", ""]), ROWS) is None
+    assert picks.read_event(None, ROWS) is None
 
 
 def test_the_figures_the_page_sends_are_valid_plotly(dashboard, make):
