@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias, cast
 from uuid import UUID
 
-from sqlalchemy import Select, create_engine, event, exc, text
+from sqlalchemy import Select, create_engine, event, exc, func, text
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -168,8 +168,21 @@ class UnitOfWork:
             self.session.connection()  # make sure BEGIN IMMEDIATE has run
             return
         for key in sorted({k for k in keys if k is not None}, key=str):
-            lock_id = int.from_bytes(key.bytes[:8], "big", signed=True)
-            self.session.execute(_ADVISORY_LOCK, {"k": lock_id})
+            self.session.execute(_ADVISORY_LOCK, {"k": scope_lock_id(key)})
+
+
+def scope_lock_id(key: UUID) -> int:
+    """The advisory-lock number of a scope key: its first 8 bytes as a signed 64-bit integer,
+    as the database's scope_lock_key() (migration 0018) numbers it for its triggers."""
+    return int.from_bytes(key.bytes[:8], "big", signed=True)
+
+
+def scope_lock_sql(key: Any) -> Any:
+    """SQL (PostgreSQL): take the transaction's advisory lock on the scope key `key` (a uuid
+    column or expression) through the database's scope_lock_key() (migration 0018, the number
+    `scope_lock_id` computes): a statement that reads a booking can lock its scope in the same
+    round trip. NULL (no row) takes no lock."""
+    return func.pg_advisory_xact_lock(func.scope_lock_key(key))
 
 
 def rows_changed(result: Result[Any]) -> int:

@@ -31,7 +31,6 @@ from engine.services.common import (
     as_uuid,
     get_or_404,
     load_actor,
-    load_actor_and_get,
     lock_row,
     lock_scopes,
     paginate,
@@ -47,6 +46,7 @@ from engine.services.lifecycle import (
     approve_or_sign,
     check_hours,
     lock_booking,
+    lock_decision,
     refused_by_database,
     refused_over_blackout,
     set_status,
@@ -194,9 +194,7 @@ def deny_booking(uow: UnitOfWork, actor_id: object, booking_id: object, reason: 
         except ValidationError:
             load_actor(uow, actor_id, P.BOOKING_DENY)  # a bad actor is refused first
             raise
-        actor, booking = load_actor_and_get(uow, actor_id, P.BOOKING_DENY, Booking, booking_id,
-                                            "booking", "booking_id")
-        booking = lock_booking(uow, booking.id, decider=actor)
+        actor, booking = lock_decision(uow, actor_id, P.BOOKING_DENY, booking_id)
         require_decider(uow, actor, booking.resource)
         set_status(uow, actor, booking, BookingAction.DENY, AuditAction.DENIED, reason=reason)
         view = BookingView.of(booking)
@@ -211,9 +209,7 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
     force_override, lower-priority approved bookings are bumped in the same transaction.
     A two-person booking stays pending after its first approver's sign-off."""
     with uow:
-        actor, booking = load_actor_and_get(uow, actor_id, P.BOOKING_APPROVE, Booking,
-                                            booking_id, "booking", "booking_id")
-        booking = lock_booking(uow, booking.id, decider=actor)
+        actor, booking = lock_decision(uow, actor_id, P.BOOKING_APPROVE, booking_id)
         with refused_by_database(uow, f"approval of booking {booking.id}"):
             approve_or_sign(uow, actor, booking, force_override=bool(force_override))
             view = BookingView.of(booking)

@@ -7,23 +7,38 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from uuid import UUID
 
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from engine.audit import record, snapshot
-from engine.db import UnitOfWork
+from engine.db import AnySelect, UnitOfWork, scope_lock_sql
 from engine.domain.audit_actions import AuditAction
+from engine.domain.permissions import Permission
 from engine.domain.rules import within_operating_hours
 from engine.domain.status import BookingAction, BookingStatus, next_status
-from engine.errors import ConflictError, ConflictItem, InvalidTransition, ValidationError
+from engine.errors import (
+    ConflictError,
+    ConflictItem,
+    InvalidTransition,
+    NotFoundError,
+    ValidationError,
+)
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
+    as_uuid,
+    checked_actor,
     get_or_404,
+    load_actor,
+    load_actor_and_get,
     lock_row,
     lock_scopes,
     require_scope_locked,
+    scope_key,
 )
 from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
@@ -65,6 +80,46 @@ def lock_booking(uow: UnitOfWork, booking_id: object, *extra_scopes: Resource | 
                else reread_for_decision(uow, booking.id, decider))
     require_scope_locked(keys, booking.resource)
     return booking
+
+
+def lock_decision(uow: UnitOfWork, actor_id: object, permission: Permission,
+                  booking_id: object) -> tuple[User, Booking]:
+    """`load_actor_and_get` then `lock_booking(decider=actor)` (approve, deny), with the same
+    errors in the same order. On PostgreSQL the statement that first reads the actor and the
+    booking also takes the booking's scope lock (one round trip less); the row-locked re-read
+    that follows then checks, as lock_booking does, that the scope did not move meanwhile."""
+    if uow.dialect != "postgresql":
+        actor, booking = load_actor_and_get(uow, actor_id, permission, Booking, booking_id,
+                                            "booking", "booking_id")
+        return actor, lock_booking(uow, booking.id, decider=actor)
+    actor_uuid = as_uuid("actor_id", actor_id)
+    try:
+        booking_uuid = as_uuid("booking_id", booking_id)
+    except ValidationError:
+        load_actor(uow, actor_uuid, permission)
+        raise
+    row = uow.session.execute(_actor_booking_and_lock(),
+                              {"actor_id": actor_uuid, "booking_id": booking_uuid}).first()
+    actor = checked_actor(row[0] if row else None, permission)
+    assert row is not None  # no actor row: checked_actor refused
+    if row[1] is None:
+        raise NotFoundError("booking", booking_id)
+    keys = {scope_key(row[1].resource)}  # the scope the statement locked
+    booking = reread_for_decision(uow, row[1].id, actor)
+    require_scope_locked(keys, booking.resource)
+    return actor, booking
+
+
+@cache
+def _actor_booking_and_lock() -> AnySelect:
+    """The actor, the booking (outer: a missing one is reported after the actor's checks), and
+    the advisory lock of the booking's scope, taken while the statement reads it. Built once."""
+    res = aliased(Resource)  # the booking's own eager join of its resource is anonymous
+    return (select(User, Booking, scope_lock_sql(func.coalesce(res.safety_zone_id, res.id)))
+            .select_from(User)
+            .outerjoin(Booking, Booking.id == bindparam("booking_id"))
+            .outerjoin(res, res.id == Booking.resource_id)
+            .where(User.id == bindparam("actor_id")))
 
 
 @contextmanager

@@ -6,47 +6,94 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from engine import services as s
-from engine.db import UnitOfWork
 from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.errors import ConflictError
 from engine.models import AuditLog, Booking
 
 
-def _move_before_lock(db, monkeypatch, resource_id, zone_id):
-    """Before the scope lock is taken, another session moves the resource to `zone_id`."""
-    real = UnitOfWork.lock_scope
+def _move_after_locking_read(db, resource_id, zone_id):
+    """Right after the statement that reads the booking and takes its scope's advisory lock
+    (approve, deny), another session moves the resource to `zone_id` and commits: the lock
+    held is now the old zone's. Returns a function that removes the hook and says whether it
+    fired."""
+    from sqlalchemy import event
+    fired = []
 
-    def moved_then_locked(self, *keys):
-        with db.engine.begin() as conn:
-            conn.execute(text("UPDATE resources SET safety_zone_id = :z WHERE id = :r"),
-                         {"z": zone_id, "r": resource_id})
-        monkeypatch.setattr(UnitOfWork, "lock_scope", real)
-        return real(self, *keys)
-    monkeypatch.setattr(UnitOfWork, "lock_scope", moved_then_locked)
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if fired or "pg_advisory_xact_lock" not in statement:
+            return
+        fired.append(statement)
+        with db.engine.connect() as other:  # a second pooled connection
+            other.execute(text("UPDATE resources SET safety_zone_id = :z WHERE id = :r"),
+                          {"z": zone_id, "r": resource_id})
+            other.commit()
+    event.listen(db.engine, "after_cursor_execute", after)
+
+    def stop():
+        event.remove(db.engine, "after_cursor_execute", after)
+        return bool(fired)
+    return stop
 
 
 @pytest.mark.parametrize("decision", ["approve", "deny"])
-def test_zone_move_between_read_and_lock_refuses_the_decision(db, make, monkeypatch, decision):
+def test_zone_move_between_read_and_lock_refuses_the_decision(db, make, decision):
+    """approve and deny take the scope lock in the statement that first reads the booking; a
+    zone move committed right after it is seen by the row-locked re-read and refused."""
     if db.dialect != "postgresql":
         pytest.skip("SQLite's BEGIN IMMEDIATE already excludes the concurrent move")
     staff = make.user(Role.STAFF)
     first, second = make.zone(), make.zone()
     resource = make.resource(safety_zone_id=first.id)
     booking = make.booking(resource)
-    _move_before_lock(db, monkeypatch, resource.id, second.id)
+    stop = _move_after_locking_read(db, resource.id, second.id)
     with pytest.raises(ConflictError, match="changed safety zone"):
         if decision == "approve":
             s.approve_booking(db.uow(), staff.id, booking.id)
         else:
             s.deny_booking(db.uow(), staff.id, booking.id, reason="Range closed for works")
+    assert stop(), "the move was not injected after the locking read"
     with db.uow().read() as uow:
         assert uow.session.get(Booking, booking.id).status is BookingStatus.PENDING
         assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.booking_id == booking.id, AuditLog.action != "created")) == 0
     # Under the right lock, the same decision then goes through.
+    assert s.approve_booking(db.uow(), staff.id, booking.id).status == "approved"
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+def test_a_decision_locks_the_scope_it_read(db, make, decision):
+    """The advisory lock taken in SQL is the one lock_scope takes for the booking's zone: a
+    second session holding that zone's lock makes the decision wait (here: time out)."""
+    if db.dialect != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from engine.db import scope_lock_id
+    staff = make.user(Role.STAFF)
+    zone = make.zone()
+    booking = make.booking(make.resource(safety_zone_id=zone.id))
+    with db.engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": scope_lock_id(zone.id)})
+        real = db.sessionmaker
+
+        def timing_out():
+            session = real()
+            session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            return session
+        db.sessionmaker = timing_out
+        try:
+            with pytest.raises(OperationalError, match="lock timeout") as refused:
+                if decision == "approve":
+                    s.approve_booking(db.uow(), staff.id, booking.id)
+                else:
+                    s.deny_booking(db.uow(), staff.id, booking.id, reason="Range closed")
+            # It waited in its first read, not later (the blackout trigger's lock, say).
+            assert refused.value.statement.startswith("SELECT users.")
+        finally:
+            db.sessionmaker = real
+        holder.rollback()
     assert s.approve_booking(db.uow(), staff.id, booking.id).status == "approved"
 
 
