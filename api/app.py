@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+
+import anyio.to_thread
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
@@ -29,16 +33,28 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
     settings = settings or (db.settings if db is not None else get_settings())
     jwt_key = settings.signing_key("jwt_secret")  # refuses weak keys; generates one in dev
     api_settings = api_settings or ApiSettings()
-    db = db or Database(settings=settings)
+    threads = api_settings.threads or settings.db_pool_size + settings.db_max_overflow
+    if db is None:
+        # The API keeps as many connections as it has threads, all open: SQLAlchemy closes an
+        # overflow connection when it is returned, so under load the pool's default of 5 (+10)
+        # opened and closed a connection per request. By default no more are open than before.
+        db = Database(settings=settings.model_copy(
+            update={"db_pool_size": threads, "db_max_overflow": 0}))
     tokens = TokenIssuer(jwt_key, db.clock,
                          access_ttl=timedelta(minutes=api_settings.access_token_minutes),
                          refresh_ttl=timedelta(days=api_settings.refresh_token_days))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # anyio's default is 40 threads: 40 routes would then wait in turn for 15 connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
 
     app = FastAPI(title="Range-Control API", version="1.0.0",
                   description="Bookings of shared, safety-critical resources: the same engine "
                               "as the dashboard. Sign in at /api/v1/auth/login.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.state.db, app.state.tokens, app.state.api_settings = db, tokens, api_settings
     app.state.limiter = RateLimiter(make_store(api_settings, dialect=db.dialect, engine=db.engine,
                                                redis_url=settings.redis_url))

@@ -488,9 +488,9 @@ def run_phase(clients: list[Client], base: str, server: subprocess.Popen, phase:
         t.start()
     profiler = start_profiler(server, profile) if profile else None
     time.sleep(1.0 if profile else 0.5)  # every client's connection open, outside the figures
-    cpu_before = cpu_seconds(server)
     load_before = os.getloadavg()[0]
-    gate.wait()
+    gate.wait()  # every client has had its /health answer: that work is outside the figures
+    cpu_before = cpu_seconds(server)
     t0 = time.perf_counter()
     for t in threads:
         t.join()
