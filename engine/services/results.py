@@ -2,9 +2,10 @@
 transaction), so pages and routes never hold ORM objects. Not pages: those are dashboard/views/."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from engine.models import AuditLog, Blackout, Booking, Resource, SafetyZone, User
@@ -107,12 +108,34 @@ class BookingView:
     series_id: UUID | None = None
 
     @classmethod
+    def from_row(cls, row: Sequence[Any]) -> BookingView:
+        """From a row of `VIEW_COLUMNS` (services.bookings): a list needs no ORM objects."""
+        (id_, resource_id, resource_name, resource_type, zone_id, requester_id, requester_name,
+         start, end, status, *rest) = row
+        return cls(id_, resource_id, resource_name, resource_type, zone_id, requester_id,
+                   requester_name, start, end, status.value, *rest)
+
+    @classmethod
     def of(cls, b: Booking) -> BookingView:
         return cls(b.id, b.resource_id, b.resource.name, b.resource.resource_type,
                    b.resource.safety_zone_id, b.requester_id, b.requester.name, b.start_time,
                    b.end_time, b.status.value, b.purpose, b.priority, b.decision_reason,
                    b.decided_by_id, b.decided_at, b.bumped_by_booking_id,
                    b.conflict_at_request, b.created_at, b.updated_at, b.series_id)
+
+
+_BOOKINGS, _RESOURCES, _USERS = Booking.__table__, Resource.__table__, User.__table__
+#: A BookingView's columns in its field order, over `VIEW_FROM`: lists select exactly these
+#: (Core rows, no ORM objects, identity map or joined-object loading for three names).
+VIEW_COLUMNS = (
+    _BOOKINGS.c.id, _BOOKINGS.c.resource_id, _RESOURCES.c.name, _RESOURCES.c.resource_type,
+    _RESOURCES.c.safety_zone_id, _BOOKINGS.c.requester_id, _USERS.c.name, _BOOKINGS.c.start_time,
+    _BOOKINGS.c.end_time, _BOOKINGS.c.status, _BOOKINGS.c.purpose, _BOOKINGS.c.priority,
+    _BOOKINGS.c.decision_reason, _BOOKINGS.c.decided_by_id, _BOOKINGS.c.decided_at,
+    _BOOKINGS.c.bumped_by_booking_id, _BOOKINGS.c.conflict_at_request, _BOOKINGS.c.created_at,
+    _BOOKINGS.c.updated_at, _BOOKINGS.c.series_id)
+VIEW_FROM = _BOOKINGS.join(_RESOURCES, _RESOURCES.c.id == _BOOKINGS.c.resource_id).join(
+    _USERS, _USERS.c.id == _BOOKINGS.c.requester_id)
 
 
 @dataclass(frozen=True)
