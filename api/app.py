@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import anyio.to_thread
-
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
