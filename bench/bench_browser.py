@@ -12,9 +12,14 @@ times over --runs repetitions:
   drawn;
 - page switch: a click in the side navigation until the same condition.
 
+Beside each median: the script runs the server made for it (counted from the websocket's
+messages: a redundant rerun shows as 2 where 1 is enough), and the CPU seconds the server and
+Chromium spent on it (from /proc), which are steadier than wall time on a busy machine.
+
     .venv/bin/python bench/bench_browser.py --runs 5
     .venv/bin/python bench/bench_browser.py --app-root /tmp/before  # an older checkout's dashboard
     .venv/bin/python bench/bench_browser.py --database-url postgresql+psycopg://...  # migrated
+    .venv/bin/python bench/bench_browser.py --pages my_bookings,audit_log  # only these pages
 
 Run it on a quiet machine: the figures are wall-clock and include Chromium's own work.
 """
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +57,53 @@ COOKIE = os.environ.get("AUTH_COOKIE_NAME", "range_control_auth")
 IDLE = ("!document.querySelector('[data-testid=stStatusWidgetRunningIcon],"
         "[data-testid=stStatusWidgetRunningManIcon]') && "
         "!document.querySelector('[data-stale=true]')")
+
+
+class Counter:
+    """Script runs the server made (one `new_session` message each) and CPU seconds of the
+    dashboard's and the browser's processes, read before and after one operation."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid, self.runs = server_pid, 0
+
+    def listen(self, page) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        def frame(payload) -> None:
+            if isinstance(payload, bytes) and ForwardMsg.FromString(payload).HasField(
+                    "new_session"):
+                self.runs += 1
+
+        page.on("websocket", lambda ws: ws.on("framereceived", frame))
+
+    def cpu(self) -> tuple[float, float]:
+        """(server, everything else this bench started: Playwright's driver and Chromium)."""
+        parents: dict[int, int] = {}
+        ticks: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+        mine = {os.getpid()}
+        for _ in range(6):  # descendants, a few levels down
+            mine |= {pid for pid, parent in parents.items() if parent in mine}
+        server = {self.server_pid} | {p for p, parent in parents.items()
+                                      if parent == self.server_pid}
+        hz = os.sysconf("SC_CLK_TCK")
+        return (sum(ticks.get(p, 0) for p in server) / hz,
+                sum(ticks.get(p, 0) for p in mine - server - {os.getpid()}) / hz)
+
+    def measure(self, action) -> tuple[float, int, float, float]:
+        """(wall seconds, script runs, server CPU s, browser CPU s) of `action()`."""
+        runs, (server0, browser0) = self.runs, self.cpu()
+        t0 = time.perf_counter()
+        action()
+        took = time.perf_counter() - t0
+        server1, browser1 = self.cpu()
+        return took, self.runs - runs, server1 - server0, browser1 - browser0
 
 
 def free_port() -> int:
@@ -86,16 +139,28 @@ def ready(page, heading: str, chart: bool) -> None:
     page.wait_for_function(IDLE, timeout=TIMEOUT)
 
 
-def sign_in(page, url: str, role: str) -> float:
+def open_by_url(page, url: str, heading: str, chart: bool) -> None:
+    page.goto(url)
+    ready(page, heading, chart)
+
+
+def switch(page, label: str, heading: str, chart: bool) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
+    ready(page, heading, chart)
+
+
+def sign_in(page, url: str, role: str, counter: Counter | None = None):
     email, password = LOGINS[role]
     page.goto(url)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.wait_for_function(IDLE, timeout=TIMEOUT)
-    t0 = time.perf_counter()
-    page.get_by_role("button", name="Sign in").click()
-    ready(page, FIRST_PAGE[role], False)
-    took = time.perf_counter() - t0
+
+    def click() -> None:
+        page.get_by_role("button", name="Sign in").click()
+        ready(page, FIRST_PAGE[role], False)
+
+    took = counter.measure(click) if counter else click()
     deadline = time.monotonic() + 30  # not timed: the cookie component writes the cookie
     while not any(c["name"] == COOKIE for c in page.context.cookies()):
         if time.monotonic() > deadline:
@@ -105,10 +170,13 @@ def sign_in(page, url: str, role: str) -> float:
     return took
 
 
-def summary(name: str, seconds: list[float]) -> str:
-    ms = sorted(s * 1000 for s in seconds)
-    return (f"{name:<34} median {statistics.median(ms):7.0f} ms   worst {ms[-1]:7.0f} ms   "
-            f"(n={len(ms)})")
+def summary(name: str, measured: list[tuple[float, int, float, float]]) -> str:
+    ms = sorted(m[0] * 1000 for m in measured)
+    runs = "/".join(str(m[1]) for m in measured)
+    server = statistics.median(m[2] for m in measured)
+    browser = statistics.median(m[3] for m in measured)
+    return (f"{name:<34} median {statistics.median(ms):6.0f} ms  worst {ms[-1]:6.0f} ms  "
+            f"runs {runs:<7} CPU server {server:4.2f} s browser {browser:4.2f} s")
 
 
 def main() -> None:
@@ -119,7 +187,10 @@ def main() -> None:
     ap.add_argument("--app-root", type=Path, default=ROOT,
                     help="the checkout whose dashboard to serve (e.g. an older copy, for "
                          "before/after figures from the same bench)")
+    ap.add_argument("--pages", help="comma-separated url paths to time (default: all); "
+                                    "sign-in is always timed")
     args = ap.parse_args()
+    pages = [p for p in PAGES if not args.pages or p[1] in args.pages.split(",")]
     root = args.app_root.resolve()
     start_load = os.getloadavg()
 
@@ -136,14 +207,15 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "engine", *cmd], cwd=root, env=env, check=True,
                            capture_output=True)
     proc, url = start_dashboard(env, data / "streamlit.log", root)
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[tuple[float, int, float, float]]] = {}
+    counter = Counter(proc.pid)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for role in LOGINS:  # the first run ever imports and compiles the pages
                 warm = browser.new_context().new_page()
                 sign_in(warm, url, role)
-                for r, path, heading, _, chart in PAGES:
+                for r, path, heading, _, chart in pages:
                     if r == role:
                         warm.goto(f"{url}/{path}")
                         ready(warm, heading, chart)
@@ -152,24 +224,21 @@ def main() -> None:
                 for role in LOGINS:
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                     page = ctx.new_page()
-                    results.setdefault(f"sign-in ({role})", []).append(sign_in(page, url, role))
-                    for r, path, heading, _, chart in PAGES:
+                    counter.listen(page)
+                    results.setdefault(f"sign-in ({role})", []).append(
+                        sign_in(page, url, role, counter))
+                    for r, path, heading, _, chart in pages:
                         if r != role:
                             continue
-                        t0 = time.perf_counter()
-                        page.goto(f"{url}/{path}")
-                        ready(page, heading, chart)
                         results.setdefault(f"first page by URL: {path}", []).append(
-                            time.perf_counter() - t0)
-                    for r, path, heading, label, chart in PAGES:
+                            counter.measure(partial(open_by_url, page, f"{url}/{path}",
+                                                    heading, chart)))
+                    for r, path, heading, label, chart in pages:
                         if r != role:
                             continue
                         page.wait_for_function(IDLE, timeout=TIMEOUT)
-                        t0 = time.perf_counter()
-                        page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
-                        ready(page, heading, chart)
                         results.setdefault(f"page switch: {path}", []).append(
-                            time.perf_counter() - t0)
+                            counter.measure(partial(switch, page, label, heading, chart)))
                     ctx.close()
             browser.close()
     finally:
@@ -178,8 +247,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"dashboard of {root} at {url}, {args.runs} runs; load average (1 min) "
           f"{start_load[0]:.1f} at the start, {load[0]:.1f} at the end")
-    for name, seconds in results.items():
-        print(summary(name, seconds))
+    for name, measured in results.items():
+        print(summary(name, measured))
 
 
 if __name__ == "__main__":
