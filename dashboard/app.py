@@ -182,8 +182,11 @@ def main() -> None:
         st.error(f"Range-Control will not start: {exc}.", icon=":material/block:")
         st.stop()
     # Long words (a purpose typed without spaces, a long e-mail) wrap instead of overflowing;
-    # the page's scripts (the cookie writer, the phone menu) take no room.
+    # a row of pills (the status filters) wraps on a phone instead of scrolling sideways with
+    # its last choices hidden; the page's scripts (the cookie writer, the phone menu) take no
+    # room.
     st.html("<style>.stMarkdown, .stAlert, .stCaption { overflow-wrap: anywhere; } "
+            ".stButtonGroup [role=toolbar] { flex-wrap: wrap; overflow-x: visible; } "
             f".stElementContainer:has(.{WRITER_CLASS}) {{ display: none; }}</style>")
     # On a phone the menu covers the page: choosing a page in it closes it.
     st.html(CLOSE_MENU_ON_PHONES, unsafe_allow_javascript=True)

@@ -131,10 +131,14 @@ if cancellable:
 
 
 def edit_pending(pending) -> None:
-    """Change window and purpose of one's own pending request: the same checks as a new one."""
+    """Change window and purpose of one's own pending request: the same checks as a new one.
+    The form and its availability check are drawn only once asked for: most visits only read
+    the list, and the date and time pickers cost the browser more than the list itself."""
     labels = {str(b.id): f"{b.resource_name} · {ui.fmt_span(b.start_time, b.end_time)} "
                          f"(reference {ui.short_id(b.id)})" for b in pending}
     chosen = st.selectbox("Request", list(labels), format_func=labels.__getitem__, key="mb_edit_id")
+    if not st.toggle("Change its window or purpose", key="mb_edit_open"):
+        return
     b = next(x for x in pending if str(x.id) == chosen)
     start, end = ui.window_inputs(f"mb_edit_{b.id}", b.start_time, b.end_time)
     purpose = st.text_area("Purpose", value=b.purpose or "", key=f"mb_edit_purpose_{b.id}",

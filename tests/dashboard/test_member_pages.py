@@ -214,6 +214,8 @@ def test_member_changes_their_pending_request_with_the_same_checks(dashboard, ma
     taken = NOW.replace(day=9, hour=14)
     make.booking(r1, start=taken, end=taken + timedelta(hours=2), approve_by=staff)
     at = signed_in(dashboard, member, "my_bookings")
+    assert not at.date_input  # the form opens when asked for
+    by_label(at.toggle, "Change its window or purpose").set_value(True).run()
     by_label(at.date_input, "Date").set_value(taken.date()).run()
     by_label(at.time_input, "Start").set_value(time(14)).run()
     by_label(at.time_input, "End").set_value(time(16)).run()

@@ -138,6 +138,15 @@ def fill_purpose(page, purpose: str) -> None:
     settle(page)
 
 
+def overflowing(page, test_id: str) -> list[str]:
+    """The texts of the elements with data-testid `test_id` whose content is wider than
+    they are or than the window (cut off, or scrolled sideways out of sight)."""
+    return page.evaluate("""(id) => [...document.querySelectorAll(`[data-testid=${id}]`)]
+      .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1
+               || x.getBoundingClientRect().right > window.innerWidth + 1))
+      .map(e => e.innerText)""", test_id)
+
+
 def shot(page, name: str) -> None:
     """Save the whole page as tests/e2e/screenshots/<name>.png."""
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -11,6 +11,7 @@ from tests.e2e.steps import (
     TIMEOUT,
     go_to,
     open_sign_in,
+    overflowing,
     settle,
     shot,
     sign_in,
@@ -200,4 +201,20 @@ def test_on_a_phone_choosing_a_page_in_the_menu_closes_it(server, browser, pages
     settle(page)
     assert sidebar.bounding_box()["x"] < 0  # drawn off the screen, the page readable
     page.screenshot(path=str(SHOTS / "phone-menu-closed.png"))  # the screen, not the page
+    ctx.close()
+
+
+@pytest.mark.parametrize("role,path,heading", [("member", "my_bookings", "My bookings"),
+                                               ("staff", "all_bookings", "All bookings")])
+def test_on_a_phone_the_status_pills_wrap_and_every_status_shows(server, browser,
+                                                                 pages_on_failure, role, path,
+                                                                 heading):
+    ctx, page = signed_in_page(browser, server.url, role, pages_on_failure, f"phone-{path}",
+                               PHONE)
+    go_to(page, server.url, path, heading)
+    pills = page.get_by_test_id("stButtonGroup").filter(has_text="Status")
+    for status in ("pending", "approved", "denied", "cancelled", "bumped"):
+        pills.get_by_role("button", name=status).wait_for(timeout=TIMEOUT)  # shown, not hidden
+    assert overflowing(page, "stButtonGroup") == []
+    shot(page, f"phone-{path}-status-pills")
     ctx.close()
