@@ -54,6 +54,8 @@ PAGES = [("member", "new_booking", "New booking", "New booking", False),
 FIRST_PAGE = {"member": "New booking", "staff": "Approval queue"}
 TIMEOUT = 120_000
 COOKIE = os.environ.get("AUTH_COOKIE_NAME", "range_control_auth")
+#: A drawn chart: plotly's SVG, or Vega-Lite's marks (SVG or canvas).
+CHART = ".js-plotly-plot .main-svg, [data-testid=stVegaLiteChart] .marks"
 IDLE = ("!document.querySelector('[data-testid=stStatusWidgetRunningIcon],"
         "[data-testid=stStatusWidgetRunningManIcon]') && "
         "!document.querySelector('[data-stale=true]')")
@@ -135,7 +137,7 @@ def start_dashboard(env: dict[str, str], log: Path, root: Path) -> tuple[subproc
 def ready(page, heading: str, chart: bool) -> None:
     page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
     if chart:
-        page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT)
+        page.locator(CHART).first.wait_for(timeout=TIMEOUT)
     page.wait_for_function(IDLE, timeout=TIMEOUT)
 
 

@@ -581,10 +581,32 @@ def bumps_and_cancellations(session: Session, *, start: date, end: date, tz: Zon
     return [BumpCancelRow(b.period_start, *got.get(b.index, (0, 0))) for b in items]
 
 
+# ---------------------------------------------------------------- data version
+
+#: How far before the newest audit entry a late commit is still noticed (see data_version).
+LATE_COMMIT_WINDOW = timedelta(minutes=10)
+
+
+def data_version(session: Session) -> tuple[str, int]:
+    """A cheap stamp that changes whenever any figure above may change, for caches to key on.
+
+    Every change the figures read (bookings, decisions, resources, zones, blackouts) writes an
+    audit entry in its transaction, and the trail is append-only. The stamp is the newest entry's
+    time and the number of entries within LATE_COMMIT_WINDOW of it, so an entry stamped earlier
+    but committed later (or under a frozen clock) still changes it. Two index look-ups.
+    """
+    newest = session.scalar(select(func.max(AuditLog.timestamp)))
+    if newest is None:
+        return "", 0
+    recent = session.scalar(select(func.count()).select_from(AuditLog)
+                            .where(AuditLog.timestamp >= newest - LATE_COMMIT_WINDOW))
+    return newest.isoformat(), int(recent or 0)
+
+
 __all__ = [
     "Period", "GroupBy", "PERIODS", "GROUP_BYS", "UtilizationRow", "RateRow", "TurnaroundRow",
     "DailyCountRow", "BumpCancelRow", "Bucket", "buckets", "utilization", "conflict_rate",
     "approval_rate", "approval_turnaround", "bookings_per_day", "bumps_and_cancellations",
     "booked_seconds", "bookable_seconds", "bookable_parts", "Bookable",
-    "period_start_of",
+    "period_start_of", "data_version", "LATE_COMMIT_WINDOW",
 ]

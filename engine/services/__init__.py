@@ -79,6 +79,8 @@ from engine.services.reporting import (  # noqa: F401
     bookings_per_day,
     bumps_and_cancellations,
     conflict_rate,
+    report_figures,
+    report_version,
     utilization,
 )
 from engine.services.resources import (  # noqa: F401

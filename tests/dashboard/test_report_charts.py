@@ -1,13 +1,19 @@
-"""The Reports page's utilization grid: one column per calendar period, labelled by it, and the
-groups in name order top to bottom."""
+"""The Reports page: the utilization grid (one column per calendar period, labelled by it, and
+the groups in name order top to bottom), its Vega-Lite charts, and the cache behind them (keyed
+by user, inputs and data version: never stale, never another user's)."""
 from __future__ import annotations
 
 import json
 from datetime import date, time, timedelta
 
-from dashboard.report_charts import period_label, utilization_figure, utilization_grid
+import pyarrow as pa
+import pytest
+
+from dashboard.report_charts import period_label, utilization_grid, utilization_spec
+from engine import services
 from engine.analytics import NO_ZONE_KEY, NO_ZONE_LABEL, UtilizationRow
 from engine.domain.permissions import Role
+from engine.errors import PermissionDenied
 from tests.conftest import NOW
 from tests.dashboard.helpers import signed_in
 
@@ -45,11 +51,27 @@ def test_week_and_day_columns_are_named_by_their_first_day():
     assert period_label(date(2030, 1, 7), "day") == "Mon 07 Jan"
 
 
-def test_the_heatmap_draws_months_as_categories_and_the_first_row_on_top():
-    fig = utilization_figure(utilization_grid([row(SEP, "a", "Alpha", 0.5),
-                                               row(OCT, "a", "Alpha", 0.4)], "month", "resource"))
-    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.autorange == "reversed"
-    assert list(fig.data[0].x) == ["Sep 2030", "Oct 2030"]
+def test_the_heatmap_draws_months_as_categories_in_calendar_order_and_the_first_row_on_top():
+    spec = utilization_spec(utilization_grid([row(OCT, "a", "Alpha", 0.4),
+                                              row(SEP, "a", "Alpha", 0.5),
+                                              row(SEP, "b", "beta", 0.1)], "month", "resource"))
+    x, y = spec["encoding"]["x"], spec["encoding"]["y"]
+    assert x["type"] == "ordinal" and x["sort"] == ["Sep 2030", "Oct 2030"]
+    assert x["axis"]["orient"] == "top" and y["sort"] == ["Alpha", "beta"]
+    cells = {(v["group"], v["period"]): v["used"] for v in spec["data"]["values"]}
+    assert cells == {("Alpha", "Sep 2030"): 0.5, ("Alpha", "Oct 2030"): 0.4,
+                     ("beta", "Sep 2030"): 0.1, ("beta", "Oct 2030"): 0.0}
+
+
+def charts(at) -> dict[str, tuple[dict, list[dict]]]:
+    """Each Vega-Lite chart on the page by its mark ("rect", "line", "bar", "layer"): its spec
+    and its data rows (Streamlit sends the values apart from the spec, as Arrow)."""
+    out = {}
+    for c in at.get("vega_lite_chart"):
+        spec = json.loads(c.proto.spec)
+        rows = pa.ipc.open_stream(c.proto.data.data).read_all().to_pylist()
+        out[spec.get("mark", {}).get("type", "layer")] = (spec, rows)
+    return out
 
 
 def test_reports_page_month_view_draws_one_labelled_column_per_month(dashboard, make):
@@ -64,8 +86,55 @@ def test_reports_page_month_view_draws_one_labelled_column_per_month(dashboard, 
     at.segmented_control[0].set_value("month")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    heat = next(c for c in charts if c["data"][0]["type"] == "heatmap")["data"][0]
-    assert heat["x"] == ["Nov 2029", "Dec 2029", "Jan 2030"]
-    assert heat["y"] == ["Indoor Bay 1", "Range 2"]
-    assert heat["z"][0][2] > 0 and heat["z"][0][:2] == [0, 0]
+    spec, cells = charts(at)["rect"]
+    assert spec["encoding"]["x"]["sort"] == ["Nov 2029", "Dec 2029", "Jan 2030"]
+    assert spec["encoding"]["y"]["sort"] == ["Indoor Bay 1", "Range 2"]
+    used = {(c["group"], c["period"]): c["used"] for c in cells}
+    assert used[("Indoor Bay 1", "Jan 2030")] > 0
+    assert used[("Indoor Bay 1", "Nov 2029")] == used[("Indoor Bay 1", "Dec 2029")] == 0
+
+
+def decisions(at) -> str:
+    return [m for m in at.metric if m.label == "Decisions in range"][0].value
+
+
+def daily_total(at) -> int:
+    return sum(c["count"] for c in charts(at)["bar"][1])
+
+
+def test_a_new_booking_or_decision_changes_the_reports_on_the_next_run(dashboard, make):
+    staff = make.user(Role.STAFF)
+    resource = make.resource()
+    make.booking(resource, approve_by=staff)
+    at = signed_in(dashboard, staff, "reports")
+    at.date_input[1].set_value(NOW.date() + timedelta(days=7)).run()  # tomorrow's booking too
+    assert (decisions(at), daily_total(at)) == ("1", 1)
+    at.run()  # nothing changed: the same figures (from the cache)
+    assert (decisions(at), daily_total(at)) == ("1", 1)
+    start, end = make.window(2)
+    b = make.booking(resource, start=start, end=end)  # same frozen clock: same audit time
+    at.run()
+    assert (decisions(at), daily_total(at)) == ("1", 2)
+    services.approve_booking(dashboard.uow(), staff.id, b.id)
+    at.run()
+    assert (decisions(at), daily_total(at)) == ("2", 2)
+
+
+def test_a_resource_change_changes_the_utilization_rows_on_the_next_run(dashboard, make):
+    staff, admin = make.user(Role.STAFF), make.user(Role.ADMIN)
+    make.resource(name="Range 1")
+    gone = make.resource(name="Range 2")
+    at = signed_in(dashboard, staff, "reports")
+    assert charts(at)["rect"][0]["encoding"]["y"]["sort"] == ["Range 1", "Range 2"]
+    services.set_resource_active(dashboard.uow(), admin.id, gone.id, False)
+    at.run()
+    assert charts(at)["rect"][0]["encoding"]["y"]["sort"] == ["Range 1"]
+
+
+def test_report_figures_and_their_version_stay_staff_only(dashboard, make):
+    member = make.user(Role.USER)
+    with pytest.raises(PermissionDenied):
+        services.report_version(dashboard.uow(), member.id)
+    with pytest.raises(PermissionDenied):
+        services.report_figures(dashboard.uow(), member.id, start=date(2030, 1, 1),
+                                end=date(2030, 2, 1))
