@@ -81,7 +81,8 @@ def utilization_grid(rows: list[UtilizationRow], period: Period,
 def _category(field: str, order: list[str], **axis: Any) -> Spec:
     """A category axis in the given order (never alphabetical: "Dec" before "Nov")."""
     return {"field": field, "type": "ordinal", "sort": order,
-            "axis": {"title": None, "labelAngle": 0, "labelOverlap": True, **axis}}
+            "axis": {"title": None, "labelAngle": 0, "labelOverlap": True, "labelLimit": 240,
+                     **axis}}
 
 
 def utilization_spec(grid: UtilizationGrid) -> Spec:

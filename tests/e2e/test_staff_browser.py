@@ -157,7 +157,9 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     sign_in(page, server.url, "staff")
     for path in ("calendar", "reports"):
         page.goto(f"{server.url}/{path}")
-        page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)
+        # Calendar draws with plotly, Reports with Vega-Lite.
+        page.locator(".js-plotly-plot, [data-testid=stVegaLiteChart] .marks").first.wait_for(
+            timeout=TIMEOUT)
         settle(page)
     icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
     assert icon and all(h.startswith((server.url, "data:")) for h in icon), icon
