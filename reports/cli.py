@@ -18,7 +18,7 @@ from engine import analytics
 from engine.config import Settings, get_settings
 from engine.errors import DomainError
 from engine.logs import configure_logging, log_action
-from reports import delivery, render
+from reports import delivery, mail_copy, render
 from reports.definitions import REPORTS, ReportRequest
 
 SERVICE = "range-control-reports"
@@ -109,12 +109,13 @@ def run(args: argparse.Namespace, settings: Settings) -> list[Path]:
                 paths += render.write(report, args.out, [fmt])
                 bar.update()
             if smtp:
+                # The message is the mail copy (static charts, no script); the interactive
+                # HTML file stays in --out (1.3 MB of plotly.js would break the mail budget).
                 bar.set_postfix_str("sending e-mail")
+                copy = mail_copy.render(report)
                 message = delivery.build_message(
-                    smtp, f"Range-Control {report.title}: {render.period_text(report)}",
-                    f"{report.title} for {render.period_text(report)}.\n\n"
-                    "The HTML file opens in any browser, offline; the CSV files open in a "
-                    "spreadsheet.\n", paths)
+                    smtp, copy.subject, copy.text, [p for p in paths if p.suffix == ".csv"],
+                    html=copy.html, images=copy.images)
                 delivery.send(smtp, message)
                 bar.update()
     finally:

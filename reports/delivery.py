@@ -1,10 +1,11 @@
-"""Optional e-mail delivery of report files through the SMTP server of `engine.mail`
-(SMTP_* variables), to REPORT_RECIPIENTS (comma separated).
+"""Optional e-mail delivery of a report through the SMTP server of `engine.mail`
+(SMTP_* variables), to REPORT_RECIPIENTS (comma separated): the mail copy of
+`reports.mail_copy` as the message (charts as inline PNG parts), the CSV files attached.
 """
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import Field, field_validator
 
 from engine import mail
 from engine.mail import MailConfigError as DeliveryConfigError  # noqa: F401 - the reports' name
+from reports.mail_copy import InlineImage
 
 
 class SmtpSettings(mail.SmtpSettings):
@@ -37,12 +39,26 @@ class SmtpSettings(mail.SmtpSettings):
 
 
 def build_message(settings: SmtpSettings, subject: str, body: str,
-                  attachments: list[Path]) -> EmailMessage:
+                  attachments: list[Path], html: str | None = None,
+                  images: Sequence[InlineImage] = ()) -> EmailMessage:
+    """Text, and when given the HTML copy with its charts, then the files as attachments.
+
+    The MIME tree mail clients expect: multipart/mixed [ multipart/alternative [ text/plain,
+    multipart/related [ text/html, image/png (Content-ID, inline)... ] ], attachments... ].
+    """
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = settings.sender
     msg["To"] = ", ".join(settings.recipients)
     msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+        html_part = msg.get_body(preferencelist=("html",))
+        assert html_part is not None  # just added
+        for image in images:
+            html_part.add_related(image.data, maintype="image", subtype="png",
+                                  cid=f"<{image.cid}>", filename=image.filename,
+                                  disposition="inline")
     for path in attachments:
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)

@@ -12,6 +12,7 @@ import html
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import plotly.io as pio
 
 from reports.definitions import HeadlineFigure, Report, readable
@@ -77,6 +78,16 @@ def format_figure(kind: str, value: float | None, change: bool = False) -> str:
     return f"{sign}{magnitude:,.0f}"
 
 
+#: Machine keys (ids) the CSV keeps for joins; people read the name column beside them.
+HIDDEN_COLUMNS = ("group_key",)
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as people read it: no id columns, readable column names."""
+    return frame.drop(columns=[c for c in HIDDEN_COLUMNS if c in frame.columns]
+                      ).rename(columns=readable)
+
+
 def headline_html(figures: list[HeadlineFigure]) -> str:
     cards = []
     for f in figures:
@@ -111,7 +122,7 @@ def render_html(report: Report) -> str:
         parts.append(f"<h2>{html.escape(readable(name))}</h2>")
         if len(frame) > HTML_TABLE_ROWS:
             parts.append(f"<p>First {HTML_TABLE_ROWS} of {len(frame)} rows; the CSV has all.</p>")
-        shown = frame.head(HTML_TABLE_ROWS).rename(columns=readable)
+        shown = display_frame(frame.head(HTML_TABLE_ROWS))
         parts.append(shown.to_html(index=False, border=0,
                                    float_format=lambda v: f"{v:,.4g}"))
     if report.notes:

@@ -62,7 +62,7 @@ def _values(values: Any) -> Sequence[Any]:
         return ()
     if isinstance(values, dict) and "bdata" in values:
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return values  # type: ignore[no-any-return]
+    return values
 
 
 def _numbers(values: Any) -> list[float]:
@@ -92,12 +92,12 @@ def _value_text(value: float, percent: bool) -> str:
 def _style(ax: Axes, value_title: str, percent: bool, horizontal: bool = False) -> None:
     """Quiet axes: a light grid along the values, no frame, muted ticks."""
     values = ax.xaxis if horizontal else ax.yaxis
-    (ax.set_xlabel if horizontal else ax.set_ylabel)(value_title, color=_MUTED, fontsize=9)
+    (ax.set_xlabel if horizontal else ax.set_ylabel)(value_title, color=_MUTED, fontsize=9.5)
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.spines["left" if horizontal else "bottom"].set_visible(True)
     ax.spines["left" if horizontal else "bottom"].set_color("#b8c4cf")
-    ax.tick_params(colors=_MUTED, labelsize=8.5, length=0)
+    ax.tick_params(colors=_MUTED, labelsize=9.5, length=0)
     ax.grid(axis="x" if horizontal else "y", color=_GRID, linewidth=0.8)
     ax.set_axisbelow(True)
     # percent ticks on round steps (0, 2, 4 %, never 2.5 % printed as "2%")
@@ -136,7 +136,7 @@ def _ranking(figure: Figure, title: str, value_title: str, percent: bool, trace:
     ys = _numbers(trace.y)
     container = ax.barh(range(rows), ys, 0.7, color=_colour(trace, "bar"))
     ax.bar_label(container, labels=[_value_text(v, percent) for v in ys], padding=3,
-                 fontsize=8, color=_MUTED)
+                 fontsize=9, color=_MUTED)
     ax.set_yticks(range(rows), [_label(c, 34) for c in cats])
     ax.tick_params(axis="y", labelcolor=_TEXT)
     ax.set_ylim(rows - 0.5, -0.5)  # the first (largest) on top
@@ -156,7 +156,7 @@ def draw(fig: go.Figure) -> Figure:
             raise UnsupportedChart(f"cannot draw a {trace.type!r} trace as an image")
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    figure.suptitle(title, x=0.01, ha="left", fontsize=12, color=_TEXT, fontweight="bold")
+    figure.suptitle(title, x=0.01, ha="left", fontsize=13, color=_TEXT, fontweight="bold")
     cats = _categories(traces)
     if not cats or not any(any(not math.isnan(v) for v in _numbers(t.y)) for t in traces):
         ax = figure.add_subplot()
@@ -194,7 +194,7 @@ def draw(fig: go.Figure) -> Figure:
                                    color=_colour(trace, "bar"), label=name)
                 if label_bars:
                     ax.bar_label(container, labels=[_value_text(y, percent) for y in ys],
-                                 padding=2, fontsize=7.5, color=_MUTED)
+                                 padding=2, fontsize=8.5, color=_MUTED)
         else:
             mode = trace.mode or "lines+markers"
             ax.plot(xs, ys, color=_colour(trace, "line"), label=name, linewidth=2,
@@ -203,7 +203,7 @@ def draw(fig: go.Figure) -> Figure:
     if stacked and bars and label_bars:
         for x, total in enumerate(bottoms):
             ax.annotate(_value_text(total, percent), (x, total), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=7.5,
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8.5,
                         color=_MUTED)
     ax.set_xticks(range(len(cats)), [_label(c) for c in cats])
     ax.set_xlim(-0.6, len(cats) - 0.4)
@@ -215,7 +215,7 @@ def draw(fig: go.Figure) -> Figure:
     ax.set_ylim(min(low, 0), high * 1.08 if high > 0 else 1)  # room for the value labels
     if len(traces) > 1:  # one row above the plot: the whole width stays for the data
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(traces), frameon=False,
-                  fontsize=8.5, labelcolor=_TEXT, handlelength=1.2, borderaxespad=0.2)
+                  fontsize=9.5, labelcolor=_TEXT, handlelength=1.2, borderaxespad=0.2)
     return figure
 
 
