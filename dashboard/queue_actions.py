@@ -187,9 +187,13 @@ HANDLERS = {"Approve": approve_action, "Deny": deny_action, "Reschedule": resche
 
 
 def action_tabs(uid, item) -> None:
-    """One tab per action; the tab used last stays open after the rerun, with its result."""
+    """One tab per action; the tab used last stays open after the rerun, with its result.
+    Only the open tab is drawn (choosing another reruns): the others' forms, their pickers
+    and the reschedule tab's conflict check cost every visit but are rarely used."""
     tabs = st.tabs(ACTIONS, key=TAB_KEY, on_change="rerun")
     for name, tab in zip(ACTIONS, tabs, strict=True):
+        if tab.open is False:
+            continue
         with tab:
             RESULT.show(name)
             HANDLERS[name](uid, item)

@@ -30,7 +30,12 @@ from engine.services.common import (
 )
 from engine.services.conflicts import conflict_reports
 from engine.services.lifecycle import approve_or_sign, lock_booking, refused_by_database
-from engine.services.policies import SignOffStatus, may_decide, sign_off_status
+from engine.services.policies import (
+    SignOffStatus,
+    may_decide,
+    prefetch_rules,
+    sign_off_status,
+)
 from engine.services.results import BookingView, ConflictReport, Page
 
 
@@ -86,6 +91,7 @@ def pending_requests(uow: UnitOfWork, actor_id: object, *, page: int = 1, page_s
                                    .order_by(Booking.start_time, Booking.id)
                                    .limit(page_size).offset((page - 1) * page_size)).all()
         reports = conflict_reports(uow, rows)
+        prefetch_rules(uow, [b.resource for b in rows])
         sign_offs = sign_off_status(uow, rows)
         deciders = {b.resource_id: may_decide(uow, actor, b.resource) for b in rows}
         return QueuePage([QueueItem(BookingView.of(b), reports[b.id], sign_offs.get(b.id),

@@ -18,10 +18,12 @@ def window(days: int, hours: int = 2, at_hour: int = 10):
     return start, start + timedelta(hours=hours)
 
 
-def queue_for(db, staff, booking):
+def queue_for(db, staff, booking, tab: str = "Approve"):
+    """The queue with `booking` chosen and the action tab `tab` open (only it is drawn)."""
     at = signed_in(db, staff, "approval_queue")
-    by_label(at.selectbox, "Request to decide").set_value(str(booking.id)).run()
-    return at
+    by_label(at.selectbox, "Request to decide").set_value(str(booking.id))
+    at.session_state["aq_action"] = tab
+    return at.run()
 
 
 def test_queue_lists_pending_soonest_first_with_conflicts_and_priorities(dashboard, make):
@@ -65,7 +67,7 @@ def test_approval_over_a_conflict_is_refused_with_the_conflict_listed(dashboard,
 def test_deny_needs_a_reason_then_records_it(dashboard, make):
     staff = make.user(Role.STAFF)
     b = make.booking(make.resource())
-    at = queue_for(dashboard, staff, b)
+    at = queue_for(dashboard, staff, b, "Deny")
     button(at, "Deny").click().run()
     assert any("Reason must" in m for m in errors(at)), errors(at)
     assert status(dashboard, staff, b) == "pending"
@@ -78,7 +80,7 @@ def test_deny_needs_a_reason_then_records_it(dashboard, make):
 def test_reschedule_from_the_queue(dashboard, make):
     staff = make.user(Role.STAFF)
     b = make.booking(make.resource(), start=window(2)[0], end=window(2)[1])
-    at = queue_for(dashboard, staff, b)
+    at = queue_for(dashboard, staff, b, "Reschedule")
     new_day = (NOW + timedelta(days=4)).date()
     by_label(at.date_input, "Date").set_value(new_day)
     button(at, "Reschedule").click().run()
@@ -87,15 +89,15 @@ def test_reschedule_from_the_queue(dashboard, make):
     assert view.start_time.date() == new_day and view.status == "pending"
 
 
-def outranked_in_the_queue(dashboard, make):
+def outranked_in_the_queue(dashboard, make, tab: str):
     """A priority-1 approved booking in the way of a priority-5 request, the request open in
-    the queue of a staff member: (staff, victim, winner, app)."""
+    the queue of a staff member on action tab `tab`: (staff, victim, winner, app)."""
     staff = make.user(Role.STAFF)
     r1 = make.resource()
     s, e = window(2)
     victim = make.booking(r1, start=s, end=e, priority=1, approve_by=staff)
     winner = make.booking(r1, start=s, end=e, priority=5)
-    return staff, victim, winner, queue_for(dashboard, staff, winner)
+    return staff, victim, winner, queue_for(dashboard, staff, winner, tab)
 
 
 def confirm_bump(at, label: str) -> None:
@@ -106,7 +108,7 @@ def confirm_bump(at, label: str) -> None:
 
 
 def test_bump_needs_confirmation_then_swaps_the_bookings(dashboard, make):
-    staff, victim, winner, at = outranked_in_the_queue(dashboard, make)
+    staff, victim, winner, at = outranked_in_the_queue(dashboard, make, "Bump")
     assert button(at, "Bump and approve").disabled
     confirm_bump(at, "Bump and approve")
     assert not errors(at), errors(at)
@@ -115,7 +117,7 @@ def test_bump_needs_confirmation_then_swaps_the_bookings(dashboard, make):
 
 
 def test_force_override_needs_confirmation_and_bumps_lower_priority(dashboard, make):
-    staff, victim, winner, at = outranked_in_the_queue(dashboard, make)
+    staff, victim, winner, at = outranked_in_the_queue(dashboard, make, "Force override")
     assert button(at, "Force override").disabled
     by_label(at.checkbox, "I confirm the force override").check().run()
     button(at, "Force override").click().run()
@@ -212,6 +214,19 @@ def tab_named(at, label: str):
     return tab
 
 
+def test_only_the_open_action_tab_is_drawn_and_choosing_another_draws_it(dashboard, make):
+    staff = make.user(Role.STAFF)
+    b = make.booking(make.resource(name="Range 1"))
+    at = queue_for(dashboard, staff, b)
+    assert [t.label for t in at.tabs] == ["Approve", "Deny", "Reschedule", "Bump",
+                                          "Force override"]
+    assert button(at, "Approve") and not at.date_input and not at.text_input
+    at.session_state["aq_action"] = "Reschedule"
+    at.run()
+    assert by_label(at.date_input, "Date").value == b.start_time.date()
+    assert [b.label for b in tab_named(at, "Approve").button] == []
+
+
 def test_approve_all_can_be_cancelled_without_approving_anything(dashboard, make):
     staff = make.user(Role.STAFF)
     a = make.booking(make.resource())
@@ -250,7 +265,7 @@ def test_reschedule_shows_the_conflicts_of_the_new_window_before_saving(dashboar
     taken_start, taken_end = window(4)
     make.booking(r1, start=taken_start, end=taken_end, approve_by=staff)
     b = make.booking(r1, start=window(2)[0], end=window(2)[1])
-    at = queue_for(dashboard, staff, b)
+    at = queue_for(dashboard, staff, b, "Reschedule")
     by_label(at.date_input, "Date").set_value(taken_start.date()).run()
     tab = tab_named(at, "Reschedule")
     assert any("is taken on Range 1" in w.value for w in tab.warning)
@@ -271,7 +286,7 @@ def test_bump_shows_every_booking_in_the_way_and_displaces_them_together(dashboa
     first = make.booking(r1, start=s, end=s + timedelta(hours=2), priority=1, approve_by=staff)
     second = make.booking(r1, start=s + timedelta(hours=2), end=e, priority=2, approve_by=staff)
     winner = make.booking(r1, start=s, end=e, priority=5)
-    at = queue_for(dashboard, staff, winner)
+    at = queue_for(dashboard, staff, winner, "Bump")
     assert len(tab_named(at, "Bump").dataframe[0].value) == 2
     confirm_bump(at, "Bump all 2 and approve")
     assert not errors(at), errors(at)
@@ -286,7 +301,7 @@ def test_bump_points_elsewhere_when_a_booking_in_the_way_outranks_the_request(da
     s, e = window(2)
     make.booking(r1, start=s, end=e, priority=7, approve_by=staff)
     winner = make.booking(r1, start=s, end=e, priority=5)
-    at = queue_for(dashboard, staff, winner)
+    at = queue_for(dashboard, staff, winner, "Bump")
     assert any("cannot clear" in i.value for i in tab_named(at, "Bump").info)
     assert not [b for b in at.button if b.label.startswith("Bump")]
 

@@ -521,3 +521,35 @@ def test_new_request_mail_goes_to_the_named_approvers(db, make):
         told = set(uow.session.scalars(select(OutboxMessage.recipient_user_id).where(
             OutboxMessage.booking_id == b.id, OutboxMessage.kind == "booking_requested")))
     assert told == {named.id}
+
+
+def test_a_queue_page_reads_policies_and_approvers_once_for_all_its_resources(db, make):
+    """Each request keeps the approvers of its own most specific scope and its own approval
+    mode, though the page reads the policy rows and the approvers in one statement each."""
+    from sqlalchemy import event
+    zone = make.zone()
+    zoned, single, plain = (make.resource(safety_zone_id=zone.id), make.resource(),
+                            make.resource(resource_type="classroom"))
+    pair = two_person(db, make)
+    by_type, by_zone, by_resource = (make.user(Role.STAFF) for _ in range(3))
+    policies.set_approvers(db.uow(), make.admin.id, [by_type.id], resource_type="range")
+    policies.set_approvers(db.uow(), make.admin.id, [by_zone.id], safety_zone_id=zone.id)
+    policies.set_approvers(db.uow(), make.admin.id, [by_resource.id], resource_id=single.id)
+    asked = {r.id: make.booking(r, start=make.window(24 + 3 * i, 1)[0],
+                                end=make.window(24 + 3 * i, 1)[1])
+             for i, r in enumerate((zoned, single, plain, pair))}
+    sent: list[str] = []
+    listener = lambda *a: sent.append(" ".join(a[2].split()))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        queue = {i.booking.resource_id: i for i in pending_requests(db.uow(), by_zone.id).items}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert {r: queue[r].booking.id for r in asked} == {r: b.id for r, b in asked.items()}
+    assert {r: queue[r].may_decide for r in asked} == {
+        zoned.id: True, single.id: False, plain.id: True, pair.id: False}
+    assert queue[pair.id].sign_off is not None and queue[pair.id].sign_off.candidates == [
+        by_type.name]
+    assert queue[plain.id].sign_off is None
+    assert len([q for q in sent if "FROM booking_policies" in q]) == 1
+    assert len([q for q in sent if "FROM resource_approvers" in q]) == 1
