@@ -7,6 +7,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ def build_message(settings: SmtpSettings, subject: str, body: str,
     msg["Subject"] = subject
     msg["From"] = settings.sender
     msg["To"] = ", ".join(settings.recipients)
+    # RFC 5322 wants both; smtplib adds neither, and receivers score a message without them
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = make_msgid("report", domain=settings.sender_domain)
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")

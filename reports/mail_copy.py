@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pandas as pd
 
@@ -138,6 +139,24 @@ def chart_images(report: Report) -> list[InlineImage]:
     return images
 
 
+def preheader(report: Report) -> str:
+    """The line an inbox list shows beside the subject ("Bookings 102 (last week 122) · …"):
+    the headline in words, hidden in the message itself, where the table shows the same."""
+    if not report.headline:
+        return ""
+    _, before = _changes_word(report)
+    words = " · ".join(f"{f.name} {format_figure(f.kind, f.current)} ({before.lower()} "
+                       f"{format_figure(f.kind, f.previous)})" for f in report.headline)
+    return ('<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;'
+            f'line-height:1px;color:#f4f6f8">{html.escape(words)}</div>')
+
+
+def subject(report: Report) -> str:
+    req = report.request
+    return (f"Range-Control {report.title}: {req.start.isoformat()} to "
+            f"{(req.end - timedelta(days=1)).isoformat()}")
+
+
 def _section(inner: str, top: int = 8) -> str:
     return f'<tr><td style="padding:{top}px 16px 8px;{_FONT}color:{_TEXT}">{inner}</td></tr>'
 
@@ -173,12 +192,18 @@ def render_html(report: Report, images: list[InlineImage]) -> str:
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(report.title)}</title></head>"
-            f'<body style="margin:0;padding:0;background:#f4f6f8">'
+            f'<body style="margin:0;padding:0;background:#f4f6f8">{preheader(report)}'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
             'style="background:#f4f6f8"><tr><td align="center" style="padding:12px 0">'
+            # Outlook on Windows (Word's engine) ignores max-width: a fixed-width table only
+            # it reads keeps the column at 680 px there
+            f'<!--[if mso]><table role="presentation" width="{_WIDTH}" cellpadding="0" '
+            'cellspacing="0"><tr><td><![endif]-->'
             f'<table role="presentation" width="{_WIDTH}" cellpadding="0" cellspacing="0" '
             f'style="width:100%;max-width:{_WIDTH}px;background:#ffffff;border:1px solid {_LINE}">'
-            + "\n".join(rows) + "</table></td></tr></table></body></html>\n")
+            + "\n".join(rows) + "</table>"
+            "<!--[if mso]></td></tr></table><![endif]-->"
+            "</td></tr></table></body></html>\n")
 
 
 def render_text(report: Report) -> str:
@@ -198,5 +223,4 @@ def render_text(report: Report) -> str:
 
 def render(report: Report) -> MailCopy:
     images = chart_images(report)
-    return MailCopy(f"Range-Control {report.title}: {period_text(report)}",
-                    render_text(report), render_html(report, images), images)
+    return MailCopy(subject(report), render_text(report), render_html(report, images), images)

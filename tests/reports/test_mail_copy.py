@@ -86,6 +86,7 @@ def test_mailed_summary_has_one_inline_png_per_chart_referenced_by_cid(
     assert len(referenced) == len(set(referenced)) == 9
     assert [p["Content-ID"].strip("<>") for p in images] == referenced
     assert all(p.get_content_disposition() == "inline" for p in images)
+    assert msg["Date"] and msg["Message-ID"].endswith("@range.example>")
     for part, fig in zip(images, report.figures, strict=True):
         assert part.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'alt="{static_charts.title_of(fig)}"' in page
@@ -117,6 +118,10 @@ def test_mailed_summary_carries_the_headline_figures_as_text(data, db_url, tmp_p
         assert f"{f.name}: {format_figure(f.kind, f.current)}" in text
         assert f">{f.name}</td>" in page and f">{format_figure(f.kind, f.current)}</td>" in page
     assert "Last week, change" in page
+    # the inbox list's preview line, first in the body
+    assert msg["Subject"] == "Range-Control Weekly summary: 2030-01-07 to 2030-01-13"
+    assert re.search(r"<body[^>]*><div style=\"display:none[^>]*>Bookings 3 \(last week 0\) · "
+                     r"Approval rate 100% \(last week –\)", page)
     assert page.index(">Bookings</td>") < page.index("<img")  # the figures before the charts
 
 
