@@ -148,11 +148,14 @@ def signed_in_pages(role: str) -> dict[str, list[st.Page]]:
 def warm_up() -> threading.Thread:
     """Once per server, in the background while the first visitor signs in: import the chart
     library and draw one small chart (its templates and validators load lazily), so the first
-    Calendar or Reports page does not pay about a second for it."""
+    Calendar or Reports page does not pay about a second for it; and the pages' shared helper
+    modules, which app.py itself does not import."""
     def work() -> None:
         import plotly.express as px
 
-        import dashboard.report_charts  # noqa: F401 - imported for its imports
+        import dashboard.queue_actions  # noqa: F401 - imported for their imports
+        import dashboard.report_charts  # noqa: F401
+        import dashboard.series_views  # noqa: F401
 
         px.bar(x=[1], y=[1]).to_dict()
 
