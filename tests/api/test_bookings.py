@@ -203,3 +203,26 @@ def test_unknown_resource_is_404(client, people, clock):
         "resource_id": "00000000-0000-4000-8000-000000000000", "start_time": iso(start),
         "end_time": iso(start + timedelta(hours=1)), "purpose": "Practice"})
     assert r.status_code == 404 and "resource" in r.json()["error"]
+
+
+def test_list_items_are_the_same_as_reading_each_booking(client, people, make, clock):
+    """The list reads plain rows, the single read an ORM booking: the same answer either way."""
+    zone = make.zone()
+    res_a, res_b = make.resource(safety_zone_id=zone.id), make.resource(resource_type="classroom")
+    start = clock.now + timedelta(days=1)
+    member, staff = people.headers["member"], people.headers["staff"]
+    ids = [_request(client, member, res_a, start).json()["id"],
+           _request(client, member, res_b, start, priority=3, purpose="Exam").json()["id"],
+           _request(client, member, res_a, start + timedelta(hours=3)).json()["id"]]
+    client.post(f"{B}/{ids[0]}/approve", headers=staff)
+    client.post(f"{B}/{ids[2]}/deny", headers=staff, json={"reason": "Range closed"})
+    for headers in (member, staff):
+        items = client.get(B, headers=headers).json()["items"]
+        assert sorted(b["id"] for b in items) == sorted(ids)
+        for item in items:
+            assert item == client.get(f"{B}/{item['id']}", headers=headers).json()
+    by_id = {b["id"]: b for b in client.get(B, headers=member).json()["items"]}
+    assert by_id[ids[0]]["status"] == "approved" and by_id[ids[0]]["decided_by_id"]
+    assert by_id[ids[1]]["resource_name"] == res_b.name and by_id[ids[1]]["priority"] == 3
+    assert by_id[ids[2]]["decision_reason"] == "Range closed"
+    assert {b["requester_name"] for b in by_id.values()} == {people.member.name}
