@@ -162,8 +162,13 @@ def stop_server(proc: subprocess.Popen) -> None:
 def cpu_seconds(proc: subprocess.Popen) -> float:
     """User+system CPU of every process in the server's process group (uvicorn and its
     workers), from /proc; 0 where /proc is missing."""
+    return sum(cpu_split(proc))
+
+
+def cpu_split(proc: subprocess.Popen) -> tuple[float, float]:
+    """(user, system) CPU seconds of the server's process group, as `cpu_seconds`."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    user = system = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -172,8 +177,9 @@ def cpu_seconds(proc: subprocess.Popen) -> float:
         except OSError:
             continue
         if int(fields[2]) == proc.pid:  # field 5 (pgrp): the session leader's group
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+            user += int(fields[11])
+            system += int(fields[12])
+    return user / tick, system / tick
 
 
 class SmtpSink:
@@ -468,12 +474,12 @@ def client_phase(client: Client, base: str, phase: str, args, gate: threading.Ba
                 client.list_page(http, results, args.page_size)
 
 
-def start_profiler(server: subprocess.Popen, out: Path) -> subprocess.Popen:
+def start_profiler(server: subprocess.Popen, out: Path, rate: int = 250) -> subprocess.Popen:
     """py-spy sampling the server's Python threads that hold the GIL (its CPU, not its waits),
     as collapsed stacks; stopped with SIGINT, when it writes `out`."""
     py_spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(py_spy) if py_spy.exists() else "py-spy", "record", "--pid",
-                             str(server.pid), "--gil", "--nonblocking", "--rate", "250",
+                             str(server.pid), "--gil", "--nonblocking", "--rate", str(rate),
                              "--format", "raw", "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -486,16 +492,18 @@ def run_phase(clients: list[Client], base: str, server: subprocess.Popen, phase:
                                 daemon=True) for c in clients]
     for t in threads:
         t.start()
-    profiler = start_profiler(server, profile) if profile else None
+    profiler = start_profiler(server, profile, args.profile_rate) if profile else None
     time.sleep(1.0 if profile else 0.5)  # every client's connection open, outside the figures
     load_before = os.getloadavg()[0]
     gate.wait()  # every client has had its /health answer: that work is outside the figures
-    cpu_before = cpu_seconds(server)
+    user_before, system_before = cpu_split(server)
     t0 = time.perf_counter()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    cpu = cpu_seconds(server) - cpu_before
+    user_after, system_after = cpu_split(server)
+    user, system = user_after - user_before, system_after - system_before
+    cpu = user + system
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
@@ -503,6 +511,7 @@ def run_phase(clients: list[Client], base: str, server: subprocess.Popen, phase:
     summary.update({"phase": phase, "server_cpu_seconds": round(cpu, 2),
                     "server_cpu_ms_per_request": (round(cpu * 1000 / summary["requests"], 2)
                                                   if summary["requests"] else None),
+                    "server_system_cpu_share": round(system / cpu, 2) if cpu else None,
                     "load_average": [load_before, os.getloadavg()[0]]})
     if phase == "pairs":
         approved = results.status["approve"].get(200, 0)
@@ -557,12 +566,12 @@ def print_phases(args, run: dict) -> None:
     print(f"\n{run['app_root']}: {run['clients']} client(s), 1 API process x {args.workers} "
           f"worker(s), limiter {args.limiter}, list page_size {args.page_size}")
     print(f"{'phase':<8} {'op':<8} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p99 ms':>8} {'errors':>6} {'CPU ms/req':>10} {'load':>10}")
+          f"{'p99 ms':>8} {'errors':>6} {'CPU ms/req':>10} {'sys':>4} {'load':>10}")
     for phase, s in run["phases"].items():
         for op, o in s["operations"].items():
             print(f"{phase:<8} {op:<8} {o['count']:>6} {o['per_second']:>7} {o['p50_ms']:>8} "
                   f"{o['p95_ms']:>8} {o['p99_ms']:>8} {o['errors']:>6} "
-                  f"{s['server_cpu_ms_per_request']:>10} "
+                  f"{s['server_cpu_ms_per_request']:>10} {s['server_system_cpu_share']:>4} "
                   f"{s['load_average'][0]:>4.1f}-{s['load_average'][1]:<4.1f}")
         if phase == "pairs":
             print(f"{'':<8} pairs/s {s['pairs_per_second']}")
@@ -612,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=50, help="rows per list page (--phases)")
     parser.add_argument("--app-root", default=str(ROOT),
                         help="comma-separated project checkouts to serve the API from (--phases)")
+    parser.add_argument("--profile-rate", type=int, default=250,
+                        help="py-spy samples per second (--profile-dir)")
     parser.add_argument("--profile-dir", help="py-spy each phase's server into this directory "
                         "(collapsed stacks; its sampling slows the server: not for figures)")
     args = parser.parse_args(argv)
