@@ -48,6 +48,7 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
         # anyio's default is 40 threads: 40 routes would then wait in turn for 15 connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
+        app.state.limiter.close()
 
     app = FastAPI(title="Range-Control API", version="1.0.0",
                   description="Bookings of shared, safety-critical resources: the same engine "

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
-from api.ratelimit import PostgresCounters, RedisCounters
+from api.ratelimit import PostgresCounters, RedisCounters, StoreUnavailable
 from tests.api.test_uvicorn import ROOT, _free_port
 from tests.conftest import REQUIRE_PG, _truncate_pg
 from tests.integration.test_runtime_role import runtime_url  # noqa: F401 - a fixture
@@ -65,6 +65,27 @@ def test_the_least_privilege_runtime_role_can_count_and_purge(runtime_url):  # n
         assert store.hit([key, "other"], 60) == [1, 1]
         assert store.hit([key], 60) == [2]  # upsert and purge both ran as the runtime role
     finally:
+        engine.dispose()
+
+
+def test_postgresql_store_answers_unavailable_once_its_connection_dies_then_reconnects(
+        pg_database_url):
+    """The store keeps one connection of its own: a killed one is a 503 (StoreUnavailable) for
+    that request, never a pass, and the next request counts on a fresh connection."""
+    engine = create_engine(pg_database_url)
+    store = PostgresCounters(engine, purge_every=3600)
+    try:
+        key = f"kill:{uuid.uuid4().hex}"
+        assert store.hit([key], WINDOW) == [1]
+        pid = store._conn.info.backend_pid
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(StoreUnavailable):
+            store.hit([key], WINDOW)
+        assert store.hit([key], WINDOW) == [2]  # the lost request was not counted
+        assert store._conn.info.backend_pid != pid
+    finally:
+        store.close()
         engine.dispose()
 
 
