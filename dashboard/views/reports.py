@@ -62,26 +62,31 @@ def download(name: str) -> None:
                        icon=":material/download:", key=f"rp_csv_{name}")
 
 
-with st.container(border=True):
-    st.subheader(f"Utilization per {group_by} and {period}")
-    if view.grid is not None:
-        chart("rp_util")
-        download("utilization")
-    else:
-        st.info("No utilization in this range.")
-
-left, right = st.columns(2)
-with left, st.container(border=True):
-    st.subheader("Conflict and approval rates")
-    chart("rp_rates")
-    download("conflict-rate")
-    download("approval-rate")
-with right, st.container(border=True):
-    st.subheader("Approval turnaround")
-    chart("rp_turnaround")
-    download("turnaround")
-
-with st.container(border=True):
-    st.subheader("Bookings per day, by status (day the booking starts)")
-    chart("rp_daily")
-    download("bookings-per-day")
+# Lazy tabs: only the open tab's chart is sent and drawn (each Vega chart costs the browser
+# a few hundred ms on a busy machine); switching tabs reruns from the cache.
+TABS = ["Utilization", "Conflict and approval rates", "Approval turnaround", "Bookings per day"]
+util_tab, rates_tab, turnaround_tab, daily_tab = st.tabs(TABS, key="rp_tab", on_change="rerun")
+with util_tab:
+    if util_tab.open:
+        st.subheader(f"Utilization per {group_by} and {period}")
+        if view.grid is not None:
+            chart("rp_util")
+            download("utilization")
+        else:
+            st.info("No utilization in this range.")
+with rates_tab:
+    if rates_tab.open:
+        st.subheader("Conflict and approval rates")
+        chart("rp_rates")
+        download("conflict-rate")
+        download("approval-rate")
+with turnaround_tab:
+    if turnaround_tab.open:
+        st.subheader("Approval turnaround (hours from request to first decision)")
+        chart("rp_turnaround")
+        download("turnaround")
+with daily_tab:
+    if daily_tab.open:
+        st.subheader("Bookings per day, by status (day the booking starts)")
+        chart("rp_daily")
+        download("bookings-per-day")

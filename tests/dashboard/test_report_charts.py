@@ -102,11 +102,25 @@ def daily_total(at) -> int:
     return sum(c["count"] for c in charts(at)["bar"][1])
 
 
+def test_only_the_open_tab_draws_its_chart(dashboard, make):
+    staff = make.user(Role.STAFF)
+    make.booking(make.resource(), approve_by=staff)
+    at = signed_in(dashboard, staff, "reports")
+    assert list(charts(at)) == ["rect"]  # utilization first
+    at.session_state["rp_tab"] = "Bookings per day"
+    at.run()
+    assert list(charts(at)) == ["bar"]
+    at.session_state["rp_tab"] = "Approval turnaround"
+    at.run()
+    assert list(charts(at)) == ["layer"]
+
+
 def test_a_new_booking_or_decision_changes_the_reports_on_the_next_run(dashboard, make):
     staff = make.user(Role.STAFF)
     resource = make.resource()
     make.booking(resource, approve_by=staff)
     at = signed_in(dashboard, staff, "reports")
+    at.session_state["rp_tab"] = "Bookings per day"
     at.date_input[1].set_value(NOW.date() + timedelta(days=7)).run()  # tomorrow's booking too
     assert (decisions(at), daily_total(at)) == ("1", 1)
     at.run()  # nothing changed: the same figures (from the cache)
