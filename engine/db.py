@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeAlias, cast
 from uuid import UUID
 
-from sqlalchemy import Select, create_engine, event, exc, func, text
+from sqlalchemy import Select, Table, bindparam, create_engine, event, exc, func, insert, text
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +87,8 @@ class Database:
         self.url = url or self.settings.sqlalchemy_url
         self.engine = make_engine(self.url, self.settings)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "before_commit", write_queued_rows)
+        event.listen(self.sessionmaker, "after_soft_rollback", _drop_queued_rows)
         # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips for a look-up.
         # Each statement still sees a consistent snapshot; writes always use `sessionmaker`.
         self.read_sessionmaker = (
@@ -183,6 +186,90 @@ def scope_lock_sql(key: Any) -> Any:
     `scope_lock_id` computes): a statement that reads a booking can lock its scope in the same
     round trip. NULL (no row) takes no lock."""
     return func.pg_advisory_xact_lock(func.scope_lock_key(key))
+
+
+# --- rows written without the ORM's unit of work --------------------------------------------
+
+_QUEUED = "range_control_queued_rows"
+
+
+def queue_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Write these rows of `table` (dicts of column values, the same keys in each) with this
+    transaction, before it commits: the hot paths' audit, outbox and new booking rows skip the
+    ORM's unit of work (its bookkeeping cost more than the write itself in profiles). They are
+    written after the session's own flush, so they may refer to rows the ORM adds; nothing
+    reads them back inside the transaction (`queued_rows` tells what is still waiting).
+    A rollback drops them, as it drops the session's pending objects."""
+    if rows:
+        session.info.setdefault(_QUEUED, []).append((table, rows))
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's table (declarative types `__table__` as a plain FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def column_values(obj: Any) -> dict[str, Any]:
+    """A new ORM object's row as column values for `queue_rows`: unset columns that the
+    database fills (server defaults, trigger-kept columns) are left to it."""
+    table = table_of(type(obj))
+    state = obj.__dict__
+    return {c.key: state.get(c.key) for c in table.columns
+            if state.get(c.key) is not None or c.server_default is None}
+
+
+def queued_rows(session: Session, table: Table) -> list[dict[str, Any]]:
+    """The rows of `table` queued in this transaction and not written yet."""
+    return [r for t, rows in session.info.get(_QUEUED, ()) if t is table for r in rows]
+
+
+def write_queued_rows(session: Session) -> None:
+    """Write the queued rows (before every commit; callers may write them sooner). PostgreSQL:
+    one statement for all of them (data-modifying CTEs: one round trip; the foreign keys are
+    checked at its end), SQLite: one executemany per table, in queue order."""
+    queued = session.info.pop(_QUEUED, None)
+    if not queued:
+        return
+    session.flush()  # what the queued rows may refer to
+    batches: list[tuple[Table, tuple[str, ...], list[dict[str, Any]]]] = []
+    for table, rows in queued:  # consecutive batches of one table and shape merge
+        cols = tuple(rows[0])
+        if batches and batches[-1][0] is table and batches[-1][1] == cols:
+            batches[-1][2].extend(rows)
+        else:
+            batches.append((table, cols, list(rows)))
+    bound = session.get_bind()
+    params = sum(len(cols) * len(rows) for _, cols, rows in batches)
+    if bound.dialect.name != "postgresql" or params > 20_000:
+        for table, _, rows in batches:
+            session.execute(insert(table), rows)
+        return
+    shape = tuple((t.name, cols, len(rows)) for t, cols, rows in batches)
+    values = {f"p{b}_{i}_{c}": row[c] for b, (_, cols, rows) in enumerate(batches)
+              for i, row in enumerate(rows) for c in cols}
+    session.execute(_combined_insert(shape), values)
+
+
+def _drop_queued_rows(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_QUEUED, None)
+
+
+@lru_cache(maxsize=256)
+def _combined_insert(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Any:
+    """One INSERT per batch, all but the last as CTEs of the last: built once per shape."""
+    from engine.models import Base
+
+    statements = []
+    for b, (name, cols, count) in enumerate(shape):
+        table = Base.metadata.tables[name]
+        statements.append(insert(table).values([
+            {c: bindparam(f"p{b}_{i}_{c}", type_=table.c[c].type) for c in cols}
+            for i in range(count)]))
+    last = statements[-1]
+    for b, statement in enumerate(statements[:-1]):
+        last = last.add_cte(statement.cte(f"w{b}"))
+    return last
 
 
 def rows_changed(result: Result[Any]) -> int:

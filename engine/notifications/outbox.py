@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, literal, or_, select
 
 from engine.audit import jsonable
-from engine.db import UnitOfWork
+from engine.db import UnitOfWork, queue_rows, queued_rows, table_of
 from engine.domain.permissions import Role
 from engine.models import AuditLog, Booking, NotificationPreference, OutboxMessage, User
 from engine.notifications.events import ACCOUNT, ICAL_METHOD, NotificationEvent
@@ -64,8 +64,10 @@ def booking_context(booking: Booking) -> dict[str, Any]:
 def calendar_sequence(uow: UnitOfWork, booking_id: uuid.UUID) -> int:
     """iCalendar SEQUENCE of a booking: its audit entries so far (changes to one booking are
     serialised by its row lock, so each change sees a larger number than the one before)."""
-    return int(uow.session.scalar(select(func.count()).select_from(AuditLog)
-                                  .where(AuditLog.booking_id == booking_id)) or 0)
+    written = uow.session.scalar(select(func.count()).select_from(AuditLog)
+                                 .where(AuditLog.booking_id == booking_id)) or 0
+    return int(written) + sum(1 for r in queued_rows(uow.session, table_of(AuditLog))
+                              if r["booking_id"] == booking_id)
 
 
 def approvers_for(uow: UnitOfWork, booking: Booking) -> list[User]:
@@ -148,25 +150,34 @@ def _opted_out_and_sequence(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: st
     """`_opted_out` and `calendar_sequence` in one round trip."""
     rows = uow.session.execute(_OPTED_OUT_AND_SEQUENCE, {
         "booking_id": booking_id, "kind": kind, "user_ids": user_ids}).all()
-    return {r[1] for r in rows if r[1] is not None}, int(rows[0][0] or 0)
+    waiting = sum(1 for r in queued_rows(uow.session, table_of(AuditLog))
+                  if r["booking_id"] == booking_id)  # this transaction's, not written yet
+    return {r[1] for r in rows if r[1] is not None}, int(rows[0][0] or 0) + waiting
 
 
-def _add(uow: UnitOfWork, *, kind: str, email: str, user_id: uuid.UUID | None,
-         booking_id: uuid.UUID | None, context: dict, subject: str | None = None,
-         body: str | None = None, html: str | None = None,
-         dedupe_key: str | None = None) -> OutboxMessage:
-    row = OutboxMessage(
-        id=uuid.uuid4(), kind=kind, recipient_user_id=user_id, recipient_email=email,
-        booking_id=booking_id, context=context, subject=subject, body_text=body, body_html=html,
-        dedupe_key=dedupe_key, status="pending", attempts=0, next_attempt_at=uow.now,
-        created_at=uow.now)
+def _add(uow: UnitOfWork, **fields: Any) -> OutboxMessage:
+    """One message as an ORM object in the session (a dedupe key's clash then surfaces at
+    the caller's flush, where it expects it)."""
+    row = OutboxMessage(**_row(uow, **fields))
     uow.session.add(row)
     return row
 
 
+def _row(uow: UnitOfWork, *, kind: str, email: str, user_id: uuid.UUID | None,
+         booking_id: uuid.UUID | None, context: dict, subject: str | None = None,
+         body: str | None = None, html: str | None = None,
+         dedupe_key: str | None = None) -> dict[str, Any]:
+    """The notification_outbox row of one message, as column values."""
+    return {"id": uuid.uuid4(), "kind": kind, "recipient_user_id": user_id,
+            "recipient_email": email, "booking_id": booking_id, "context": context,
+            "subject": subject, "body_text": body, "body_html": html, "dedupe_key": dedupe_key,
+            "status": "pending", "attempts": 0, "next_attempt_at": uow.now,
+            "created_at": uow.now}
+
+
 def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: NotificationEvent | str, *,
                           actor: User | None = None, recipients: list[User] | None = None,
-                          **context: Any) -> list[OutboxMessage]:
+                          **context: Any) -> list[dict[str, Any]]:
     """Queue the e-mails for one booking event in the caller's transaction.
 
     Recipients: `recipients` when given, else the approvers for `REQUESTED` (minus the actor)
@@ -190,9 +201,11 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
             uow, [u.id for u in recipients], kind, booking.id)
     elif skip is None:
         skip = _opted_out(uow, [u.id for u in recipients], kind)
-    return [_add(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
+    rows = [_row(uow, kind=kind, email=u.email, user_id=u.id, booking_id=booking.id,
                  context=data | {"recipient_name": u.name})
             for u in recipients if u.id not in skip]
+    queue_rows(uow.session, table_of(OutboxMessage), rows)  # no ORM objects: see queue_rows
+    return rows
 
 
 def enqueue_message(uow: UnitOfWork, to: User | str, kind: str = ACCOUNT, *, subject: str,

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from engine.audit import record, snapshot
-from engine.db import UnitOfWork
+from engine.audit import queue_record, record, snapshot
+from engine.db import UnitOfWork, column_values, queue_rows, table_of
 from engine.domain.audit_actions import AuditAction
 from engine.domain.overlap import overlaps_clause
 from engine.domain.permissions import Permission as P
@@ -94,15 +94,20 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
             priority=priority, created_at=uow.now, updated_at=uow.now,
             conflict_at_request=bool(in_the_way),
         )
-        uow.session.add(booking)
-        uow.session.flush()
         details = {"resource": resource.name, "start_time": start, "end_time": end,
                    "priority": booking.priority, **outcome.audit_details}
         if outcome.exceeded and note:
             details["override_note"] = note
-        record(uow.session, actor_id=actor.id, action=AuditAction.CREATED, now=uow.now,
-               booking_id=booking.id, details=details)
-        if automatic and not in_the_way:
+        approve_now = automatic and not in_the_way
+        if approve_now:  # the approval steps work on the session's booking
+            uow.session.add(booking)
+            uow.session.flush()
+        else:  # a request that waits: three rows, written with the commit (see queue_rows)
+            booking.resource, booking.requester = resource, actor  # for the view and e-mail
+            queue_rows(uow.session, table_of(Booking), [column_values(booking)])
+        queue_record(uow.session, actor_id=actor.id, action=AuditAction.CREATED, now=uow.now,
+                     booking_id=booking.id, details=details)
+        if approve_now:
             with refused_by_database(uow, f"automatic approval of booking {booking.id}"):
                 approve_locked(uow, system_user(uow), booking, force_override=False,
                                audit_details={"approval_mode": "automatic"})

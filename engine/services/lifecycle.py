@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from engine.audit import record, snapshot
+from engine.audit import queue_record, snapshot
 from engine.db import AnySelect, UnitOfWork, scope_lock_sql
 from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission
@@ -191,8 +191,9 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
         booking.decision_reason = reason
     if bumped_by is not None:
         booking.bumped_by_booking_id = bumped_by
-    record(uow.session, actor_id=actor.id, action=audit, now=uow.now, booking_id=booking.id,
-           previous_state=previous, details=details or ({"reason": reason} if reason else None))
+    queue_record(uow.session, actor_id=actor.id, action=audit, now=uow.now,
+                 booking_id=booking.id, previous_state=previous,
+                 details=details or ({"reason": reason} if reason else None))
     event = notify_event or ACTION_EVENTS.get(action)
     if notify and event is not None:
         context = dict(notify_context or {})
