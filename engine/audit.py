@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from engine.db import queue_rows, table_of
+from engine.db import AUDIT_COUNTS, queue_rows, table_of
 from engine.domain.audit_actions import AuditAction
 from engine.models import AuditLog
 
@@ -51,6 +51,8 @@ def record(session: Session, *, actor_id: uuid.UUID, action: AuditAction, now: d
                                  booking_id=booking_id, entity=entity,
                                  previous_state=previous_state, details=details))
     session.add(entry)
+    if booking_id is not None:  # a count read earlier no longer holds (see queue_rows)
+        session.info.get(AUDIT_COUNTS, {}).pop(booking_id, None)
     return entry
 
 

@@ -191,6 +191,9 @@ def scope_lock_sql(key: Any) -> Any:
 # --- rows written without the ORM's unit of work --------------------------------------------
 
 _QUEUED = "range_control_queued_rows"
+#: session.info key: booking id -> its audit rows in the database when a statement read them
+#: (notifications.outbox.keep_recipient_facts); dropped whenever that count may have moved.
+AUDIT_COUNTS = "range_control_audit_counts"
 
 
 def queue_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -201,6 +204,8 @@ def queue_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> No
     reads them back inside the transaction (`queued_rows` tells what is still waiting).
     A rollback drops them, as it drops the session's pending objects."""
     if rows:
+        if not session.in_transaction():  # so that a rollback, even this early, drops them
+            session.begin()
         session.info.setdefault(_QUEUED, []).append((table, rows))
 
 
@@ -230,6 +235,7 @@ def write_queued_rows(session: Session) -> None:
     queued = session.info.pop(_QUEUED, None)
     if not queued:
         return
+    session.info.pop(AUDIT_COUNTS, None)  # counts read before these rows no longer hold
     session.flush()  # what the queued rows may refer to
     batches: list[tuple[Table, tuple[str, ...], list[dict[str, Any]]]] = []
     for table, rows in queued:  # consecutive batches of one table and shape merge
@@ -253,6 +259,7 @@ def write_queued_rows(session: Session) -> None:
 def _drop_queued_rows(session: Session, previous_transaction: Any) -> None:
     if not previous_transaction.nested:
         session.info.pop(_QUEUED, None)
+    session.info.pop(AUDIT_COUNTS, None)
 
 
 @lru_cache(maxsize=256)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, literal, or_, select
 
 from engine.audit import jsonable
-from engine.db import UnitOfWork, queue_rows, queued_rows, table_of
+from engine.db import AUDIT_COUNTS, UnitOfWork, queue_rows, queued_rows, table_of
 from engine.domain.permissions import Role
 from engine.models import AuditLog, Booking, NotificationPreference, OutboxMessage, User
 from engine.notifications.events import ACCOUNT, ICAL_METHOD, NotificationEvent
@@ -155,6 +155,33 @@ def _opted_out_and_sequence(uow: UnitOfWork, user_ids: list[uuid.UUID], kind: st
     return {r[1] for r in rows if r[1] is not None}, int(rows[0][0] or 0) + waiting
 
 
+def keep_recipient_facts(uow: UnitOfWork, booking: Booking, audit_count: int,
+                         opted_out_kinds: str | None) -> None:
+    """What a statement that read the booking under its row lock also brought for its
+    requester's e-mail: the kinds they switched off (comma-separated) and the booking's audit
+    rows so far, so `enqueue_booking_event` needs no look-up of its own. The count stays true
+    while only queued audit rows are added (see `queue_rows`); an audit row added through the
+    session (`engine.audit.record`) or written early drops it (`forget_audit_counts`)."""
+    uow.prefetched[("opted_out_kinds", booking.requester_id)] = set(
+        (opted_out_kinds or "").split(",")) - {""}
+    uow.session.info.setdefault(AUDIT_COUNTS, {})[booking.id] = int(audit_count or 0)
+
+
+def _known_skip_and_sequence(uow: UnitOfWork, recipients: list[User], kind: str,
+                             booking_id: uuid.UUID) -> tuple[set[uuid.UUID], int] | None:
+    """`_opted_out_and_sequence` from what `keep_recipient_facts` kept, when it covers these
+    recipients (one person, read with the booking), else None."""
+    if len(recipients) != 1:
+        return None
+    kinds = uow.prefetched.get(("opted_out_kinds", recipients[0].id))
+    written = uow.session.info.get(AUDIT_COUNTS, {}).get(booking_id)
+    if kinds is None or written is None:
+        return None
+    waiting = sum(1 for r in queued_rows(uow.session, table_of(AuditLog))
+                  if r["booking_id"] == booking_id)
+    return ({recipients[0].id} if kind in kinds else set()), written + waiting
+
+
 def _add(uow: UnitOfWork, **fields: Any) -> OutboxMessage:
     """One message as an ORM object in the session (a dedupe key's clash then surfaces at
     the caller's flush, where it expects it)."""
@@ -197,7 +224,8 @@ def enqueue_booking_event(uow: UnitOfWork, booking: Booking, event: Notification
     data.update(jsonable(context))
     data["actor_name"] = actor.name if actor is not None else None
     if kind in ICAL_METHOD and recipients:
-        skip, data["ical_sequence"] = _opted_out_and_sequence(
+        known = _known_skip_and_sequence(uow, recipients, kind, booking.id)
+        skip, data["ical_sequence"] = known if known is not None else _opted_out_and_sequence(
             uow, [u.id for u in recipients], kind, booking.id)
     elif skip is None:
         skip = _opted_out(uow, [u.id for u in recipients], kind)

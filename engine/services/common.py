@@ -99,8 +99,10 @@ def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission
             .where(User.id == bindparam("actor_id")))
     row = uow.session.execute(statement,
                               {"actor_id": actor_uuid, "row_id": ident_uuid}).first()
-    actor = checked_actor(row[0] if row else None, permission)
-    assert row is not None  # no actor row: checked_actor refused
+    if row is None:  # no actor, or (the row's eager inner joins) no row: say which
+        load_actor(uow, actor_uuid, permission)
+        raise NotFoundError(kind, ident)
+    actor = checked_actor(row[0], permission)
     if row[1] is None:
         raise NotFoundError(kind, ident)
     return actor, row[1]

@@ -100,8 +100,10 @@ def lock_decision(uow: UnitOfWork, actor_id: object, permission: Permission,
         raise
     row = uow.session.execute(_actor_booking_and_lock(),
                               {"actor_id": actor_uuid, "booking_id": booking_uuid}).first()
-    actor = checked_actor(row[0] if row else None, permission)
-    assert row is not None  # no actor row: checked_actor refused
+    if row is None:  # no actor, or (the booking's eager inner joins) no booking: say which
+        load_actor(uow, actor_uuid, permission)
+        raise NotFoundError("booking", booking_id)
+    actor = checked_actor(row[0], permission)
     if row[1] is None:
         raise NotFoundError("booking", booking_id)
     keys = {scope_key(row[1].resource)}  # the scope the statement locked

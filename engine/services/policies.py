@@ -54,12 +54,14 @@ from engine.models import (
     Booking,
     BookingPolicy,
     BookingSignOff,
+    NotificationPreference,
     Resource,
     ResourceApprover,
     SafetyZone,
     User,
     WaitlistEntry,
 )
+from engine.notifications.outbox import keep_recipient_facts
 from engine.services.common import as_uuid, checked_actor, for_update, get_or_404, load_actor
 from engine.services.results import AuditView
 from engine.system import SYSTEM_USER_ID
@@ -297,7 +299,14 @@ def _decision_statement(*, with_approvers: bool) -> AnySelect:
     res = aliased(Resource)  # Booking.resource is eager-joined under an anonymous alias
     offered = exists().where(WaitlistEntry.booking_id == Booking.id,
                              WaitlistEntry.status == WaitlistStatus.OFFERED)
-    stmt = (select(Booking, BookingPolicy, offered.label("offered")).select_from(Booking)
+    audit_count = (select(func.count()).select_from(AuditLog)
+                   .where(AuditLog.booking_id == Booking.id).scalar_subquery())
+    opted_out = (select(func.aggregate_strings(NotificationPreference.kind, ","))
+                 .where(NotificationPreference.user_id == Booking.requester_id,
+                        NotificationPreference.enabled.is_(False)).scalar_subquery())
+    stmt = (select(Booking, BookingPolicy, offered.label("offered"),
+                   audit_count.label("audit_count"), opted_out.label("opted_out"))
+            .select_from(Booking)
             .join(res, res.id == Booking.resource_id)
             .outerjoin(BookingPolicy, _policy_rows_of(res.id, res.resource_type))
             .where(Booking.id == bindparam("booking_id")))
@@ -314,8 +323,9 @@ def _decision_statement(*, with_approvers: bool) -> AnySelect:
 def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Booking:
     """The booking re-read under its row lock (as `lock_row`), with what deciding it looks up
     next: its resource's policy rows, the approvers named for it (not for an admin, who needs
-    none) and whether a waitlist offer rests on it. One round trip instead of up to four;
-    read after the scope lock like the separate look-ups were."""
+    none), whether a waitlist offer rests on it, and for the requester's e-mail the kinds they
+    switched off and the booking's audit count (its calendar SEQUENCE so far). One round trip
+    instead of up to five; read after the scope lock like the separate look-ups were."""
     admin = decider.role is Role.ADMIN
     rows = uow.session.execute(_decision_statement(with_approvers=not admin),
                                {"booking_id": booking_id}).all()
@@ -325,8 +335,9 @@ def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Boo
     _keep_policy_rows(uow, booking.resource, (r[1] for r in rows))
     if not admin:
         uow.prefetched[_approvers_key(booking.resource)] = list(
-            {r[3].id: r[3] for r in rows if r[3] is not None}.values())
+            {r[5].id: r[5] for r in rows if r[5] is not None}.values())
     uow.prefetched[("waitlist_offered", booking.id)] = bool(rows[0][2])
+    keep_recipient_facts(uow, booking, rows[0].audit_count, rows[0].opted_out)
     return booking
 
 
