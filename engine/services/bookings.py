@@ -78,8 +78,13 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
     request waits for staff, or (automatic mode, nothing in the way) is approved at once in
     the same transaction under the system account. Staff exceeding a quota may add a note."""
     with uow:
-        actor, resource = actor_and_resource(uow, actor_id, P.BOOKING_CREATE, resource_id)
-        start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
+        try:
+            start, end = validate_window(start_time, end_time, uow.now, max_advance=None)
+        except ValidationError:  # a bad actor or resource is reported first, as ever
+            actor_and_resource(uow, actor_id, P.BOOKING_CREATE, resource_id)
+            raise
+        actor, resource, blocked = actor_and_resource(uow, actor_id, P.BOOKING_CREATE,
+                                                      resource_id, window=(start, end))
         check_hours(uow, resource, start, end)
         purpose, priority = validate_purpose(purpose), validate_priority(priority)
         note = validate_reason(override_note) if override_note else None
@@ -87,7 +92,9 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         automatic = outcome.policy.approval_mode is ApprovalMode.AUTOMATIC
         if automatic:  # the scope lock first, so the conflict look-up below stays true
             lock_scopes(uow, resource)
-        in_the_way = hard_conflicts(uow, resource, start, end)
+            in_the_way = bool(hard_conflicts(uow, resource, start, end))
+        else:  # a request that waits only notes it: the first statement's look-up
+            in_the_way = bool(blocked)
         booking = Booking(
             id=uuid.uuid4(), resource_id=resource.id, requester_id=actor.id, start_time=start,
             end_time=end, status=BookingStatus.PENDING, purpose=purpose,

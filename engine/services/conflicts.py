@@ -136,6 +136,27 @@ def _prebuilt(in_zone: bool, blackouts: bool, statuses: tuple[BookingStatus, ...
         lower=bindparam("lower")))
 
 
+@cache
+def hard_conflict_in_window() -> ColumnElement[bool]:
+    """SQL: does a blackout or an approved booking stand in [:start, :end) on the scope of the
+    resource :resource_id (itself, or its zone's resources)? For a statement that reads the
+    resource anyway (request_booking's first one): the same branches as `hard_conflicts`,
+    as EXISTS tests (`lower` bounds start_time for the index, as there). Built once."""
+    target = aliased(Resource)
+    zone = (select(target.safety_zone_id).where(target.id == bindparam("resource_id"))
+            .scalar_subquery())
+    scope = or_(Resource.id == bindparam("resource_id"), Resource.safety_zone_id == zone)
+    parts = _conflict_parts(None, bindparam("start"), bindparam("end"), blackouts=True,
+                            statuses=(BookingStatus.APPROVED,), exclude=None, scope=scope,
+                            lower=bindparam("lower"))
+    return or_(*(part.correlate(None).exists() for part in parts))
+
+
+def conflict_lower_bound(start: datetime) -> datetime:
+    """The `lower` parameter of the prebuilt conflict statements for a window from `start`."""
+    return start - MAX_DURATION - timedelta(minutes=1)
+
+
 def _scope_conflicts(uow: UnitOfWork, resource_id: UUID, zone_id: UUID | None, start: datetime,
                      end: datetime, *, blackouts: bool, statuses: tuple[BookingStatus, ...],
                      exclude: Iterable[UUID] = ()) -> list[ConflictItem]:

@@ -63,6 +63,7 @@ from engine.models import (
 )
 from engine.notifications.outbox import keep_recipient_facts
 from engine.services.common import as_uuid, checked_actor, for_update, get_or_404, load_actor
+from engine.services.conflicts import conflict_lower_bound, hard_conflict_in_window
 from engine.services.results import AuditView
 from engine.system import SYSTEM_USER_ID
 
@@ -108,18 +109,30 @@ _ACTOR_RESOURCE_POLICIES = (
     .where(User.id == bindparam("actor_id")))
 
 
-def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resource_id: object
-                       ) -> tuple[User, Resource]:
+#: ... and whether a hard conflict stands in a window (request_booking).
+_ACTOR_RESOURCE_POLICIES_WINDOW = _ACTOR_RESOURCE_POLICIES.add_columns(
+    hard_conflict_in_window().label("in_the_way"))
+
+
+def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resource_id: object,
+                       window: tuple[datetime, datetime] | None = None
+                       ) -> tuple[User, Resource, bool | None]:
     """`load_actor` then `active_resource`, with the same errors in the same order, in one
-    round trip that also brings the resource's policy rows (kept for `effective_policy`)."""
+    round trip that also brings the resource's policy rows (kept for `effective_policy`) and,
+    for a `window`, whether a blackout or approved booking stands in it (else None)."""
     actor_uuid = as_uuid("actor_id", actor_id)
     try:
         resource_uuid = as_uuid("resource_id", resource_id)
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
-    rows = uow.session.execute(_ACTOR_RESOURCE_POLICIES,
-                               {"actor_id": actor_uuid, "resource_id": resource_uuid}).all()
+    params: dict[str, Any] = {"actor_id": actor_uuid, "resource_id": resource_uuid}
+    statement = _ACTOR_RESOURCE_POLICIES
+    if window is not None:
+        statement = _ACTOR_RESOURCE_POLICIES_WINDOW
+        params |= {"start": window[0], "end": window[1],
+                   "lower": conflict_lower_bound(window[0])}
+    rows = uow.session.execute(statement, params).all()
     actor = checked_actor(rows[0][0] if rows else None, permission)
     resource = rows[0][1]
     if resource is None:
@@ -127,7 +140,7 @@ def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resourc
     if not resource.is_active:
         raise ValidationError("resource_id", f"resource '{resource.name}' is deactivated")
     _keep_policy_rows(uow, resource, (r[2] for r in rows))
-    return actor, resource
+    return actor, resource, bool(rows[0]._mapping["in_the_way"]) if window is not None else None
 
 
 def effective_policy(uow: UnitOfWork, resource: Resource) -> EffectivePolicy:

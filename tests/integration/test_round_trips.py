@@ -197,3 +197,36 @@ def test_a_decision_reads_policy_approvers_and_offers_with_the_locked_booking(db
     reread = [q for q in sent if "booking_policies" in q]
     assert len(reread) == 1 and "waitlist_entries" in reread[0]
     assert ("resource_approvers" in reread[0]) is (role is Role.STAFF)
+
+
+def test_a_request_notes_what_is_in_the_way_from_its_first_statement(db, make):
+    """A request that waits marks conflict_at_request from the statement that reads the actor
+    and the resource (no conflict look-up of its own): an approved booking on another resource
+    of the zone counts, and so does a blackout; a pending one, or one that only touches the
+    window, does not."""
+    from datetime import timedelta
+
+    from engine.services.resources import create_blackout
+    staff, member = make.user(Role.STAFF), make.user()
+    zone = make.zone()
+    here, neighbour, elsewhere = (make.resource(safety_zone_id=zone.id),
+                                  make.resource(safety_zone_id=zone.id), make.resource())
+    start, end = make.window()
+    make.booking(neighbour, start=start, end=end, approve_by=staff)
+    make.booking(elsewhere, start=start, end=end, approve_by=staff)
+    make.booking(here, start=end, end=end + timedelta(hours=1))  # pending, after
+    blackout_at = end + timedelta(hours=3)
+    create_blackout(db.uow(), make.admin.id, resource_id=elsewhere.id, start_time=blackout_at,
+                    end_time=blackout_at + timedelta(hours=1), reason="Butt repairs")
+
+    def request(resource, lo, hi):
+        return _statements(db, lambda: s.request_booking(
+            db.uow(), member.id, resource_id=resource.id, start_time=lo, end_time=hi,
+            purpose="Zeroing practice"))
+    blocked, sent = request(here, start + timedelta(minutes=30), end)
+    assert blocked.conflict_at_request is True
+    assert len([q for q in sent if q.startswith("SELECT")]) == 2  # + the approvers to tell
+    assert request(here, end, end + timedelta(hours=1))[0].conflict_at_request is False
+    assert request(elsewhere, end, end + timedelta(hours=1))[0].conflict_at_request is False
+    assert request(elsewhere, blackout_at, blackout_at + timedelta(hours=1))[0] \
+        .conflict_at_request is True
