@@ -34,7 +34,6 @@ from engine.services.common import (
     checked_actor,
     get_or_404,
     load_actor,
-    load_actor_and_get,
     lock_row,
     lock_scopes,
     require_scope_locked,
@@ -44,6 +43,7 @@ from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
     ApprovalMode,
     add_sign_off,
+    decision_rows_with_actor,
     effective_policy,
     require_decider,
     reread_for_decision,
@@ -87,17 +87,22 @@ def lock_decision(uow: UnitOfWork, actor_id: object, permission: Permission,
     """`load_actor_and_get` then `lock_booking(decider=actor)` (approve, deny), with the same
     errors in the same order. On PostgreSQL the statement that first reads the actor and the
     booking also takes the booking's scope lock (one round trip less); the row-locked re-read
-    that follows then checks, as lock_booking does, that the scope did not move meanwhile."""
-    if uow.dialect != "postgresql":
-        actor, booking = load_actor_and_get(uow, actor_id, permission, Booking, booking_id,
-                                            "booking", "booking_id")
-        return actor, lock_booking(uow, booking.id, decider=actor)
+    that follows then checks, as lock_booking does, that the scope did not move meanwhile.
+    On SQLite, BEGIN IMMEDIATE holds the only writer lock before anything is read, so one
+    statement reads the actor, the booking and what the decision needs (no re-read)."""
     actor_uuid = as_uuid("actor_id", actor_id)
     try:
         booking_uuid = as_uuid("booking_id", booking_id)
     except ValidationError:
         load_actor(uow, actor_uuid, permission)
         raise
+    if uow.dialect != "postgresql":  # BEGIN IMMEDIATE: the writer lock is held already
+        uow.lock_scope()
+        found_actor, found = decision_rows_with_actor(uow, actor_uuid, booking_uuid)
+        if found is None:  # say which is missing, actor first
+            checked_actor(found_actor or load_actor(uow, actor_uuid, permission), permission)
+            raise NotFoundError("booking", booking_id)
+        return checked_actor(found_actor, permission), found
     row = uow.session.execute(_actor_booking_and_lock(),
                               {"actor_id": actor_uuid, "booking_id": booking_uuid}).first()
     if row is None:  # no actor, or (the booking's eager inner joins) no booking: say which

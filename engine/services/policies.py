@@ -307,8 +307,9 @@ def prefetch_rules(uow: UnitOfWork, resources: Iterable[Resource]) -> None:
 
 
 @cache
-def _decision_statement(*, with_approvers: bool) -> AnySelect:
-    """`reread_for_decision`'s statement, built once per shape."""
+def _decision_statement(*, with_approvers: bool, with_actor: bool = False) -> AnySelect:
+    """`reread_for_decision`'s statement, built once per shape; `with_actor` puts the actor
+    (by :actor_id) first and outer-joins the rest, for `decision_rows_with_actor`."""
     res = aliased(Resource)  # Booking.resource is eager-joined under an anonymous alias
     offered = exists().where(WaitlistEntry.booking_id == Booking.id,
                              WaitlistEntry.status == WaitlistStatus.OFFERED)
@@ -317,12 +318,18 @@ def _decision_statement(*, with_approvers: bool) -> AnySelect:
     opted_out = (select(func.aggregate_strings(NotificationPreference.kind, ","))
                  .where(NotificationPreference.user_id == Booking.requester_id,
                         NotificationPreference.enabled.is_(False)).scalar_subquery())
-    stmt = (select(Booking, BookingPolicy, offered.label("offered"),
-                   audit_count.label("audit_count"), opted_out.label("opted_out"))
-            .select_from(Booking)
-            .join(res, res.id == Booking.resource_id)
-            .outerjoin(BookingPolicy, _policy_rows_of(res.id, res.resource_type))
-            .where(Booking.id == bindparam("booking_id")))
+    columns = (Booking, BookingPolicy, offered.label("offered"),
+               audit_count.label("audit_count"), opted_out.label("opted_out"))
+    if with_actor:
+        stmt = (select(User, *columns).select_from(User)
+                .outerjoin(Booking, Booking.id == bindparam("booking_id"))
+                .outerjoin(res, res.id == Booking.resource_id)
+                .where(User.id == bindparam("actor_id")))
+    else:
+        stmt = (select(*columns).select_from(Booking)
+                .join(res, res.id == Booking.resource_id)
+                .where(Booking.id == bindparam("booking_id")))
+    stmt = stmt.outerjoin(BookingPolicy, _policy_rows_of(res.id, res.resource_type))
     if with_approvers:
         stmt = stmt.add_columns(ResourceApprover).outerjoin(ResourceApprover, or_(
             ResourceApprover.resource_id == res.id,
@@ -344,13 +351,35 @@ def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Boo
                                {"booking_id": booking_id}).all()
     if not rows:
         raise NotFoundError("booking", booking_id)
+    return _keep_decision_rows(uow, [tuple(r) for r in rows], with_approvers=not admin)
+
+
+def decision_rows_with_actor(uow: UnitOfWork, actor_id: UUID, booking_id: UUID
+                             ) -> tuple[User | None, Booking | None]:
+    """The actor and, in the same statement, the booking with all `reread_for_decision`
+    brings (named approvers included, whatever the actor's role). For SQLite, where BEGIN
+    IMMEDIATE holds the writer lock before the first read, so no re-read under a lock is
+    needed. (None, None): no actor, or no booking (its eager inner joins drop the row)."""
+    rows = uow.session.execute(_decision_statement(with_approvers=True, with_actor=True),
+                               {"actor_id": actor_id, "booking_id": booking_id}).all()
+    if not rows:
+        return None, None
+    if rows[0][1] is None:
+        return rows[0][0], None
+    return rows[0][0], _keep_decision_rows(uow, [tuple(r)[1:] for r in rows],
+                                           with_approvers=True)
+
+
+def _keep_decision_rows(uow: UnitOfWork, rows: list[tuple[Any, ...]], *,
+                        with_approvers: bool) -> Booking:
+    """Keep what the decision statement brought beside the booking (see reread_for_decision)."""
     booking = rows[0][0]
     _keep_policy_rows(uow, booking.resource, (r[1] for r in rows))
-    if not admin:
+    if with_approvers:
         uow.prefetched[_approvers_key(booking.resource)] = list(
             {r[5].id: r[5] for r in rows if r[5] is not None}.values())
     uow.prefetched[("waitlist_offered", booking.id)] = bool(rows[0][2])
-    keep_recipient_facts(uow, booking, rows[0].audit_count, rows[0].opted_out)
+    keep_recipient_facts(uow, booking, rows[0][3], rows[0][4])
     return booking
 
 
