@@ -18,10 +18,12 @@ LAST_END = time(23, 45)
 
 @dataclass(frozen=True)
 class Book:
-    """Open the booking form for this resource and local (naive) window."""
+    """Open the booking form for this resource and local (naive) window; `note` says how the
+    window differs from what was dragged (the form holds one day)."""
     resource_id: str
     start: datetime
     end: datetime
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,14 +38,21 @@ class GoToDay:
     day: date
 
 
-Pick = Book | Open | GoToDay
+@dataclass(frozen=True)
+class Refuse:
+    """A drag that cannot be read as one booking; the message says why and what to do."""
+    message: str
+
+
+Pick = Book | Open | GoToDay | Refuse
 
 
 def _when(value: Any) -> datetime:
-    """A date-axis value as plotly reports it: "2026-11-28 09:30:12.5" or epoch ms."""
+    """A time as the chart reports it: epoch milliseconds of the site's wall time (the chart's
+    UTC scale), or the same as an ISO string ("2026-11-28T09:30:12.500Z")."""
     if isinstance(value, int | float):
         return datetime(1970, 1, 1) + timedelta(milliseconds=value)
-    return datetime.fromisoformat(str(value))
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).replace(tzinfo=None)
 
 
 def _floor(t: datetime) -> datetime:
@@ -56,46 +65,54 @@ def _ceil(t: datetime) -> datetime:
     return down if down == t else down + GRID
 
 
-def window_to_book(resource_id: str, t1: datetime, t2: datetime) -> Book:
-    """[t1, t2) rounded out to the form's 15-minute grid, kept on t1's day (the form holds
-    one date), at least one step long."""
+def window_to_book(resource_id: str, t1: datetime, t2: datetime, *, say: bool = True) -> Book:
+    """[t1, t2) rounded out to the form's 15-minute grid, kept on the start's day (the form
+    holds one date), at least one step long. A window running past that day's 23:45 is cut
+    there, and the note says so."""
     start = _floor(min(t1, t2))
     end = max(_ceil(max(t1, t2)), start + GRID)
     last = datetime.combine(start.date(), LAST_END)
-    return Book(resource_id, min(start, last - GRID), min(end, last))
+    start = min(start, last - GRID)
+    if end > last and say:
+        return Book(resource_id, start, last,
+                    f"The window you dragged ran to {end:%a %d %b %H:%M}; a request covers one "
+                    f"day, so this one ends at {last:%H:%M}. Request the rest on "
+                    f"{end:%a %d %b} separately.")
+    return Book(resource_id, start, min(end, last))
 
 
-def _box_pick(box: dict[str, Any], rows_bottom_up: Sequence[tuple[str, str]]) -> Book | None:
-    """A box dragged across a row: the row under its middle, the window it spans."""
-    xs, ys = box.get("x") or [], box.get("y") or []
-    if len(xs) < 2 or len(ys) < 2 or not rows_bottom_up:
+def _drag_pick(drag: dict[str, Any], rows: Sequence[tuple[str, str]]) -> Pick | None:
+    """A window dragged along a row. `rows` are (name, resource id), top row first (row i
+    spans i-0.5 to i+0.5 on the chart's y scale). A drag over several rows is refused: which
+    one was meant is a guess."""
+    xs, ys = drag.get("s") or [], drag.get("y0") or []
+    if len(xs) < 2 or len(ys) < 2 or not rows:
         return None
-    # A category axis numbers its rows 0, 1, ... from the bottom.
-    row = round((float(ys[0]) + float(ys[1])) / 2)
-    if not 0 <= row < len(rows_bottom_up):
+    y_lo, y_hi = sorted(float(y) for y in ys)
+    hit = [i for i in range(len(rows)) if y_lo < i + 0.5 and y_hi > i - 0.5]
+    if not hit:
         return None
-    return window_to_book(rows_bottom_up[row][1], _when(xs[0]), _when(xs[1]))
+    if len(hit) > 1:
+        names = ", ".join(rows[i][0] for i in hit[:4]) + (" …" if len(hit) > 4 else "")
+        return Refuse(f"That drag covered {len(hit)} rows ({names}): drag along one "
+                      "resource's row to book it.")
+    return window_to_book(rows[hit[0]][1], _when(xs[0]), _when(xs[1]))
 
 
-def read_event(event: Any, rows_bottom_up: Sequence[tuple[str, str]]) -> Pick | None:
-    """What the chart's selection asks for. `rows_bottom_up` is (name, resource id) per row,
-    bottom row first, as the y axis numbers them. A drawn box wins over the points in it."""
+def read_event(event: Any, rows: Sequence[tuple[str, str]]) -> Pick | None:
+    """What the chart's selection asks for: a dragged window ("drag") wins over the click
+    ("pick") that ends every drag. `rows` are (name, resource id), top row first."""
     selection = (event or {}).get("selection") or {}
-    for box in selection.get("box") or []:
-        pick = _box_pick(box, rows_bottom_up)
-        if pick:
-            return pick
-    if selection.get("box"):
-        return None
-    for point in selection.get("points") or []:
-        data = point.get("customdata") or []
-        if not data:
-            continue
-        if data[0] == "slot":
-            start = datetime.fromisoformat(data[2])
-            return window_to_book(data[1], start, start + CLICK_LENGTH)
-        if data[0] == "booking" and data[1]:
-            return Open(data[1])
-        if data[0] == "day":
-            return GoToDay(date.fromisoformat(data[1]))
+    drag = selection.get("drag") or {}
+    if drag:
+        return _drag_pick(drag, rows)
+    for point in selection.get("pick") or []:
+        kind = point.get("k")
+        if kind == "slot" and point.get("id"):
+            start = _when(point["s"])
+            return window_to_book(point["id"], start, start + CLICK_LENGTH, say=False)
+        if kind == "booking" and point.get("id"):
+            return Open(point["id"])
+        if point.get("day"):
+            return GoToDay(date.fromisoformat(point["day"]))
     return None

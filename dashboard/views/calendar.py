@@ -1,15 +1,14 @@
 """Calendar: resources as rows, bookings as bars coloured by status, blackouts shown.
 
-Click an empty slot, or (mouse set to "Drag a window") drag across a row, to start a booking
-there (the booking form opens prefilled); click a bar to open that booking. Day and week views
-mark "now"; the month view counts bookings per day per resource, and clicking a day opens it.
+Click an empty slot, or drag along a row, to start a booking there (the booking form opens
+prefilled); click a bar to open that booking. Day and week views mark "now"; the month view
+counts bookings per day per resource (in SQL), and clicking a day opens it.
 Figures live in dashboard/calendar_chart.py, the meaning of a click or drag in
 dashboard/calendar_picks.py.
 """
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 
 import streamlit as st
 
@@ -23,13 +22,8 @@ ANY = "Any"
 SPANS = {"Day": 1, "Week": 7, "Month": 31}
 GOTO_KEY = "cal_goto"
 OPEN_KEY = "cal_open"
-#: Streamlit's plotly chart selects either by click or by box, not both at once, so the
-#: mouse has two modes; the caption under the control says what each does.
-MOUSE: dict[str, Literal["points", "box"]] = {"Click": "points", "Drag a window": "box"}
-MOUSE_HELP = {"Click": "Click a bar to open it, an empty slot to book it.",
-              "Drag a window": "Drag across a resource's row to book that time."}
-#: Chart config: no toolbar, and nothing loaded from the internet (no MathJax, no logo link).
-CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
+#: Shown on the booking form when a dragged window had to be cut (the form holds one day).
+NOTE_KEY = "nb_notice"
 
 
 def apply_goto() -> None:
@@ -50,13 +44,9 @@ def read_filters(uid):
     zone = c4.selectbox("Safety zone", [ANY, *zones], key="cal_zone")
     statuses = st.pills("Show", ui.STATUSES, selection_mode="multi",
                         default=["pending", "approved"], key="cal_status")
-    mouse = "Click"
-    if view != "Month":
-        mouse = st.segmented_control("Mouse", list(MOUSE), default="Click", key="cal_mouse",
-                                     help=" ".join(MOUSE_HELP.values())) or "Click"
     if view == "Week":
         anchor = anchor - timedelta(days=anchor.weekday())
-    return view, anchor, (None if rtype == ANY else rtype), zones.get(zone), statuses, mouse
+    return view, anchor, (None if rtype == ANY else rtype), zones.get(zone), statuses
 
 
 def redraw_chart() -> None:
@@ -68,6 +58,8 @@ def act(pick: picks.Pick | None) -> None:
     """Do what a click or drag asked: open the prefilled form, a booking, or a day."""
     if isinstance(pick, picks.Book):
         st.session_state.pop("nb_sent", None)
+        if pick.note:
+            st.session_state[NOTE_KEY] = pick.note
         st.session_state.update({"nb_type": ANY, "nb_zone": ANY, "nb_resource": pick.resource_id,
                                  "nb_date": pick.start.date(), "nb_start": pick.start.time(),
                                  "nb_end": pick.end.time()})
@@ -78,6 +70,8 @@ def act(pick: picks.Pick | None) -> None:
         st.session_state[GOTO_KEY] = ("Day", pick.day)
         redraw_chart()
         st.rerun()
+    elif isinstance(pick, picks.Refuse):
+        st.warning(pick.message, icon=":material/swipe:")
 
 
 def booking_card(uid) -> None:
@@ -109,20 +103,24 @@ def booking_card(uid) -> None:
 
 
 def main() -> None:
-    ui.page_header("Calendar", "Click an empty slot to book it, a bar to open it; or switch the "
-                               "mouse to drag a window across a row. Bars are coloured by "
-                               "status; dark bars are blackouts.")
+    ui.page_header("Calendar", "Click an empty slot to book it or drag along a row to book that "
+                               "window; click a bar to open it. Bars are coloured by status; "
+                               "dark bars are blackouts.")
     apply_goto()
     uid = ui.user_id()
-    view, anchor, rtype, zone_id, statuses, mouse = read_filters(uid)
+    view, anchor, rtype, zone_id, statuses = read_filters(uid)
     start = ui.day_start(anchor)
     end = ui.day_start(anchor + timedelta(days=SPANS[view]))
+    month = view == "Month"
+    # Day starts in the site's zone (a DST day is 23 or 25 hours): the month's counted days.
+    bounds = ([ui.day_start(anchor + timedelta(days=i)) for i in range(SPANS[view] + 1)]
+              if month else None)
 
     def fetch(page_no: int):
         return services.calendar_view(ui.uow(), uid, window_start=start, window_end=end,
                                       resource_type=rtype, safety_zone_id=zone_id,
                                       statuses=tuple(statuses or ()), page=page_no,
-                                      resources_per_page=20)
+                                      resources_per_page=20, day_bounds=bounds)
 
     cal = ui.attempt(lambda: ui.paged(fetch, "cal_page"))
     if cal is None:
@@ -132,13 +130,11 @@ def main() -> None:
         return
     rows = chart.entries(cal)
     lo, hi = chart.naive(start), chart.naive(end)
-    month = view == "Month"
-    spec = (chart.month_grid(cal, rows, lo, hi) if month
+    spec = (chart.month_grid(cal, lo, hi) if month
             else chart.timeline(cal, rows, view, lo, hi, chart.naive(ui.now())))
-    event = st.plotly_chart(chart.figure(spec), width="stretch", config=CHART_CONFIG,
-                            on_select="rerun", selection_mode=MOUSE[mouse],
-                            key=f"cal_chart_{st.session_state.get('cal_chart_n', 0)}")
-    act(picks.read_event(event, [(r.name, str(r.id)) for r in reversed(cal.resources)]))
+    event = st.vega_lite_chart(spec=spec, width="stretch", on_select="rerun",
+                               key=f"cal_chart_{st.session_state.get('cal_chart_n', 0)}")
+    act(picks.read_event(event, [(r.name, str(r.id)) for r in cal.resources]))
     booking_card(uid)
     if cal.truncated:
         st.warning("Only the first bookings are drawn: narrow the window or filters to see all.")
@@ -146,8 +142,9 @@ def main() -> None:
     st.caption(f"{ui.fmt(start)} – {ui.fmt(end)} · resources "
                f"{(cal.page - 1) * cal.page_size + 1}–"
                f"{(cal.page - 1) * cal.page_size + len(cal.resources)} of {cal.total_resources}")
-    with st.expander(f"As a list ({len(rows)} entries)"):
-        st.dataframe(chart.listing(rows), hide_index=True, width="stretch")
+    if not month:
+        with st.expander(f"As a list ({len(rows)} entries)"):
+            st.dataframe(chart.listing(rows), hide_index=True, width="stretch")
 
 
 main()

@@ -24,6 +24,8 @@ def use_suggestion(resource_id: str, resource_type: str, start, end) -> None:
 ui.page_header("New booking", f"Times are in the site's time zone "
                               f"({ui.database().settings.site_timezone}).")
 ui.flash()
+if notice := st.session_state.pop("nb_notice", None):  # the calendar cut a dragged window
+    st.warning(notice, icon=":material/content_cut:")
 uid = ui.user_id()
 if st.session_state.get("nb_sent"):
     st.success(st.session_state["nb_sent"], icon=":material/send:")
