@@ -162,7 +162,7 @@ def timeline(cal, rows, view: str, lo: datetime, hi: datetime, now: datetime
         layers.append({**mark, "mark": {"type": "text", "color": NOW_COLOUR, "align": "left",
                                         "baseline": "top", "dx": 3, "y": 2},
                        "encoding": {**mark["encoding"], "text": {"field": "label"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
             "width": "container", "height": 24 + 34 * len(order), "layer": layers,
             "config": {"view": {"stroke": None}}}
 
@@ -183,7 +183,7 @@ def month_grid(cal, lo: datetime, hi: datetime) -> dict[str, Any]:
                           "labelLimit": 120}},
            "y": {"field": "d", "type": "ordinal", "sort": None, "axis": {"title": None}}}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container", "height": 22 * len(days), "data": {"values": values},
         "layer": [
             {"params": [{"name": "pick", "select": {"type": "point", "fields": ["day"],

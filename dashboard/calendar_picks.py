@@ -83,15 +83,19 @@ def window_to_book(resource_id: str, t1: datetime, t2: datetime, *, say: bool = 
 
 def _drag_pick(drag: dict[str, Any], rows: Sequence[tuple[str, str]]) -> Pick | None:
     """A window dragged along a row. `rows` are (name, resource id), top row first (row i
-    spans i-0.5 to i+0.5 on the chart's y scale). A drag over several rows is refused: which
-    one was meant is a guess."""
+    spans i-0.5 to i+0.5 on the chart's y scale). A drag across the middles of several rows
+    is refused: which one was meant is a guess; a wobble into the next row is not."""
     xs, ys = drag.get("s") or [], drag.get("y0") or []
     if len(xs) < 2 or len(ys) < 2 or not rows:
         return None
     y_lo, y_hi = sorted(float(y) for y in ys)
-    hit = [i for i in range(len(rows)) if y_lo < i + 0.5 and y_hi > i - 0.5]
+    # Rows whose middle the drag crossed; a flat drag crosses none: the row it lies in.
+    hit = [i for i in range(len(rows)) if y_lo <= i <= y_hi]
     if not hit:
-        return None
+        middle = round((y_lo + y_hi) / 2)
+        if not 0 <= middle < len(rows):
+            return None
+        hit = [middle]
     if len(hit) > 1:
         names = ", ".join(rows[i][0] for i in hit[:4]) + (" …" if len(hit) > 4 else "")
         return Refuse(f"That drag covered {len(hit)} rows ({names}): drag along one "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Integer, and_, column, func, select, values
+from sqlalchemy import Integer, and_, func, literal, select, union_all
 
 from engine.db import UnitOfWork
 from engine.domain.overlap import overlaps_clause
@@ -143,14 +143,16 @@ def calendar_view(uow: UnitOfWork, actor_id: object, *, window_start: datetime,
 def _day_counts(uow: UnitOfWork, ids: list, wanted, start: datetime, end: datetime,
                 bounds: Sequence[datetime]) -> dict[tuple[UUID, int], int]:
     """Bookings overlapping each day [bounds[i], bounds[i+1]), per resource: the days are a
-    VALUES list joined on the overlap, grouped in the database (both backends)."""
+    derived table joined on the overlap, grouped in the database (both backends)."""
     bounds = [require_aware("day_bounds", b) for b in bounds]
     if len(bounds) < 2 or bounds[0] < start or bounds[-1] > end or bounds != sorted(bounds):
         raise ValidationError("day_bounds", "must be ascending times inside the window")
     stamp = Booking.__table__.c.start_time.type
-    days = values(column("i", Integer), column("lo", stamp), column("hi", stamp),
-                  name="days").data([(i, lo, hi) for i, (lo, hi)
-                                     in enumerate(zip(bounds, bounds[1:], strict=False))])
+    # A UNION ALL of one-row SELECTs: SQLite has no VALUES list with named columns.
+    days = union_all(*(
+        select(literal(i, Integer).label("i"), literal(lo, stamp).label("lo"),
+               literal(hi, stamp).label("hi"))
+        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)))).subquery("days")
     rows = uow.session.execute(
         select(Booking.resource_id, days.c.i, func.count())
         .select_from(Booking)
