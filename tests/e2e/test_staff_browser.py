@@ -2,7 +2,7 @@
 calendar clicks, nothing fetched from the internet, light and dark themes, long words wrap."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import pytest
 
@@ -51,50 +51,62 @@ def test_deny_keeps_the_deny_tab_open_with_its_message(server, browser,
     ctx.close()
 
 
+#: The calendar's chart (Vega-Lite, drawn as SVG) and its cells and bars: each carries an
+#: aria-label ending in its hover text ("tip: Book Range 1 at Sat 28 Nov 09:00").
+CAL_CHART = ".vega-embed svg.marks"
+CAL_RECTS = ".vega-embed g.layer_0_marks path[aria-label]"
+
+
+def centre(box: dict) -> tuple[float, float]:
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def calendar_items(page) -> list[dict]:
+    """Every cell and bar of the calendar: its hover text and its box on the page."""
+    return page.evaluate("""(sel) => [...document.querySelectorAll(sel)].map(p => {
+        const r = p.getBoundingClientRect(), label = p.getAttribute('aria-label');
+        return {tip: label.slice(label.indexOf('tip: ') + 5), x: r.x + window.scrollX,
+                y: r.y + window.scrollY, width: r.width, height: r.height}; })""", CAL_RECTS)
+
+
 def test_calendar_click_an_empty_slot_to_book_it_and_a_bar_to_open_it(server, browser,
                                                                       pages_on_failure):
     ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "calendar")
     go_to(page, server.url, "calendar", "Calendar")
-    chart = page.locator(".js-plotly-plot").first
-    chart.wait_for(timeout=TIMEOUT)
-    assert page.locator(".js-plotly-plot .shapelayer path").count() >= 1  # the "now" line
-    # The first bar trace holds the invisible free slots; the others are bookings.
-    bookings = ".js-plotly-plot .barlayer g.trace.bars:not(:first-child) path"
-    page.locator(bookings).first.wait_for(timeout=TIMEOUT)
-    best = max(page.locator(bookings).all(),
-               key=lambda p: (lambda b: b["width"] * b["height"] if b else 0)(p.bounding_box()))
-    best.scroll_into_view_if_needed()  # the easiest bar to hit, on screen
-    box = best.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(CAL_CHART).first.wait_for(timeout=TIMEOUT)
+    assert page.locator(".vega-embed g.layer_1_marks > *").count() >= 1  # the "now" line
+    bars = [i for i in calendar_items(page) if not i["tip"].startswith("Book ")]
+    best = max(bars, key=lambda b: b["width"] * b["height"])  # the easiest bar to hit
+    page.mouse.wheel(0, best["y"] - page.evaluate("window.scrollY") - 300)
+    page.wait_for_timeout(300)
+    best = max((i for i in calendar_items(page) if i["tip"] == best["tip"]),
+               key=lambda b: b["width"] * b["height"])
+    x, y = centre(best)
+    y -= page.evaluate("window.scrollY")
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
     page.get_by_role("button", name="Close").wait_for(timeout=TIMEOUT)
     settle(page)
     shot(page, "calendar-bar-opened")
     assert page.get_by_text(" · reference ").count() == 1  # the booking's card
+    page.get_by_role("button", name="Close").click()
+    settle(page)
 
-    # An empty slot: the last slot point of the last row lies after every demo booking.
-    slot = page.locator(".js-plotly-plot .barlayer g.trace.bars:first-child path").last
-    slot.scroll_into_view_if_needed()
-    box = slot.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # An empty slot: the last cell of the last row lies after every demo booking.
+    slot = [i for i in calendar_items(page) if i["tip"].startswith("Book ")][-1]
+    resource = slot["tip"].removeprefix("Book ").split(" at ")[0]  # "Book Minibus 1 at ..."
+    page.mouse.wheel(0, slot["y"] - page.evaluate("window.scrollY") - 300)
     page.wait_for_timeout(300)
-    hover = page.evaluate("() => document.querySelector('.hoverlayer').textContent")
-    resource = hover.removeprefix("Book ").split(" at ")[0]  # "Book Minibus 1 at Sun 29 Nov 21:00"
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    slot = [i for i in calendar_items(page) if i["tip"] == slot["tip"]][0]
+    x, y = centre(slot)
+    y -= page.evaluate("window.scrollY")
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
     page.get_by_role("heading", name="New booking").wait_for(timeout=TIMEOUT)
     settle(page)
     page.get_by_text(f"{resource} is free").wait_for(timeout=TIMEOUT)  # prefilled, and free
     shot(page, "calendar-slot-to-new-booking")
     ctx.close()
-
-
-def chart_px(page, when: str, row: int) -> tuple[float, float]:
-    """Page pixel of a time on the x axis and the middle of a row (0 = bottom) of the chart."""
-    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-    x, y = page.evaluate("""([when, row]) => {
-        const L = document.querySelector('.js-plotly-plot')._fullLayout;
-        return [L.xaxis.d2p(when), L.yaxis.l2p(row)]; }""", [when, row])
-    return area["x"] + x, area["y"] + y
 
 
 def field_text(page, label: str) -> str:
@@ -114,22 +126,28 @@ def pick_segment(page, label: str) -> None:
     settle(page)
 
 
-def test_calendar_drag_across_a_row_opens_the_form_prefilled_with_that_window(
+def test_calendar_drag_along_a_row_opens_the_form_prefilled_without_a_mouse_mode(
         server, browser, pages_on_failure):
     ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "calendar-drag")
     go_to(page, server.url, "calendar", "Calendar")
     settle(page)
-    pick_segment(page, "Day")  # about 30 px an hour: a pixel is well inside 15 minutes
-    pick_segment(page, "Drag a window")
-    page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullLayout"
-                           "?.dragmode === 'select'", timeout=TIMEOUT)
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    assert page.get_by_role("radio", name="Drag a window").count() == 0  # no mode to switch
+    pick_segment(page, "Day")  # about 40 px an hour: a pixel is well inside 15 minutes
+    page.locator(CAL_CHART).first.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let the scroll end before reading pixel positions
-    day, resource = page.evaluate("""() => {
-        const L = document.querySelector('.js-plotly-plot')._fullLayout;
-        return [L.xaxis.range[0].slice(0, 10), L.yaxis._categories[0]]; }""")
-    x0, y = chart_px(page, f"{day} 09:10", 0)
-    x1, _ = chart_px(page, f"{day} 13:40", 0)
+    slots = [i for i in calendar_items(page) if i["tip"].startswith("Book ")]
+    # Hour cells give the time axis: x = x0 + px_per_hour * hours; rows from the first cells.
+    when = [(datetime.strptime(s["tip"].split(" at ")[1], "%a %d %b %H:%M"), s) for s in slots]
+    (t_a, a), (t_b, b) = min(when, key=lambda w: w[1]["x"]), max(when, key=lambda w: w[1]["x"])
+    per_hour = (b["x"] - a["x"]) / ((t_b - t_a).total_seconds() / 3600)
+    resource = slots[0]["tip"].removeprefix("Book ").split(" at ")[0]  # the top row
+    y = slots[0]["y"] + slots[0]["height"] / 2 - page.evaluate("window.scrollY")
+    hour0 = t_a.replace(hour=0, minute=0)
+
+    def px(hours: float) -> float:
+        return a["x"] + per_hour * (hours - (t_a - hour0).total_seconds() / 3600)
+
+    x0, x1 = px(9 + 10 / 60), px(13 + 40 / 60)
     page.mouse.move(x0, y)
     page.mouse.down()
     for step in range(1, 11):  # a person's drag: several moves, not one jump
@@ -141,9 +159,24 @@ def test_calendar_drag_across_a_row_opens_the_form_prefilled_with_that_window(
     # Rounded out to the form's 15-minute grid: 09:00 to 13:45, that day, that resource.
     assert field_text(page, "Start") == "09:00"
     assert field_text(page, "End") == "13:45"
-    assert field_text(page, "Date") == f"{date.fromisoformat(day):%d/%m/%Y}"
+    assert field_text(page, "Date").startswith(f"{t_a:%d/%m}/")
     chosen = page.get_by_role("combobox", name="Resource", exact=True).input_value()
     assert chosen.startswith(f"{resource} · "), (resource, chosen)
+    ctx.close()
+
+
+def test_on_a_phone_the_calendar_row_names_take_under_a_third_of_the_chart(
+        server, browser, pages_on_failure):
+    ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "calendar-phone",
+                               PHONE)
+    go_to(page, server.url, "calendar", "Calendar")
+    page.locator(CAL_CHART).first.wait_for(timeout=TIMEOUT)
+    settle(page)
+    chart = page.locator(CAL_CHART).first.bounding_box()
+    cells = calendar_items(page)
+    plot_left = min(c["x"] for c in cells)  # where the first hour starts
+    assert (plot_left - chart["x"]) / chart["width"] < 1 / 3, (plot_left, chart)
+    shot(page, "calendar-phone")
     ctx.close()
 
 
@@ -155,11 +188,9 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
             else outside.append(r.url))
     sign_in(page, server.url, "staff")
-    for path in ("calendar", "reports"):
+    for path, chart in (("calendar", CAL_CHART), ("reports", "[data-testid=stVegaLiteChart] .marks")):
         page.goto(f"{server.url}/{path}")
-        # Calendar draws with plotly, Reports with Vega-Lite.
-        page.locator(".js-plotly-plot, [data-testid=stVegaLiteChart] .marks").first.wait_for(
-            timeout=TIMEOUT)
+        page.locator(chart).first.wait_for(timeout=TIMEOUT)  # both draw with Vega-Lite
         settle(page)
     icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
     assert icon and all(h.startswith((server.url, "data:")) for h in icon), icon
