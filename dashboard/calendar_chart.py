@@ -139,8 +139,9 @@ def timeline(cal, rows, view: str, lo: datetime, hi: datetime, now: datetime
                   "scale": {"type": "utc", "domain": [ms(lo), ms(hi)]},
                   "axis": {"orient": "top", "title": None, "grid": True,
                            "format": "%H:%M" if view == "Day" else "%a %d %b",
-                           "tickCount": {"interval": "hour", "step": 2} if view == "Day"
-                           else {"interval": "day", "step": 1}}},
+                           # A count, not {"interval": "hour"}: that fails on a UTC scale
+                           # in the bundled Vega.
+                           "tickCount": 12 if view == "Day" else 7}},
             "x2": {"field": "e"},
             "y": {"field": "y0", "type": "quantitative", "axis": _row_axis(order),
                   "scale": {"domain": [-0.5, len(order) - 0.5], "reverse": True,
@@ -180,8 +181,9 @@ def month_grid(cal, lo: datetime, hi: datetime) -> dict[str, Any]:
         v["t"] = str(v["n"]) if v["n"] else ""
     enc = {"x": {"field": "r", "type": "nominal", "sort": order,
                  "axis": {"orient": "top", "title": None, "labelAngle": -60,
-                          "labelLimit": 120}},
-           "y": {"field": "d", "type": "ordinal", "sort": None, "axis": {"title": None}}}
+                          "labelLimit": 120, "labelOverlap": False}},
+           "y": {"field": "d", "type": "ordinal", "sort": None,
+                 "axis": {"title": None, "labelOverlap": False}}}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container", "height": 22 * len(days), "data": {"values": values},

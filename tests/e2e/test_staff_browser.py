@@ -133,6 +133,14 @@ def test_calendar_drag_along_a_row_opens_the_form_prefilled_without_a_mouse_mode
     settle(page)
     assert page.get_by_role("radio", name="Drag a window").count() == 0  # no mode to switch
     pick_segment(page, "Day")  # about 40 px an hour: a pixel is well inside 15 minutes
+    # The day view's chart is drawn: free cells an hour of a 24-hour axis wide (a week's
+    # are 3 hours of 168).
+    page.wait_for_function("""(sel) => { const ps = [...document.querySelectorAll(sel)]
+            .filter(p => p.getAttribute('aria-label').includes('tip: Book '));
+        const w = document.querySelector('.vega-embed svg.marks').getBoundingClientRect().width;
+        return ps.length > 0 && ps.every(p => {
+            const cw = p.getBoundingClientRect().width; return cw > w / 40 && cw < w / 20; }); }""",
+                           arg=CAL_RECTS, timeout=TIMEOUT)
     page.locator(CAL_CHART).first.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let the scroll end before reading pixel positions
     slots = [i for i in calendar_items(page) if i["tip"].startswith("Book ")]
