@@ -53,8 +53,6 @@ PAGES = [("member", "new_booking", "New booking", "New booking", False),
          ("staff", "reports", "Reports", "Reports", True)]
 FIRST_PAGE = {"member": "New booking", "staff": "Approval queue"}
 TIMEOUT = 120_000
-#: A drawn chart: plotly (reports) or Vega-Lite (calendar, and older checkouts' plotly).
-CHART = ".js-plotly-plot .main-svg, .vega-embed svg.marks, .vega-embed canvas"
 COOKIE = os.environ.get("AUTH_COOKIE_NAME", "range_control_auth")
 #: A drawn chart: plotly's SVG, or Vega-Lite's marks (SVG or canvas).
 CHART = ".js-plotly-plot .main-svg, [data-testid=stVegaLiteChart] .marks"

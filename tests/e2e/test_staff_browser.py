@@ -196,7 +196,8 @@ def test_nothing_is_loaded_from_the_internet(server, browser, pages_on_failure):
     page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
             else outside.append(r.url))
     sign_in(page, server.url, "staff")
-    for path, chart in (("calendar", CAL_CHART), ("reports", "[data-testid=stVegaLiteChart] .marks")):
+    for path, chart in (("calendar", CAL_CHART),
+                        ("reports", "[data-testid=stVegaLiteChart] .marks")):
         page.goto(f"{server.url}/{path}")
         page.locator(chart).first.wait_for(timeout=TIMEOUT)  # both draw with Vega-Lite
         settle(page)
