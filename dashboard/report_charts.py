@@ -31,7 +31,7 @@ from engine.services.reporting import ReportFigures
 from reports.definitions import readable
 
 Spec = dict[str, Any]
-TOP_LEGEND = {"orient": "top", "title": None}
+TOP_LEGEND = {"orient": "top", "title": None, "labelLimit": 400}
 
 
 def period_label(start: date | None, period: Period) -> str:
@@ -93,10 +93,10 @@ def utilization_spec(grid: UtilizationGrid) -> Spec:
     return {
         "data": {"values": values},
         "height": 24 * len(grid.y) + 20,
-        "mark": {"type": "rect", "stroke": "white", "strokeWidth": 1},
-        "encoding": {
-            "x": _category("period", grid.x, orient="top"),
-            "y": _category("group", grid.y),
+        "mark": {"type": "rect"},
+        "encoding": {  # gaps between cells show the page's background, light or dark
+            "x": {**_category("period", grid.x, orient="top"), "scale": {"paddingInner": 0.06}},
+            "y": {**_category("group", grid.y), "scale": {"paddingInner": 0.08}},
             "color": {"field": "used", "type": "quantitative",
                       "scale": {"domain": [0, 1], "scheme": "greens"},
                       "legend": {"format": ".0%", "title": None}},
@@ -122,7 +122,8 @@ def rates_spec(conflicts: list[RateRow], approvals: list[RateRow], period: Perio
             "y": {"field": "rate", "type": "quantitative", "scale": {"domain": [0, 1]},
                   "axis": {"format": ".0%", "title": None}},
             "color": {"field": "series", "type": "nominal", "legend": TOP_LEGEND,
-                      "sort": [name for name, _ in series]},
+                      "scale": {"domain": [name for name, _ in series],
+                                "range": [STATUS_COLOURS["denied"], STATUS_COLOURS["approved"]]}},
             "tooltip": [{"field": "series", "title": "What"},
                         {"field": "period", "title": "Period"},
                         {"field": "rate", "title": "Rate", "format": ".0%"}]},
@@ -148,8 +149,8 @@ def turnaround_spec(rows: list[TurnaroundRow], period: Period) -> Spec:
         "encoding": {
             "x": _category("period", labels),
             "y": {"field": "hours", "type": "quantitative", "axis": {"title": None}},
-            "color": {"field": "series", "type": "nominal", "sort": names,
-                      "scale": {"domain": names}, "legend": TOP_LEGEND},
+            "color": {"field": "series", "type": "nominal", "legend": TOP_LEGEND,
+                      "scale": {"domain": names, "range": ["#4c78a8", STATUS_COLOURS["pending"]]}},
             "tooltip": [{"field": "series", "title": "What"},
                         {"field": "period", "title": "Period"},
                         {"field": "hours", "title": "Hours", "format": ".1f"}]},
