@@ -10,11 +10,12 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import make_url
 
 from api import errors
 from api.config import ApiSettings
 from api.edge import BodyLimitMiddleware, TrustedProxyMiddleware
-from api.ratelimit import RateLimiter, RateLimitMiddleware, make_store
+from api.ratelimit import RateLimiter, RateLimitMiddleware, backend_choice, make_store
 from api.requestlog import RequestLogMiddleware
 from api.routes import audit, auth, bookings, notifications, resources, series, users
 from api.schemas import HealthOut
@@ -32,11 +33,16 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
     settings = settings or (db.settings if db is not None else get_settings())
     jwt_key = settings.signing_key("jwt_secret")  # refuses weak keys; generates one in dev
     api_settings = api_settings or ApiSettings()
-    threads = api_settings.threads or settings.db_pool_size + settings.db_max_overflow
+    dialect = db.dialect if db is not None else make_url(settings.sqlalchemy_url).get_backend_name()
+    # PostgreSQL rate limits keep one connection of their own (api.ratelimit.PostgresCounters).
+    own = int(backend_choice(api_settings, dialect=dialect, redis_url=settings.redis_url)
+              == "postgresql")
+    threads = api_settings.threads or max(1, settings.db_pool_size + settings.db_max_overflow - own)
     if db is None:
         # The API keeps as many connections as it has threads, all open: SQLAlchemy closes an
         # overflow connection when it is returned, so under load the pool's default of 5 (+10)
-        # opened and closed a connection per request. By default no more are open than before.
+        # opened and closed a connection per request. By default no more are open than before:
+        # DB_POOL_SIZE + DB_MAX_OVERFLOW in all, the rate-limit connection included.
         db = Database(settings=settings.model_copy(
             update={"db_pool_size": threads, "db_max_overflow": 0}))
     tokens = TokenIssuer(jwt_key, db.clock,
@@ -45,7 +51,7 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # anyio's default is 40 threads: 40 routes would then wait in turn for 15 connections.
+        # anyio's default is 40 threads: 40 routes would then wait in turn for 14 connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         app.state.limiter.close()

@@ -49,9 +49,9 @@ class ApiSettings(BaseSettings):
                                          alias="API_UNAVAILABLE_RETRY_AFTER")
     #: bcrypt cost for passwords set through the API (tests lower it for speed).
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, alias="API_BCRYPT_ROUNDS")
-    #: Threads that run routes and rate-limit checks, each holding at most one pooled database
-    #: connection. 0: DB_POOL_SIZE + DB_MAX_OVERFLOW, all kept open (see api.app.create_app);
-    #: requests beyond it wait in the event loop, not for the pool.
+    #: Threads that run routes and rate-limit checks, and as many pooled database connections,
+    #: all kept open. 0: DB_POOL_SIZE + DB_MAX_OVERFLOW, less the one connection PostgreSQL
+    #: rate limits keep (see api.app.create_app); requests beyond it wait in the event loop.
     threads: int = Field(default=0, ge=0, le=200, alias="API_THREADS")
     access_token_minutes: int = Field(default=15, ge=1, le=1440, alias="API_ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(default=7, ge=1, le=90, alias="API_REFRESH_TOKEN_DAYS")

@@ -172,13 +172,19 @@ class RedisCounters:
             raise StoreUnavailable(f"Redis rate-limit store: {exc.__class__.__name__}") from exc
 
 
+def backend_choice(api_settings: ApiSettings, *, dialect: str, redis_url: str | None) -> str:
+    """Where the counters live: `redis`, `postgresql` or `memory` (see make_store)."""
+    choice = api_settings.rate_limit_backend
+    if choice == "auto":
+        choice = "redis" if redis_url else ("postgresql" if dialect == "postgresql" else "memory")
+    return choice
+
+
 def make_store(api_settings: ApiSettings, *, dialect: str, engine: Engine | None,
                redis_url: str | None, clock: Clock = time.time) -> CounterStore:
     """`auto`: Redis when REDIS_URL is set, else PostgreSQL when that is the database,
     else memory."""
-    choice = api_settings.rate_limit_backend
-    if choice == "auto":
-        choice = "redis" if redis_url else ("postgresql" if dialect == "postgresql" else "memory")
+    choice = backend_choice(api_settings, dialect=dialect, redis_url=redis_url)
     if choice == "redis":
         if not redis_url:
             raise RuntimeError("API_RATE_LIMIT_BACKEND=redis needs REDIS_URL")

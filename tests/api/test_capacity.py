@@ -5,6 +5,7 @@ import anyio.to_thread
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.ratelimit import PostgresCounters
 from tests.api.conftest import JWT_SECRET, api_settings
 from tests.conftest import test_settings as settings_with
 
@@ -19,15 +20,28 @@ def _threads(client: TestClient) -> int:
 def test_api_keeps_pool_size_plus_overflow_connections_open_and_as_many_threads(
         pg_database_url):
     """Overflow connections are closed on return, so under load the default pool opened and
-    closed one per request: the API's pool holds them all, and no more threads than that."""
+    closed one per request: the API's pool holds them all (less the rate-limit store's own
+    connection), and no more threads than that."""
     settings = settings_with(JWT_SECRET_KEY=JWT_SECRET, DATABASE_URL=pg_database_url,
                              DB_POOL_SIZE=3, DB_MAX_OVERFLOW=4)
     app = create_app(settings=settings, api_settings=api_settings())
     try:
         pool = app.state.db.engine.pool
-        assert pool.size() == 7 and pool._max_overflow == 0
+        assert isinstance(app.state.limiter.store, PostgresCounters)
+        assert pool.size() == 6 and pool._max_overflow == 0
         with TestClient(app) as client:
-            assert _threads(client) == 7
+            assert _threads(client) == 6
+    finally:
+        app.state.db.dispose()
+
+
+def test_without_postgresql_rate_limits_the_pool_has_all_connections(pg_database_url):
+    settings = settings_with(JWT_SECRET_KEY=JWT_SECRET, DATABASE_URL=pg_database_url,
+                             DB_POOL_SIZE=3, DB_MAX_OVERFLOW=4)
+    app = create_app(settings=settings,
+                     api_settings=api_settings(API_RATE_LIMIT_BACKEND="memory"))
+    try:
+        assert app.state.db.engine.pool.size() == 7
     finally:
         app.state.db.dispose()
 
