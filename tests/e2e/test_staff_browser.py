@@ -260,3 +260,21 @@ def test_on_a_phone_the_status_pills_wrap_and_every_status_shows(server, browser
     assert overflowing(page, "stButtonGroup") == []
     shot(page, f"phone-{path}-status-pills")
     ctx.close()
+
+
+def test_reports_tabs_each_draw_their_chart_when_opened(server, browser, pages_on_failure):
+    """Reports draws only the open tab's chart (lazy tabs): opening another tab draws its own,
+    the tab stays selected, and only one chart is on the page at a time."""
+    ctx, page = signed_in_page(browser, server.url, "staff", pages_on_failure, "reports-tabs")
+    go_to(page, server.url, "reports", "Reports")
+    charts = page.locator("[data-testid=stVegaLiteChart]")
+    charts.locator(".marks").first.wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert selected_tab(page) == "Utilization" and charts.count() == 1
+    for tab in ("Conflict and approval rates", "Approval turnaround", "Bookings per day"):
+        page.get_by_role("tab", name=tab).click()
+        settle(page)
+        charts.locator(".marks").first.wait_for(timeout=TIMEOUT)
+        assert selected_tab(page) == tab
+        assert charts.count() == 1, tab
+    ctx.close()
