@@ -1,11 +1,11 @@
-"""What the calendar page itself costs per run: the engine read, the rows, the figure, and the
-JSON Streamlit sends (st.plotly_chart's own to_dict + to_json), for the Day, Week and Month
-views of one page of 20 resources.
+"""What the calendar page itself costs per run: the engine read, the rows, the chart spec and
+the JSON Streamlit sends, for the Day, Week and Month views of one page of 20 resources.
 
 Seeds a SQLite database once (/tmp/rc_bench_calendar.db; --reuse measures it again), signs in
-as staff, and times each phase. --before REV also times the page's chart code as it was at git
-revision REV (its entries/timeline/month_grid functions, loaded from `git show`), in the same
-process and on the same data, so before and after are compared back to back.
+as staff, and times each phase. --before REV also times the plotly chart code of
+dashboard/calendar_chart.py at git revision REV (loaded from `git show`; its figure went
+through plotly's to_dict + to_json as st.plotly_chart does), with the month read as it was then
+(every booking of the month, not counts), in the same process and on the same data.
 
     .venv/bin/python bench/bench_calendar_page.py --before f6c8c9e
     .venv/bin/python bench/bench_calendar_page.py --resources 100 --bookings 100000 --reuse
@@ -13,6 +13,7 @@ process and on the same data, so before and after are compared back to back.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -52,15 +53,12 @@ def sent(fig) -> str:
     return plotly.io.to_json(fig.to_dict(), validate=False)
 
 
-def old_page(rev: str) -> dict:
-    """The chart functions of dashboard/views/calendar.py at `rev`, without running the page."""
-    source = subprocess.run(["git", "show", f"{rev}:dashboard/views/calendar.py"], cwd=ROOT,
+def old_chart(rev: str) -> dict:
+    """The functions of dashboard/calendar_chart.py at `rev` (the plotly version)."""
+    source = subprocess.run(["git", "show", f"{rev}:dashboard/calendar_chart.py"], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
-    # Only the chart functions run; the engine import the page had then may be renamed since.
-    source = source.rsplit("\nmain()", 1)[0].replace(
-        "from engine.services.calendar import calendar\n", "")
-    namespace: dict = {"__name__": "calendar_before"}
-    exec(compile(source, f"{rev}:dashboard/views/calendar.py", "exec"), namespace)  # noqa: S102
+    namespace: dict = {"__name__": "calendar_chart_before"}
+    exec(compile(source, f"{rev}:dashboard/calendar_chart.py", "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -84,38 +82,45 @@ def main() -> int:
     db = Database(args.url, settings=settings, clock=lambda: result.now)
     ui.database_override = db
     staff = result.staff_ids[0]
-    before = old_page(args.before) if args.before else None
+    before = old_chart(args.before) if args.before else None
     now = chart.naive(result.now)
     monday = result.now.date() - timedelta(days=result.now.weekday())
 
-    print(f"{'view':6} {'bars':>5} {'engine':>8} {'chart now':>10}"
-          + (f" {'chart ' + args.before:>16}" if before else "") + "  (median ms)")
+    print(f"{'view':6} {'bars':>5} {'read':>7} {'chart':>7} {'JSON kB':>8}"
+          + (f" {'read ' + args.before:>13} {'chart ' + args.before:>14} {'kB':>6}"
+             if before else "") + "  (median ms)")
     for view, days in SPANS.items():
         first = monday if view == "Week" else result.now.date()
         start, end = ui.day_start(first), ui.day_start(first + timedelta(days=days))
+        bounds = ([ui.day_start(first + timedelta(days=i)) for i in range(days + 1)]
+                  if view == "Month" else None)
 
-        def read(start=start, end=end):
+        def read(start=start, end=end, bounds=bounds):
+            return services.calendar_view(db.uow(), staff, window_start=start, window_end=end,
+                                          resources_per_page=20, day_bounds=bounds)
+
+        def read_all(start=start, end=end):
             return services.calendar_view(db.uow(), staff, window_start=start, window_end=end,
                                           resources_per_page=20)
 
-        cal = read()
+        cal, cal_all = read(), read_all()
         lo, hi = chart.naive(start), chart.naive(end)
 
         def new(cal=cal, lo=lo, hi=hi, view=view):
-            rows = chart.entries(cal)
-            spec = (chart.month_grid(cal, rows, lo, hi) if view == "Month"
-                    else chart.timeline(cal, rows, view, lo, hi, now))
-            return sent(chart.figure(spec))
+            if view == "Month":
+                return json.dumps(chart.month_grid(cal, lo, hi))
+            return json.dumps(chart.timeline(cal, chart.entries(cal), view, lo, hi, now))
 
-        line = (f"{view:6} {len(cal.bars):5} {ms(read, args.repeat):8.1f} "
-                f"{ms(new, args.repeat):10.1f}")
+        line = (f"{view:6} {len(cal_all.bars):5} {ms(read, args.repeat):7.1f} "
+                f"{ms(new, args.repeat):7.1f} {len(new()) / 1000:8.0f}")
         if before:
-            def old(cal=cal, lo=lo, hi=hi, view=view):
-                frame = before["entries"](cal)
-                fig = (before["month_grid"](cal, frame, lo, hi) if view == "Month"
-                       else before["timeline"](cal, frame, view, lo, hi))
-                return sent(fig)
-            line += f" {ms(old, args.repeat):16.1f}"
+            def old(cal=cal_all, lo=lo, hi=hi, view=view):
+                rows = before["entries"](cal)
+                spec = (before["month_grid"](cal, rows, lo, hi) if view == "Month"
+                        else before["timeline"](cal, rows, view, lo, hi, now))
+                return sent(before["figure"](spec))
+            line += (f" {ms(read_all, args.repeat) if view == 'Month' else float('nan'):13.1f}"
+                     f" {ms(old, args.repeat):14.1f} {len(old()) / 1000:6.0f}")
         print(line)
     ui.database_override = None
     return 0
