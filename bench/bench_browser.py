@@ -14,7 +14,8 @@ times over --runs repetitions:
 
 Beside each median: the script runs the server made for it (counted from the websocket's
 messages: a redundant rerun shows as 2 where 1 is enough), and the CPU seconds the server and
-Chromium spent on it (from /proc), which are steadier than wall time on a busy machine.
+Chromium spent on it (from /proc), which are steadier than wall time on a busy machine, and
+the elements the page's main area drew (the same on any machine).
 
     .venv/bin/python bench/bench_browser.py --runs 5
     .venv/bin/python bench/bench_browser.py --app-root /tmp/before  # an older checkout's dashboard
@@ -98,14 +99,15 @@ class Counter:
         return (sum(ticks.get(p, 0) for p in server) / hz,
                 sum(ticks.get(p, 0) for p in mine - server - {os.getpid()}) / hz)
 
-    def measure(self, action) -> tuple[float, int, float, float]:
-        """(wall seconds, script runs, server CPU s, browser CPU s) of `action()`."""
+    def measure(self, action) -> tuple[float, int, float, float, int]:
+        """(wall seconds, script runs, server CPU s, browser CPU s, elements drawn) of
+        `action()`, which returns the elements drawn."""
         runs, (server0, browser0) = self.runs, self.cpu()
         t0 = time.perf_counter()
-        action()
+        elements = action()
         took = time.perf_counter() - t0
         server1, browser1 = self.cpu()
-        return took, self.runs - runs, server1 - server0, browser1 - browser0
+        return took, self.runs - runs, server1 - server0, browser1 - browser0, elements
 
 
 def free_port() -> int:
@@ -134,21 +136,24 @@ def start_dashboard(env: dict[str, str], log: Path, root: Path) -> tuple[subproc
     raise SystemExit("the dashboard did not start; see " + str(log))
 
 
-def ready(page, heading: str, chart: bool) -> None:
+def ready(page, heading: str, chart: bool) -> int:
+    """Wait for the page; return how many elements its main area drew (a steady measure of
+    the browser's work, where CPU seconds vary with the machine's load)."""
     page.get_by_role("heading", name=heading).wait_for(timeout=TIMEOUT)
     if chart:
         page.locator(CHART).first.wait_for(timeout=TIMEOUT)
     page.wait_for_function(IDLE, timeout=TIMEOUT)
+    return page.locator("[data-testid=stMain] [data-testid=stElementContainer]").count()
 
 
-def open_by_url(page, url: str, heading: str, chart: bool) -> None:
+def open_by_url(page, url: str, heading: str, chart: bool) -> int:
     page.goto(url)
-    ready(page, heading, chart)
+    return ready(page, heading, chart)
 
 
-def switch(page, label: str, heading: str, chart: bool) -> None:
+def switch(page, label: str, heading: str, chart: bool) -> int:
     page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
-    ready(page, heading, chart)
+    return ready(page, heading, chart)
 
 
 def sign_in(page, url: str, role: str, counter: Counter | None = None):
@@ -158,9 +163,9 @@ def sign_in(page, url: str, role: str, counter: Counter | None = None):
     page.get_by_label("Password", exact=True).fill(password)
     page.wait_for_function(IDLE, timeout=TIMEOUT)
 
-    def click() -> None:
+    def click() -> int:
         page.get_by_role("button", name="Sign in").click()
-        ready(page, FIRST_PAGE[role], False)
+        return ready(page, FIRST_PAGE[role], False)
 
     took = counter.measure(click) if counter else click()
     deadline = time.monotonic() + 30  # not timed: the cookie component writes the cookie
@@ -172,13 +177,15 @@ def sign_in(page, url: str, role: str, counter: Counter | None = None):
     return took
 
 
-def summary(name: str, measured: list[tuple[float, int, float, float]]) -> str:
+def summary(name: str, measured: list[tuple[float, int, float, float, int]]) -> str:
     ms = sorted(m[0] * 1000 for m in measured)
     runs = "/".join(str(m[1]) for m in measured)
     server = statistics.median(m[2] for m in measured)
     browser = statistics.median(m[3] for m in measured)
+    elements = statistics.median(m[4] for m in measured)
     return (f"{name:<34} median {statistics.median(ms):6.0f} ms  worst {ms[-1]:6.0f} ms  "
-            f"runs {runs:<7} CPU server {server:4.2f} s browser {browser:4.2f} s")
+            f"runs {runs:<7} CPU server {server:4.2f} s browser {browser:4.2f} s  "
+            f"elements {elements:3.0f}")
 
 
 def main() -> None:
@@ -209,7 +216,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "engine", *cmd], cwd=root, env=env, check=True,
                            capture_output=True)
     proc, url = start_dashboard(env, data / "streamlit.log", root)
-    results: dict[str, list[tuple[float, int, float, float]]] = {}
+    results: dict[str, list[tuple[float, int, float, float, int]]] = {}
     counter = Counter(proc.pid)
     try:
         with sync_playwright() as p:
