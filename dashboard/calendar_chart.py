@@ -70,22 +70,35 @@ def listing(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _free_slots(cal, rows, lo: datetime, hi: datetime, step: timedelta) -> list[dict]:
     """A see-through cell over each free slot of each resource: clicking it starts a booking
-    there. Slots anything overlaps get none, so a click on a booking opens the booking."""
+    there. Slots anything overlaps get none, so a click on a booking opens the booking. A cell
+    is only its row and start: the rest is computed in the browser (`_slot_fields`), which
+    keeps a week of 20 resources (over a thousand cells) small to send."""
     n = max(1, math.ceil((hi - lo) / step))
     taken = [bytearray(n) for _ in cal.resources]
     for row in rows:
         first = max(0, int((row["Start"] - lo) // step))
         last = min(n, math.ceil((row["End"] - lo) / step))
         taken[row["Row"]][first:last] = b"\x01" * max(0, last - first)
-    cells = []
-    for place, r in enumerate(cal.resources):
-        for i in range(n):
-            if not taken[place][i]:
-                at = lo + i * step
-                cells.append({"k": "slot", "id": str(r.id), "s": ms(at), "e": ms(at + step),
-                              "y": place, "c": SLOT,
-                              "tip": f"Book {r.name} at {at:%a %d %b %H:%M}"})
-    return cells
+    return [{"k": "slot", "s": ms(lo + i * step), "y": place}
+            for place in range(len(cal.resources)) for i in range(n) if not taken[place][i]]
+
+
+def _slot_fields(cal, step: timedelta) -> list[dict[str, Any]]:
+    """Vega-Lite transforms that give a free cell its end, resource id, colour key and hover
+    text (bars carry theirs), and every item its row's band."""
+    names = json.dumps([r.name for r in cal.resources])
+    ids = json.dumps([str(r.id) for r in cal.resources])
+    slot = "datum.k === 'slot'"
+    return [
+        {"calculate": f"{slot} ? datum.s + {int(step / timedelta(milliseconds=1))} : datum.e",
+         "as": "e"},
+        {"calculate": f"{slot} ? {ids}[datum.y] : datum.id", "as": "id"},
+        {"calculate": f"{slot} ? '{SLOT}' : datum.c", "as": "c"},
+        {"calculate": f"{slot} ? 'Book ' + {names}[datum.y] + ' at ' + "
+                      "utcFormat(datum.s, '%a %d %b %H:%M') : datum.tip", "as": "tip"},
+        {"calculate": "datum.y - 0.38", "as": "y0"},
+        {"calculate": "datum.y + 0.38", "as": "y1"},
+    ]
 
 
 def _span(row: dict[str, Any]) -> str:
@@ -121,10 +134,8 @@ def timeline(cal, rows, view: str, lo: datetime, hi: datetime, now: datetime
     domain = [SLOT, *statuses]
     colours = ["rgba(0,0,0,0)", *(ui.STATUS_COLOURS.get(s, "#888") for s in statuses)]
     values = _free_slots(cal, rows, lo, hi, step) + [_bar(row) for row in rows]
-    for v in values:
-        v["y0"], v["y1"] = v["y"] - 0.38, v["y"] + 0.38
     layers: list[dict[str, Any]] = [{
-        "data": {"values": values},
+        "data": {"values": values}, "transform": _slot_fields(cal, step),
         "params": [
             {"name": "pick", "select": {"type": "point", "fields": ["k", "id", "s"],
                                         "on": "click", "clear": False}},

@@ -22,6 +22,7 @@ ANY = "Any"
 SPANS = {"Day": 1, "Week": 7, "Month": 31}
 GOTO_KEY = "cal_goto"
 OPEN_KEY = "cal_open"
+LIST_KEY = "cal_list"
 #: Shown on the booking form when a dragged window had to be cut (the form holds one day).
 NOTE_KEY = "nb_notice"
 
@@ -143,8 +144,13 @@ def main() -> None:
                f"{(cal.page - 1) * cal.page_size + 1}–"
                f"{(cal.page - 1) * cal.page_size + len(cal.resources)} of {cal.total_resources}")
     if not month:
-        with st.expander(f"As a list ({len(rows)} entries)"):
-            st.dataframe(chart.listing(rows), hide_index=True, width="stretch")
+        # Built only when opened: the table's grid was a good part of a first open's browser time.
+        # A fixed label: a label that changes makes it a new, closed, expander.
+        listing = st.expander("As a list", key=LIST_KEY, on_change="rerun")
+        if listing.open:
+            with listing:
+                st.caption(f"{len(rows)} entries")
+                st.dataframe(chart.listing(rows), hide_index=True, width="stretch")
 
 
 main()

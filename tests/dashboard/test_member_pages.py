@@ -120,6 +120,9 @@ def test_calendar_draws_bookings_and_blackouts_but_hides_others_details(dashboar
                              end_time=NOW + timedelta(days=3, hours=4), reason="Butts repair")
     at = signed_in(dashboard, mine, "calendar")
     assert not errors(at), errors(at)
+    assert not at.dataframe  # the list is built only once opened
+    at.session_state["cal_list"] = True  # what opening "As a list" does
+    at.run()
     listing = at.dataframe[0].value
     assert sorted(listing["What"]) == ["Booked", "Butts repair", "My practice"]
     assert sorted(listing["Status"]) == ["blackout", "pending", "pending"]
@@ -136,6 +139,8 @@ def test_calendar_day_week_and_month_views_and_filters(dashboard, make):
     make.booking(bay, member, start=NOW + timedelta(days=20),
                  end=NOW + timedelta(days=20, hours=1), purpose="In three weeks")
     at = signed_in(dashboard, member, "calendar")
+    at.session_state["cal_list"] = True  # "As a list" open
+    at.run()
 
     def shown():
         return sorted(at.dataframe[0].value["What"]) if at.dataframe else []
@@ -154,7 +159,9 @@ def test_calendar_day_week_and_month_views_and_filters(dashboard, make):
     by_label(at.selectbox, "Resource type").set_value("Any")
     by_label(at.selectbox, "Safety zone").set_value("North Danger Area").run()
     assert month_counts() == [("Range 1", "2030-01-08", 1)]
-    at.segmented_control[0].set_value("Day").run()
+    at.segmented_control[0].set_value("Day")
+    at.session_state["cal_list"] = True  # the month has no list: open it again
+    at.run()
     assert shown() == []  # today (Mon 7 Jan) holds nothing
     by_label(at.date_input, "From").set_value(TOMORROW).run()
     assert shown() == ["Tomorrow"]
