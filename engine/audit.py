@@ -35,12 +35,15 @@ def jsonable(value: Any) -> Any:
 
 def snapshot(obj: Any) -> dict[str, Any]:
     """The row as JSON-ready column values (secrets left out): the audit's `previous_state`."""
-    mapper = inspect(obj).mapper
-    return {
-        col.key: jsonable(getattr(obj, col.key))
-        for col in mapper.column_attrs
-        if col.key not in _SECRET_COLUMNS
-    }
+    keys = _SNAPSHOT_KEYS.get(type(obj))
+    if keys is None:  # once per model: the mapper walk showed in every status change's profile
+        keys = _SNAPSHOT_KEYS[type(obj)] = tuple(
+            col.key for col in inspect(obj).mapper.column_attrs
+            if col.key not in _SECRET_COLUMNS)
+    return {key: jsonable(getattr(obj, key)) for key in keys}
+
+
+_SNAPSHOT_KEYS: dict[type, tuple[str, ...]] = {}
 
 
 def record(session: Session, *, actor_id: uuid.UUID, action: AuditAction, now: datetime,
