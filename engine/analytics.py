@@ -511,46 +511,67 @@ def approval_rate(session: Session, *, start: date, end: date, tz: ZoneInfo,
                     _rate(*got.get(b.index, (0, 0)))) for b in items]
 
 
-def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInfo,
-                        period: Period | None = None) -> list[TurnaroundRow]:
-    """Hours from request to first decision: count, p50 and p90 per period (or overall).
+def _decision_stats(session: Session, items: list[Bucket]
+                    ) -> dict[int, tuple[int, int, float | None, float | None]]:
+    """Per bucket: decisions, approvals among them, p50 and p90 seconds to the first decision.
 
     PostgreSQL uses percentile_cont. SQLite has no percentile function, so there the same
     linear interpolation is written with window functions: rank each duration in its bucket,
     then blend the two rows around position p*(n-1).
     """
-    items = buckets(start, end, tz, period)
     dialect = _dialect(session)
     dec = _decisions(dialect)
     k, frm, conds = _place(session, items, dec.c.decided_at, dec)
     if dialect == "postgresql":
-        stmt = (select(k, func.count(),
+        stmt = (select(k, func.count(), func.sum(dec.c.approved),
                        func.percentile_cont(0.5).within_group(dec.c.seconds),
                        func.percentile_cont(0.9).within_group(dec.c.seconds))
                 .select_from(frm).where(*conds).group_by(k))
-        got = {k: (int(n), p50, p90) for k, n, p50, p90 in _rows(session, stmt)}
     else:
-        ranked = (select(k.label("k"), dec.c.seconds.label("s"),
+        ranked = (select(k.label("k"), dec.c.seconds.label("s"), dec.c.approved.label("a"),
                          (func.row_number().over(partition_by=k, order_by=dec.c.seconds)
                           - 1).label("i"),
                          func.count().over(partition_by=k).label("n"))
                   .select_from(frm).where(*conds).subquery("ranked"))
-        cols = [ranked.c.k, func.max(ranked.c.n)]
+        cols = [ranked.c.k, func.max(ranked.c.n), func.sum(ranked.c.a)]
         for p in (0.5, 0.9):
             pos = literal(p, Float) * (ranked.c.n - 1)
             lo = func.cast(pos, Integer)  # floor: pos is never negative
             frac = pos - lo
             weight = case((ranked.c.i == lo, 1 - frac), (ranked.c.i == lo + 1, frac), else_=0)
             cols.append(func.sum(ranked.c.s * weight))
-        got = {k: (int(n), p50, p90) for k, n, p50, p90 in
-               _rows(session, select(*cols).group_by(ranked.c.k))}
+        stmt = select(*cols).group_by(ranked.c.k)
+    return {k: (int(n), int(a or 0), p50, p90) for k, n, a, p50, p90 in _rows(session, stmt)}
+
+
+def _turnaround_rows(items: list[Bucket], got: dict) -> list[TurnaroundRow]:
     rows = []
     for b in items:
-        n, p50, p90 = got.get(b.index, (0, None, None))
+        n, _, p50, p90 = got.get(b.index, (0, 0, None, None))
         rows.append(TurnaroundRow(b.period_start, n,
                                   None if p50 is None else _hours(p50),
                                   None if p90 is None else _hours(p90)))
     return rows
+
+
+def approval_turnaround(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                        period: Period | None = None) -> list[TurnaroundRow]:
+    """Hours from request to first decision: count, p50 and p90 per period (or overall)."""
+    items = buckets(start, end, tz, period)
+    return _turnaround_rows(items, _decision_stats(session, items))
+
+
+def decision_figures(session: Session, *, start: date, end: date, tz: ZoneInfo,
+                     period: Period = "week") -> tuple[list[RateRow], list[TurnaroundRow]]:
+    """approval_rate and approval_turnaround per period from one pass over the decisions (at a
+    million bookings each pass costs seconds)."""
+    items = buckets(start, end, tz, period)
+    got = _decision_stats(session, items)
+    rates = []
+    for b in items:
+        n, approved, _, _ = got.get(b.index, (0, 0, None, None))
+        rates.append(RateRow(b.period_start, approved, n, _rate(approved, n)))
+    return rates, _turnaround_rows(items, got)
 
 
 def bookings_per_day(session: Session, *, start: date, end: date, tz: ZoneInfo
@@ -606,7 +627,8 @@ def data_version(session: Session) -> tuple[str, int]:
 __all__ = [
     "Period", "GroupBy", "PERIODS", "GROUP_BYS", "UtilizationRow", "RateRow", "TurnaroundRow",
     "DailyCountRow", "BumpCancelRow", "Bucket", "buckets", "utilization", "conflict_rate",
-    "approval_rate", "approval_turnaround", "bookings_per_day", "bumps_and_cancellations",
+    "approval_rate", "approval_turnaround", "decision_figures", "bookings_per_day",
+    "bumps_and_cancellations",
     "booked_seconds", "bookable_seconds", "bookable_parts", "Bookable",
     "period_start_of", "data_version", "LATE_COMMIT_WINDOW",
 ]

@@ -182,6 +182,28 @@ def test_turnaround_percentiles_and_approval_rate(db, make, clock):
         (date(2030, 1, 7), 0, 0), (date(2030, 1, 8), 1, 0)]
 
 
+def test_decision_figures_equal_approval_rate_and_turnaround_from_one_pass(db, make, clock):
+    """The Reports page's one-pass figures are exactly the two separate ones, per period."""
+    r = make.resource(name="Range D")
+    staff, member = make.user(Role.STAFF), make.user()
+    for i, (hours, decision) in enumerate([(1, "approve"), (3, "deny"), (30, "approve"),
+                                           (50, "approve")]):
+        b = make.booking(r, member, start=at(20 + i, 9), end=at(20 + i, 10))
+        clock.advance(hours=hours)
+        if decision == "approve":
+            booking_services.approve_booking(db.uow(), staff.id, b.id)
+        else:
+            booking_services.deny_booking(db.uow(), staff.id, b.id, reason="range closed")
+        clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
+    kw = dict(start=date(2030, 1, 6), end=date(2030, 1, 12), tz=UTC, period="day")
+    with db.uow().read() as uow:
+        rates, turnaround = analytics.decision_figures(uow.session, **kw)
+        assert rates == analytics.approval_rate(uow.session, **kw)
+        assert turnaround == analytics.approval_turnaround(uow.session, **kw)
+    assert [(x.numerator, x.denominator) for x in rates if x.denominator] == [(1, 2), (1, 1),
+                                                                              (1, 1)]
+
+
 def test_turnaround_per_period_with_an_even_count(db, make, clock):
     r = make.resource(name="Range E")
     staff, member = make.user(Role.STAFF), make.user()
