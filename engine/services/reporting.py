@@ -52,13 +52,11 @@ def report_figures(uow: UnitOfWork, actor_id: object, *, start: date, end: date,
     """The Reports page's figures: one role check and one snapshot instead of six."""
     def figures(session, *, tz) -> ReportFigures:
         kw: dict[str, Any] = dict(start=start, end=end, tz=tz)
-        overall = analytics.approval_turnaround(session, period=None, **kw)
-        approvals, turnaround = analytics.decision_figures(session, period=period, **kw)
+        approvals, turnaround, overall = analytics.decision_figures(session, period=period, **kw)
         return ReportFigures(
             analytics.utilization(session, group_by=group_by, period=period, **kw),
             analytics.conflict_rate(session, period=period, **kw),
-            approvals, turnaround, overall[0] if overall else None,
-            analytics.bookings_per_day(session, **kw))
+            approvals, turnaround, overall, analytics.bookings_per_day(session, **kw))
     return _report(figures, uow, actor_id)
 
 

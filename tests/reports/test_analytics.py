@@ -197,9 +197,14 @@ def test_decision_figures_equal_approval_rate_and_turnaround_from_one_pass(db, m
         clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
     kw = dict(start=date(2030, 1, 6), end=date(2030, 1, 12), tz=UTC, period="day")
     with db.uow().read() as uow:
-        rates, turnaround = analytics.decision_figures(uow.session, **kw)
+        rates, turnaround, overall = analytics.decision_figures(uow.session, **kw)
         assert rates == analytics.approval_rate(uow.session, **kw)
         assert turnaround == analytics.approval_turnaround(uow.session, **kw)
+        assert [overall] == analytics.approval_turnaround(uow.session, **{**kw, "period": None})
+        assert overall.decided == 4
+        empty = dict(kw, start=date(2031, 1, 6), end=date(2031, 1, 8))  # no decisions there
+        assert analytics.decision_figures(uow.session, **empty)[2] == \
+            analytics.TurnaroundRow(None, 0, None, None)
     assert [(x.numerator, x.denominator) for x in rates if x.denominator] == [(1, 2), (1, 1),
                                                                               (1, 1)]
 
