@@ -139,6 +139,8 @@ def test_all_bookings_and_calendar_mark_series_occurrences(dashboard, make):
     assert sorted(table["Series"]) == ["", "↻ series", "↻ series"]
     at = signed_in(dashboard, staff, "calendar")
     assert not errors(at), errors(at)
+    at.session_state["cal_list"] = True  # open "As a list" (built only when opened)
+    at.run()
     listing = at.dataframe[0].value
     marks = dict(zip(listing["Start"], listing["Series"]))
     assert marks["Tue 08 Jan 18:00"] == "↻ series" and marks["Tue 08 Jan 09:00"] == ""
