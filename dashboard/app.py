@@ -146,18 +146,15 @@ def signed_in_pages(role: str) -> dict[str, list[st.Page]]:
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Once per server, in the background while the first visitor signs in: import the chart
-    library and draw one small chart (its templates and validators load lazily), so the first
-    Calendar or Reports page does not pay about a second for it; and the pages' shared helper
-    modules, which app.py itself does not import."""
+    """Once per server, in the background while the first visitor signs in: import the pages'
+    shared helper modules, which app.py itself does not import, so the first Calendar, Reports
+    or queue page does not pay for them (the charts are Vega-Lite specs: no library to warm)."""
     def work() -> None:
-        import plotly.express as px
-
-        import dashboard.queue_actions  # noqa: F401 - imported for their imports
+        import dashboard.calendar_chart  # noqa: F401 - imported for their imports
+        import dashboard.calendar_picks  # noqa: F401
+        import dashboard.queue_actions  # noqa: F401
         import dashboard.report_charts  # noqa: F401
         import dashboard.series_views  # noqa: F401
-
-        px.bar(x=[1], y=[1]).to_dict()
 
     thread = threading.Thread(target=work, name="rc-warm-up", daemon=True)
     thread.start()

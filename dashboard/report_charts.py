@@ -28,7 +28,7 @@ from engine.analytics import (
 )
 from engine.db import Database
 from engine.services.reporting import ReportFigures
-from reports.definitions import readable
+from reports.wording import readable
 
 Spec = dict[str, Any]
 TOP_LEGEND = {"orient": "top", "title": None, "labelLimit": 400}

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from sqlalchemy.orm import Session
 
 from engine import analytics
+from reports.wording import READABLE, readable  # noqa: F401 - re-exported for the renderers
 
 #: Charts draw at most this many groups (the busiest); the CSV always has every row.
 CHART_GROUPS = 20
@@ -22,23 +23,6 @@ CHART_GROUPS = 20
 #: One colour per booking status, the same in every chart.
 STATUS_COLOURS = {"approved": "#2e7d32", "pending": "#f9a825", "denied": "#c62828",
                   "cancelled": "#78909c", "bumped": "#6a1b9a"}
-#: Words for column and series names a manager reads (the CSV keeps the machine names).
-READABLE = {"p50_hours": "Median hours (p50)", "p90_hours": "p90 hours",
-            "group_key": "Key", "label": "Name", "period_start": "Period starting",
-            "conflicting_requests": "Conflicting requests", "no_show_rate": "No-show rate",
-            "checked_in": "Checked in", "no_shows": "No-shows", "this_period": "This period",
-            "previous_period": "Previous period"}
-
-
-def readable(name: object) -> str:
-    """`training_area` -> "Training area"; known column names get their own words."""
-    text = str(name)
-    if text in READABLE:
-        return READABLE[text]
-    text = text.replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 @dataclass(frozen=True)
 class ReportRequest:
     start: date
