@@ -81,16 +81,24 @@ def checked_actor(actor: User | None, permission: Permission | None) -> User:
     return actor
 
 
+def actor_and_ident(uow: UnitOfWork, actor_id: object, permission: Permission | None,
+                    field: str, ident: object) -> tuple[UUID, UUID]:
+    """Both ids parsed, for a statement that reads the actor and a row together: a malformed
+    `ident` is reported only after the actor's own checks, the order `load_actor` then
+    `get_or_404` would give."""
+    actor_uuid = as_uuid("actor_id", actor_id)
+    try:
+        return actor_uuid, as_uuid(field, ident)
+    except ValidationError:
+        load_actor(uow, actor_uuid, permission)
+        raise
+
+
 def load_actor_and_get(uow: UnitOfWork, actor_id: object, permission: Permission | None,
                        model: type[T], ident: object, kind: str, field: str) -> tuple[User, T]:
     """`load_actor` then `get_or_404`, in one round trip (the row outer-joined to the actor),
     with the same errors in the same order: a bad actor before a missing row."""
-    actor_uuid = as_uuid("actor_id", actor_id)
-    try:
-        ident_uuid = as_uuid(field, ident)
-    except ValidationError:
-        load_actor(uow, actor_uuid, permission)
-        raise
+    actor_uuid, ident_uuid = actor_and_ident(uow, actor_id, permission, field, ident)
     statement = _ACTOR_AND_ROW.get(model)
     if statement is None:  # built once per model (see lock_row)
         row_key = model.id  # type: ignore[attr-defined]  # every model's primary key is `id`

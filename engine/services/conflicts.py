@@ -42,6 +42,7 @@ from engine.domain.suggestions import nearest_free_windows
 from engine.errors import ConflictItem, NotFoundError, ValidationError
 from engine.models import Blackout, Booking, Resource, User
 from engine.services.common import (
+    actor_and_ident,
     as_uuid,
     checked_actor,
     get_or_404,
@@ -292,12 +293,8 @@ def _actor_and_scope(uow: UnitOfWork, actor_id: object, resource_id: object
                      ) -> tuple[UUID, UUID | None]:
     """`load_actor_and_get` for a look-up that needs only the actor's role and the resource's
     scope: the same errors in the same order, plain columns instead of ORM objects."""
-    actor_uuid = as_uuid("actor_id", actor_id)
-    try:
-        resource_uuid = as_uuid("resource_id", resource_id)
-    except ValidationError:
-        load_actor(uow, actor_uuid, Permission.RESOURCE_VIEW)
-        raise
+    actor_uuid, resource_uuid = actor_and_ident(uow, actor_id, Permission.RESOURCE_VIEW,
+                                                "resource_id", resource_id)
     row = uow.session.execute(_ACTOR_AND_SCOPE, {"aid": actor_uuid, "rid": resource_uuid}).first()
     if row is None or not row.is_active:
         checked_actor(None, None)

@@ -30,7 +30,7 @@ from engine.errors import (
 from engine.models import Booking, Resource, User
 from engine.notifications import NotificationEvent, enqueue_booking_event
 from engine.services.common import (
-    as_uuid,
+    actor_and_ident,
     checked_actor,
     get_or_404,
     load_actor,
@@ -90,12 +90,7 @@ def lock_decision(uow: UnitOfWork, actor_id: object, permission: Permission,
     that follows then checks, as lock_booking does, that the scope did not move meanwhile.
     On SQLite, BEGIN IMMEDIATE holds the only writer lock before anything is read, so one
     statement reads the actor, the booking and what the decision needs (no re-read)."""
-    actor_uuid = as_uuid("actor_id", actor_id)
-    try:
-        booking_uuid = as_uuid("booking_id", booking_id)
-    except ValidationError:
-        load_actor(uow, actor_uuid, permission)
-        raise
+    actor_uuid, booking_uuid = actor_and_ident(uow, actor_id, permission, "booking_id", booking_id)
     if uow.dialect != "postgresql":  # BEGIN IMMEDIATE: the writer lock is held already
         uow.lock_scope()
         found_actor, found = decision_rows_with_actor(uow, actor_uuid, booking_uuid)

@@ -62,7 +62,14 @@ from engine.models import (
     WaitlistEntry,
 )
 from engine.notifications.outbox import keep_recipient_facts
-from engine.services.common import as_uuid, checked_actor, for_update, get_or_404, load_actor
+from engine.services.common import (
+    actor_and_ident,
+    as_uuid,
+    checked_actor,
+    for_update,
+    get_or_404,
+    load_actor,
+)
 from engine.services.conflicts import conflict_lower_bound, hard_conflict_in_window
 from engine.services.results import AuditView
 from engine.system import SYSTEM_USER_ID
@@ -120,12 +127,8 @@ def actor_and_resource(uow: UnitOfWork, actor_id: object, permission: P, resourc
     """`load_actor` then `active_resource`, with the same errors in the same order, in one
     round trip that also brings the resource's policy rows (kept for `effective_policy`) and,
     for a `window`, whether a blackout or approved booking stands in it (else None)."""
-    actor_uuid = as_uuid("actor_id", actor_id)
-    try:
-        resource_uuid = as_uuid("resource_id", resource_id)
-    except ValidationError:
-        load_actor(uow, actor_uuid, permission)
-        raise
+    actor_uuid, resource_uuid = actor_and_ident(uow, actor_id, permission,
+                                                "resource_id", resource_id)
     params: dict[str, Any] = {"actor_id": actor_uuid, "resource_id": resource_uuid}
     statement = _ACTOR_RESOURCE_POLICIES
     if window is not None:
