@@ -14,7 +14,7 @@ import time as _time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -130,11 +130,11 @@ def seed(url: str, resources: int = 1000, bookings: int = 1_000_000, pending: fl
         raise ValueError("audit must be created, full or none")
     t0 = _time.perf_counter()
     rng = random.Random(seed)
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(second=0,
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0,
                                                                             microsecond=0)
     sqlite = make_url(url).get_backend_name() == "sqlite"
     ts = _sqlite_ts if sqlite else _pg_ts
-    base = datetime.combine(now.date(), time(0), timezone.utc) - timedelta(days=days_back)
+    base = datetime.combine(now.date(), time(0), UTC) - timedelta(days=days_back)
     now_min = int((now - base).total_seconds() // 60)
 
     engine = create_engine(url, poolclass=pool.NullPool)
@@ -307,7 +307,8 @@ def _iso(base: datetime, minute: int) -> str:
 
 def _seed_small_tables(engine, rng: random.Random, now: datetime, base: datetime,
                        n_resources: int, n_users: int, n_zones: int, days: int):
-    """Users, zones, resources and blackouts through SQLAlchemy Core (typed, a few thousand rows)."""
+    """Users, zones, resources and blackouts through SQLAlchemy Core (typed, a few thousand
+    rows)."""
     pw = hash_password(SEED_PASSWORD, 4)
     ids = lambda: uuid.UUID(int=rng.getrandbits(128))  # noqa: E731 - deterministic uuids
     admin_id = ids()

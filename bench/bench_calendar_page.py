@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import plotly.io  # noqa: E402
-from _seed import load_seed_result, reset_database, seed  # noqa: E402
 
+from _seed import load_seed_result, reset_database, seed  # noqa: E402
 from dashboard import calendar_chart as chart  # noqa: E402
 from dashboard import ui  # noqa: E402
 from engine import services  # noqa: E402

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 import psycopg  # noqa: E402
+
 from _apptest import page_runs  # noqa: E402
 from _seed import pg_conninfo, reset_database, seed  # noqa: E402
-
 from engine import services  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402

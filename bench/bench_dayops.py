@@ -28,10 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from _apptest import page_runs  # noqa: E402
-from _seed import load_seed_result, reset_database, seed  # noqa: E402
 from sqlalchemy import select, text, update  # noqa: E402
 
+from _apptest import page_runs  # noqa: E402
+from _seed import load_seed_result, reset_database, seed  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.domain.status import BookingStatus  # noqa: E402

@@ -31,7 +31,12 @@ from sqlalchemy import event, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from _seed import (  # noqa: E402
-    BOOKING_COLUMNS, SeedResult, _pg_conninfo, database_size, load_seed_result, reset_database,
+    BOOKING_COLUMNS,
+    SeedResult,
+    _pg_conninfo,
+    database_size,
+    load_seed_result,
+    reset_database,
     seed,
 )
 from engine import services  # noqa: E402
@@ -362,7 +367,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
 
 def _print_phase(backend: str, name: str, ph: dict) -> None:
     tp, cf = ph["throughput"], ph["conflicts"]
-    print(f"   plain INSERT {tp['plain_per_s']:8.1f}/s | engine pairs {tp['engine_pairs_per_s']:7.1f}/s"
+    print(f"   plain INSERT {tp['plain_per_s']:8.1f}/s"
+          f" | engine pairs {tp['engine_pairs_per_s']:7.1f}/s"
           f" | ratio {tp['ratio']:.2f} | request {tp['request_ms']:.1f} ms, approve "
           f"{tp['approve_ms']:.1f} ms | refused {tp['refused']} | client CPU "
           f"{tp['engine_cpu_ms']:.2f} ms/pair")
@@ -444,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                     "plain INSERTs)")
     ap.add_argument("--calls", type=int, default=2000, help="find_conflicts calls")
     ap.add_argument("--sqlite-ops", type=int, help="pairs on SQLite after ANALYZE (default --ops)")
-    ap.add_argument("--sqlite-calls", type=int, help="calls on SQLite after ANALYZE (default --calls)")
+    ap.add_argument("--sqlite-calls", type=int,
+                    help="calls on SQLite after ANALYZE (default --calls)")
     ap.add_argument("--ops-no-stats", type=int, default=50,
                     help="pairs on SQLite before ANALYZE (each scans far more there)")
     ap.add_argument("--calls-no-stats", type=int, default=100)

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,16 +37,15 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from _seed import reset_database  # noqa: E402
+from engine.bootstrap import create_first_admin  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.domain.permissions import Role  # noqa: E402
-from engine.models import OutboxMessage  # noqa: E402
+from engine.models import Booking, OutboxMessage  # noqa: E402
 from engine.notifications.outbox import booking_context  # noqa: E402
 from engine.services import bookings as booking_services  # noqa: E402
 from engine.services import resources as resource_services  # noqa: E402
 from engine.services import users as user_services  # noqa: E402
-from engine.bootstrap import create_first_admin  # noqa: E402
-from engine.models import Booking  # noqa: E402
 
 URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rc_bench_notify"
 
@@ -138,7 +137,7 @@ def approvals(db: Database, staff, member, total: int, block: int) -> dict:
     resources = [resource_services.create_resource(db.uow(), ADMIN_ID, name=f"Bay {i}",
                                                    resource_type="bay")
                  for i in range(total)]
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + \
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + \
         timedelta(days=2)
     pending = [booking_services.request_booking(
         db.uow(), member.id, resource_id=r.id, start_time=start, end_time=start +

@@ -4,8 +4,9 @@
     .venv/bin/python bench/bench_reports.py --backend postgresql --bookings 1000000
 
 Seeds its own databases once (PostgreSQL `rc_bench_reports`, SQLite `data/rc_bench_reports.db`;
-re-seeded when the size or the schema revision differs): 1,000 resources in 10 zones and 6 types, half with opening
-hours 08:00-18:00, 1,000 bookings each over 2029 (70 % approved), plus a few blackouts.
+re-seeded when the size or the schema revision differs): 1,000 resources in 10 zones and 6
+types, half with opening hours 08:00-18:00, 1,000 bookings each over 2029 (70 % approved), plus
+a few blackouts.
 
 Each measurement runs in a fresh child process, so peak memory (ru_maxrss, which includes the
 interpreter and its imports) belongs to that one computation:
@@ -26,7 +27,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -56,7 +58,7 @@ def url_for(backend: str) -> str:
 def _rows(n_bookings: int):
     """Deterministic users, zones, resources, bookings (no approved overlap on a resource)."""
     ns = uuid.UUID("5f1c0000-0000-4000-8000-000000000000")
-    now = datetime(2028, 12, 1, tzinfo=timezone.utc)
+    now = datetime(2028, 12, 1, tzinfo=UTC)
     user = (uuid.uuid5(ns, "user"), "bench@range.example", "x", "Bench", "admin")
     zones = [(uuid.uuid5(ns, f"zone{z}"), f"Zone {z}") for z in range(10)]
     resources = []
@@ -70,7 +72,7 @@ def _rows(n_bookings: int):
     groups = -(-per_resource // slots_per_day)  # distinct days needed, spread over 2029
 
     def bookings():
-        year_start = datetime(2029, 1, 1, tzinfo=timezone.utc)
+        year_start = datetime(2029, 1, 1, tzinfo=UTC)
         for r, res in enumerate(resources):
             for i in range(per_resource):
                 day = (i // slots_per_day) * 365 // groups
@@ -80,8 +82,8 @@ def _rows(n_bookings: int):
                 yield (uuid.uuid5(ns, f"b{r}-{i}"), res[0], user[0], start, end, status,
                        "bench", (r + i) % 11, start - timedelta(days=3), start - timedelta(days=3))
     blackouts = [(uuid.uuid5(ns, f"bo{r}"), resources[r][0],
-                  datetime(2029, 3, 1 + r % 28, 8, tzinfo=timezone.utc),
-                  datetime(2029, 3, 1 + r % 28, 14, tzinfo=timezone.utc), "bench maintenance")
+                  datetime(2029, 3, 1 + r % 28, 8, tzinfo=UTC),
+                  datetime(2029, 3, 1 + r % 28, 14, tzinfo=UTC), "bench maintenance")
                  for r in range(0, RESOURCES, 10)]
     return user, zones, resources, bookings, blackouts, now
 
@@ -183,7 +185,8 @@ def seed_sqlite(n_bookings: int) -> None:
                          [(hexid(z), n) for z, n in zones])
         conn.executemany("INSERT INTO resources (id, name, resource_type, safety_zone_id, "
                          "opens_at, closes_at) VALUES (?,?,?,?,?,?)",
-                         [(hexid(i), n, t, hexid(z), tm(o), tm(c)) for i, n, t, z, o, c in resources])
+                         [(hexid(i), n, t, hexid(z), tm(o), tm(c))
+                          for i, n, t, z, o, c in resources])
         conn.executemany("INSERT INTO blackouts (id, resource_id, start_time, end_time, reason) "
                          "VALUES (?,?,?,?,?)",
                          [(hexid(i), hexid(r), ts(s), ts(e), why) for i, r, s, e, why in blackouts])

@@ -28,7 +28,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ WEEKS = 52
 def first_window(res, scope, day_offset: int) -> tuple[datetime, datetime]:
     """A 90-minute slot an hour after the scope opens, `day_offset` days after seeding."""
     day = datetime.combine((res.now + timedelta(days=day_offset)).date(),
-                           datetime.min.time(), timezone.utc)
+                           datetime.min.time(), UTC)
     start = day + timedelta(minutes=scope.opens + 60)
     return start, start + timedelta(minutes=90)
 

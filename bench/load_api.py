@@ -50,7 +50,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -115,7 +115,8 @@ def seed(url: str, clients: int, zones: int) -> tuple[list[str], list[str], str]
 def start_server(url: str, port: int, workers: int, limiter: str = "off",
                  redis_url: str | None = None, root: Path = ROOT) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(root), "DATABASE_URL": url,
-           "JWT_SECRET_KEY": "bench-secret-" + "x" * 32, "API_BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
+           "JWT_SECRET_KEY": "bench-secret-" + "x" * 32, "API_BCRYPT_ROUNDS": "4",
+           "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
     if limiter == "off":
         env.update(API_RATE_LIMIT_PER_IP="0", API_RATE_LIMIT_PER_USER="0",
@@ -253,7 +254,7 @@ def client_loop(base: str, member_token: str, staff_token: str, resource_id: str
                 clients: int, iterations: int, stop_at: float, start_gate: threading.Barrier,
                 results: Results) -> None:
     """create + approve, `iterations` times or until `stop_at`; each window is unique."""
-    base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(second=0, microsecond=0)
+    base_start = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
     member = {"Authorization": f"Bearer {member_token}"}
     staff = {"Authorization": f"Bearer {staff_token}"}
     with httpx.Client(base_url=base, timeout=60) as http:
@@ -299,7 +300,8 @@ def summarize(results: Results, wall: float, ok_codes: dict[str, int]) -> dict:
         total += len(values)
         errors += bad
         out["operations"][op] = {
-            "count": len(values), "errors": bad, "status_codes": {str(k): v for k, v in codes.items()},
+            "count": len(values), "errors": bad,
+            "status_codes": {str(k): v for k, v in codes.items()},
             "p50_ms": round(percentile(values, 50) * 1000, 1),
             "p95_ms": round(percentile(values, 95) * 1000, 1),
             "p99_ms": round(percentile(values, 99) * 1000, 1),
@@ -535,7 +537,7 @@ def run_phases(args, roots: list[Path], clients: int) -> list[dict]:
                                         root))
             base = f"http://127.0.0.1:{port}"
             staff_token = token(base, staff_email)
-            base_start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(
+            base_start = (datetime.now(UTC) + timedelta(days=2)).replace(
                 second=0, microsecond=0)
             cs = [Client(j, clients, token(base, m), staff_token, resources[j], base_start)
                   for j, m in enumerate(members)]
@@ -585,7 +587,7 @@ def main_phases(args) -> int:
         for run in run_phases(args, roots, clients):
             run.update({"workers": args.workers, "limiter": args.limiter, "zones": args.zones,
                         "iterations": args.iterations, "page_size": args.page_size,
-                        "cpus": os.cpu_count(), "when": datetime.now(timezone.utc).isoformat()})
+                        "cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat()})
             print_phases(args, run)
             runs.append(run)
     out = ROOT / "bench" / "results"
@@ -638,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
         return main_phases(args)
     args.clients = int(args.clients)
     if args.clients * args.iterations * 30 > 360 * 24 * 60:
-        parser.error("clients x iterations half-hour windows must fit in the 366-day booking horizon")
+        parser.error("clients x iterations half-hour windows must fit in the 366-day "
+                     "booking horizon")
     counts = [int(n) for n in args.processes.split(",") if n.strip()]
 
     runs = []
@@ -649,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
                         "workers": args.workers, "limiter": args.limiter, "zones": args.zones,
                         "database": "postgresql", "cpus": os.cpu_count(),
                         "load_average": os.getloadavg()[0],
-                        "when": datetime.now(timezone.utc).isoformat()})
+                        "when": datetime.now(UTC).isoformat()})
         print_summary(args, summary)
         runs.append(summary)
     out = ROOT / "bench" / "results"

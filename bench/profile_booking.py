@@ -19,10 +19,10 @@ import pstats
 import random
 from collections import Counter
 
-from _seed import reset_database, seed
-from bench_engine import PG_URL, free_windows
 from sqlalchemy import event
 
+from _seed import reset_database, seed
+from bench_engine import PG_URL, free_windows
 from engine import services
 from engine.config import Settings
 from engine.db import Database

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = bool(os.environ.get("CI")) or os.environ.get("RANGE_CONTROL_REQUIRE_POSTGRES") == "1"
 #: A Monday morning, so operating hours and "not in the past" are deterministic.
-NOW = datetime(2030, 1, 7, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 
 
 class Clock:

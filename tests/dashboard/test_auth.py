@@ -14,7 +14,13 @@ from engine.passwords import POLICY
 from engine.services import sessions
 from engine.services.throttle import FREE_ATTEMPTS
 from tests.dashboard.helpers import (
-    PASSWORD, button, by_label, errors, new_app, sign_in_with_form, signed_in,
+    PASSWORD,
+    button,
+    by_label,
+    errors,
+    new_app,
+    sign_in_with_form,
+    signed_in,
 )
 
 MEMBER_PAGES = {"new_booking", "my_bookings", "calendar", "account"}

@@ -3,7 +3,7 @@ skip-conflicts choice, the staff queue's series row and actions, cancelling from
 and the series marker on All bookings and the calendar."""
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, time, timedelta
 
 from engine import services
 from engine.domain.permissions import Role
@@ -15,9 +15,9 @@ TOMORROW = (NOW + timedelta(days=1)).date()  # Tuesday 2030-01-08 (site zone UTC
 
 
 def at_hour(day, hour):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.combine(day, time(hour), timezone.utc)
+    return datetime.combine(day, time(hour), UTC)
 
 
 def series_of(db, user):

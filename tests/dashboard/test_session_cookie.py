@@ -2,14 +2,14 @@
 refuses, and what the browser is told to do."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from dashboard.session_cookie import SessionCookie
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 COOKIE = SessionCookie("range_control_auth", "k" * 64, expiry_days=1)
 
 
@@ -59,7 +59,7 @@ def test_a_signed_out_browser_is_told_to_delete_any_cookie_it_still_has():
 def test_the_page_script_writes_the_cookie_for_the_whole_site_until_it_expires_or_deletes_it():
     from dashboard.session_cookie import cookie_script
 
-    expires = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    expires = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     written = cookie_script("range_control_auth", "abc.def.ghi", expires)
     assert ('document.cookie = "range_control_auth=abc.def.ghi; '
             'expires=Tue, 01 Dec 2026 09:30:00 GMT; path=/; SameSite=Strict";') in written

@@ -6,6 +6,7 @@ screenshots under tests/e2e/screenshots/.
 """
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_member_requests_staff_approves_member_sees_it_approved(server, browser,
 def _bookings_starting_soon(data: Path) -> tuple[list, object]:
     """Two approved bookings of the demo member starting in ten minutes on two new resources
     of a type whose check-in is open 30 minutes before the start."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from engine import services
     from engine.demo import DEMO_LOGINS
@@ -91,7 +92,7 @@ def _bookings_starting_soon(data: Path) -> tuple[list, object]:
     member = services.authenticate(db.uow(), *DEMO_LOGINS["member"])
     services.set_checkin_rule(db.uow(), admin.id, "e2e_board", opens_before_minutes=30,
                               grace_minutes=15, required=True)
-    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=10)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=10)
     out = []
     for name in ("E2E Board Range", "E2E Board Bay"):
         r = services.create_resource(db.uow(), admin.id, name=name, resource_type="e2e_board")

@@ -2,7 +2,7 @@
 backends), the same as counting the bars one by one."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from engine import services as s
@@ -35,7 +35,7 @@ def test_month_days_follow_the_given_bounds_across_a_clock_change(db, make):
     member = make.user(Role.USER)
     london = ZoneInfo("Europe/London")
     bounds = [datetime(2030, 10, 27 + i, tzinfo=london) for i in range(3)]
-    late = bounds[0].astimezone(timezone.utc) + timedelta(hours=24, minutes=30)  # 23:30 GMT
+    late = bounds[0].astimezone(UTC) + timedelta(hours=24, minutes=30)  # 23:30 GMT
     make.booking(r1, member, start=late, end=late + timedelta(minutes=20))
     month = s.calendar_view(db.uow(), member.id, window_start=bounds[0],
                             window_end=bounds[-1], day_bounds=bounds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -239,8 +239,8 @@ def test_release_command_runs_from_cron(tmp_path):
 
 def test_the_notify_worker_releases_no_shows_and_mails_the_member(db, make, clock, day):
     """The worker that already runs scheduled jobs runs the release each pass."""
-    from tests.notify.conftest import SmtpSink, notify_settings
     from engine.notifications.worker import Worker
+    from tests.notify.conftest import SmtpSink, notify_settings
 
     staff, member, r = day
     b = approved(make, r, member, staff, hours_from_now=1)

@@ -14,7 +14,10 @@ from engine.models import AuditLog, OutboxMessage, PasswordResetToken
 from engine.notifications.settings import get_notify_settings
 from engine.services import sessions
 from engine.services.password_reset import (
-    RESET_REQUESTED, TOKEN_LIFETIME, request_password_reset, reset_password_with_token,
+    RESET_REQUESTED,
+    TOKEN_LIFETIME,
+    request_password_reset,
+    reset_password_with_token,
 )
 from engine.services.throttle import FREE_ATTEMPTS
 

@@ -118,6 +118,7 @@ def test_find_conflicts_reads_actor_resource_and_conflicts_together_with_the_sam
     the errors keep their order: an inactive actor is refused before a missing resource is
     reported, and both before a bad window."""
     import uuid
+
     from sqlalchemy import event
 
     from engine.errors import NotFoundError, PermissionDenied, ValidationError

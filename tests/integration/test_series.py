@@ -3,11 +3,10 @@ partial approval, deny, cancel one / this-and-following / all, per-occurrence ac
 audit trail, and bad rules that write nothing."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
-
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select

@@ -1,7 +1,6 @@
 """User rules: unique emails, bcrypt hashes, throttled sign-in, deactivation, roles, passwords."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def pg(pg_database_url):
     conftest._truncate_pg(pg_database_url)
-    db = Database(pg_database_url, settings=conftest.test_settings())  # the real clock, like the worker
+    # the real clock, like the worker
+    db = Database(pg_database_url, settings=conftest.test_settings())
     yield db
     db.dispose()
 

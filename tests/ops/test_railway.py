@@ -38,7 +38,8 @@ def argv(command: str) -> list[str]:
     return [str(exe if exe.exists() else shutil.which(args[0])), *args[1:]]
 
 
-def run(args: list[str], env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(args: list[str], env: dict | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
 

@@ -1,7 +1,7 @@
 """engine.analytics and the reporting services, on SQLite and PostgreSQL (same figures on both)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,7 @@ from engine.services import bookings as booking_services
 from engine.services import reporting
 from engine.services import resources as resource_services
 
-UTC = timezone.utc
+UTC = UTC
 LONDON = ZoneInfo("Europe/London")
 
 

@@ -51,7 +51,8 @@ def test_same_inputs_give_identical_files(data, db_url, tmp_path):
     one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
     two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
     assert len(one) >= 8 and one == two
-    conflict = pd.read_csv(tmp_path / "one" / "weekly-summary_2030-01-07_2030-01-13_conflict_rate.csv")
+    conflict = pd.read_csv(
+        tmp_path / "one" / "weekly-summary_2030-01-07_2030-01-13_conflict_rate.csv")
     assert conflict[["conflicting_requests", "requests"]].sum().tolist() == [1, 3]
 
 

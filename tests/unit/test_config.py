@@ -23,7 +23,8 @@ def test_database_urls_use_psycopg3(url, expected):
 
 
 def test_no_database_url_means_a_sqlite_file_in_the_data_dir(tmp_path):
-    assert normalize_database_url(None, tmp_path / "d") == f"sqlite:///{tmp_path / 'd' / 'range_control.db'}"
+    expected = f"sqlite:///{tmp_path / 'd' / 'range_control.db'}"
+    assert normalize_database_url(None, tmp_path / "d") == expected
     assert (tmp_path / "d").is_dir()
 
 

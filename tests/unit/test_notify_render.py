@@ -1,7 +1,7 @@
 """E-mail rendering without a database: site-time windows, escaping, phone-friendly HTML."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -21,7 +21,7 @@ def row(kind="booking_approved", **ctx) -> Outgoing:
     context.update(ctx)
     return Outgoing(id="6f1c2a52-0000-4000-8000-0000000000aa", kind=kind,
                     recipient_email="ann@example.com", context=context,
-                    created_at=datetime(2030, 6, 1, tzinfo=timezone.utc))
+                    created_at=datetime(2030, 6, 1, tzinfo=UTC))
 
 
 def build(r: Outgoing):

@@ -1,12 +1,12 @@
 """The half-open overlap predicate, in Python and as SQL, agree on every case."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Column, DateTime, MetaData, Table, create_engine, insert, select
 
 from engine.domain.overlap import merge_intervals, overlaps, overlaps_clause, subtract_intervals
 
-T0 = datetime(2030, 1, 1, 10, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 10, tzinfo=UTC)
 
 
 def h(n: float) -> datetime:

@@ -1,7 +1,8 @@
 """The architecture's role table, cell by cell (with the manager role of issue 11)."""
 import pytest
 
-from engine.domain.permissions import Permission as P, Role, has_permission
+from engine.domain.permissions import Permission as P
+from engine.domain.permissions import Role, has_permission
 
 USER_ONLY = {P.BOOKING_CREATE, P.BOOKING_VIEW_OWN, P.BOOKING_CANCEL_OWN, P.RESOURCE_VIEW,
              P.BOOKING_CHECK_IN_OWN, P.WAITLIST_JOIN}

@@ -2,7 +2,7 @@
 ends, and bad rules are refused naming the field (and the date where a limit is crossed)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -78,11 +78,11 @@ def test_monthly_on_the_second_tuesday():
 
 def test_every_two_weeks_on_two_weekdays_and_every_three_days():
     ws = windows({"frequency": "weekly", "interval": 2, "weekdays": [1, 3], "count": 4},
-                 datetime(2030, 1, 8, 18, 0, tzinfo=timezone.utc), tz=timezone.utc)
+                 datetime(2030, 1, 8, 18, 0, tzinfo=UTC), tz=UTC)
     assert [s.date() for s, _ in ws] == [date(2030, 1, 8), date(2030, 1, 10),
                                         date(2030, 1, 22), date(2030, 1, 24)]
     ws = windows({"frequency": "daily", "interval": 3, "until": date(2030, 1, 14)},
-                 datetime(2030, 1, 8, 18, 0, tzinfo=timezone.utc), tz=timezone.utc)
+                 datetime(2030, 1, 8, 18, 0, tzinfo=UTC), tz=UTC)
     assert [s.day for s, _ in ws] == [8, 11, 14]
 
 

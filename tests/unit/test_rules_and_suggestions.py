@@ -1,5 +1,5 @@
 """Request rules and the nearest-free-window arithmetic, without a database."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,8 +8,8 @@ from engine.domain import rules
 from engine.domain.suggestions import nearest_free_windows
 from engine.errors import ValidationError
 
-NOW = datetime(2030, 1, 7, 6, tzinfo=timezone.utc)
-UTC = timezone.utc
+NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+UTC = UTC
 
 
 def at(day: int, hour: float) -> datetime:
@@ -64,7 +64,8 @@ def test_operating_hours_in_site_zone():
     assert rules.within_operating_hours(datetime(2030, 6, 3, 7, tzinfo=UTC),
                                         datetime(2030, 6, 3, 9, tzinfo=UTC), time(8), time(18), tz)
     assert not rules.within_operating_hours(datetime(2030, 6, 3, 6, tzinfo=UTC),
-                                            datetime(2030, 6, 3, 8, tzinfo=UTC), time(8), time(18), tz)
+                                            datetime(2030, 6, 3, 8, tzinfo=UTC),
+                                            time(8), time(18), tz)
     assert rules.within_operating_hours(at(8, 2), at(8, 23), None, None, tz)
 
 
@@ -97,7 +98,8 @@ def test_nearest_free_window_inside_a_gap_lands_on_the_desired_time():
 
 @pytest.mark.parametrize("value", [
     "\u200b\u200b\u200b\u200b",            # zero-width spaces (format characters)
-    "\u3000\u00a0\u2060\ufeff\u200d\u00ad",  # ideographic/no-break space, word joiner, BOM, ZWJ, soft hyphen
+    # ideographic/no-break space, word joiner, BOM, ZWJ, soft hyphen
+    "\u3000\u00a0\u2060\ufeff\u200d\u00ad",
     "\u3164\u3164\u3164",                  # Hangul filler: shows nothing
     " \t\u2028\u2029 ",                    # whitespace and line/paragraph separators
     "a\u200bb\u200e\u202e",                # two visible characters, padded with invisibles

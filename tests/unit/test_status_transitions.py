@@ -1,9 +1,9 @@
 """The transition table: every (status, action) pair has exactly one expected outcome."""
 import pytest
 
-from engine.domain.status import (
-    TERMINAL_STATUSES, BookingAction as A, BookingStatus as S, allowed_actions, next_status,
-)
+from engine.domain.status import TERMINAL_STATUSES, allowed_actions, next_status
+from engine.domain.status import BookingAction as A
+from engine.domain.status import BookingStatus as S
 
 EXPECTED = {
     (S.PENDING, A.APPROVE): S.APPROVED,
