@@ -114,18 +114,18 @@ def main() -> int:
     apptest = page_runs(db, staff_id, "range_board", args.apptest_repeat)
 
     rounds = []
-    for i in range(args.rounds):
+    for _ in range(args.rounds):
         due = make_next_round_due(db, args.due)
         t0 = time.perf_counter()
         released = len(release_no_shows(db).released)
         rounds.append(("1 worker", due, released, (time.perf_counter() - t0) * 1000))
-    for i in range(args.rounds):
+    for _ in range(args.rounds):
         due = make_next_round_due(db, args.due)
         workers = [Database(args.url, settings=settings, clock=lambda: now) for _ in range(2)]
         counts: list[int] = []
         barrier = threading.Barrier(2)
 
-        def run(w):
+        def run(w, barrier=barrier, counts=counts):  # this round's barrier and tally
             barrier.wait()
             counts.append(len(release_no_shows(w).released))
 

@@ -245,13 +245,14 @@ def explain_conflict_queries(db: Database, res: SeedResult) -> list[str]:
               midnight - timedelta(days=200) + timedelta(minutes=lone.opens))]
     out = []
     pg = db.dialect == "postgresql"
+    captured: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if "JOIN resources" in statement:
+            captured.append((statement, parameters))
+
     for label, sc, start in cases:
-        captured: list[tuple[str, object]] = []
-
-        def grab(conn, cursor, statement, parameters, context, executemany):
-            if "JOIN resources" in statement:
-                captured.append((statement, parameters))
-
+        captured.clear()
         event.listen(db.engine, "before_cursor_execute", grab)
         try:
             services.find_conflicts(db.uow(), res.member_ids[0], uuid.UUID(sc.resource_ids[0]),
@@ -384,7 +385,7 @@ def print_table(results: list[dict]) -> None:
     def add(label: str, fn: Callable[[dict, dict], str]) -> None:
         cells = []
         for r in results:
-            for name, ph in r["phases"].items():
+            for ph in r["phases"].values():
                 cells.append(fn(r, ph))
         rows.append((label, cells))
 
@@ -419,15 +420,17 @@ def print_table(results: list[dict]) -> None:
     add("find_conflicts p99 vs target", lambda r, p: _mark(
         p["conflicts"]["service"]["p99"], TARGET_P99_MS[r["backend"]], False) + " ms")
     add("machine load (1-min avg, start/end)",
-        lambda r, p: "%.1f / %.1f" % tuple(p["loadavg_1min"]))
+        lambda r, p: "{:.1f} / {:.1f}".format(*p["loadavg_1min"]))
     add("  calls / mean hard, soft hits", lambda r, p: f"{p['conflicts']['service']['n']} / "
         f"{p['conflicts']['mean_hard']:.2f}, {p['conflicts']['mean_soft']:.2f}")
     width = max(len(label) for label, _ in rows)
     colw = [max(len(h), *(len(c[i]) for _, c in rows)) for i, h in enumerate(heads)]
-    print("\n" + " " * width + " | " + " | ".join(h.rjust(w) for h, w in zip(heads, colw)))
+    print("\n" + " " * width + " | "
+          + " | ".join(h.rjust(w) for h, w in zip(heads, colw, strict=True)))
     print("-" * (width + sum(colw) + 3 * len(colw)))
     for label, cells in rows:
-        print(label.ljust(width) + " | " + " | ".join(c.rjust(w) for c, w in zip(cells, colw)))
+        print(label.ljust(width) + " | "
+              + " | ".join(c.rjust(w) for c, w in zip(cells, colw, strict=True)))
 
 
 def _compact(n: int) -> str:

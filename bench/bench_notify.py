@@ -122,7 +122,7 @@ def run_workers(count: int, env: dict, sink: Sink, n: int) -> dict:
              for i in range(count)]
     outs = [p.communicate(timeout=1800) for p in procs]
     wall = time.perf_counter() - t0
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         if p.returncode != 0:
             raise SystemExit(f"worker failed: {err.decode()[-2000:]}")
     received = len(sink.ids)

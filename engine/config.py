@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     @field_validator("site_timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        ZoneInfo(v)  # raises for an unknown zone name
+        """Raises ValueError so pydantic names SITE_TIMEZONE (a bare KeyError would not)."""
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}: give an IANA name such as "
+                             "Europe/London") from exc
         return v
 
     @property

@@ -144,4 +144,4 @@ def test_role_matrix(endpoint, client, make, people, clock):
         got.append(r.status_code)
         if r.status_code >= 400:
             assert "error" in r.json(), r.text
-    assert tuple(got) == expected, dict(zip(ROLES, got))
+    assert tuple(got) == expected, dict(zip(ROLES, got, strict=True))

@@ -142,5 +142,5 @@ def test_all_bookings_and_calendar_mark_series_occurrences(dashboard, make):
     at.session_state["cal_list"] = True  # open "As a list" (built only when opened)
     at.run()
     listing = at.dataframe[0].value
-    marks = dict(zip(listing["Start"], listing["Series"]))
+    marks = dict(zip(listing["Start"], listing["Series"], strict=True))
     assert marks["Tue 08 Jan 18:00"] == "↻ series" and marks["Tue 08 Jan 09:00"] == ""

@@ -12,9 +12,16 @@ from sqlalchemy import func, select
 from engine import services as s
 from engine.db import Database
 from engine.domain.permissions import Role
-from engine.errors import InvalidTransition, NotFoundError, PermissionDenied, ValidationError
+from engine.errors import (
+    AuthenticationError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from engine.models import AuditLog, Booking, OutboxMessage
-from engine.system import SYSTEM_USER_ID
+from engine.services.users import SIGN_IN_FAILED
+from engine.system import SYSTEM_USER_EMAIL, SYSTEM_USER_ID
 from tests.conftest import test_settings as settings_for
 
 
@@ -163,8 +170,8 @@ def test_the_system_user_cannot_act_or_sign_in(db, make, clock, day):
     s.release_no_shows(db)
     with pytest.raises(PermissionDenied):
         s.list_bookings(db.uow(), SYSTEM_USER_ID)
-    with pytest.raises(Exception):
-        s.authenticate(db.uow(), "system@range-control.invalid", "!")
+    with pytest.raises(AuthenticationError, match=SIGN_IN_FAILED):
+        s.authenticate(db.uow(), SYSTEM_USER_EMAIL, "!")
 
 
 def test_checkin_rule_input_is_validated_and_audited(db, make):

@@ -514,7 +514,8 @@ def test_the_availability_check_runs_the_policy(db, make):
 def test_new_request_mail_goes_to_the_named_approvers(db, make):
     from engine.models import OutboxMessage
     r = make.resource()
-    named, other = make.user(Role.STAFF), make.user(Role.STAFF)
+    named = make.user(Role.STAFF)
+    make.user(Role.STAFF)  # another staff member: not named, so not told
     policies.set_approvers(db.uow(), make.admin.id, [named.id], resource_id=r.id)
     b = request(db, make.user(), r, *make.window(24, 1))
     with db.uow().read() as uow:

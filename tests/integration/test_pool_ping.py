@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from engine.db import Database
 from tests.conftest import PG_ADMIN_URL, _truncate_pg
@@ -73,9 +74,10 @@ def test_without_ping_a_restart_costs_one_failed_call_then_the_pool_reconnects(p
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     _kill_backends(pg_url)
-    with pytest.raises(Exception):
+    with pytest.raises(OperationalError, match="terminating connection") as exc:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+    assert exc.value.connection_invalidated  # seen as a disconnect, so the pool is recycled
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     db.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -334,7 +335,7 @@ def approved_overlaps(db, resources):
         rows = uow.session.execute(select(Booking.start_time, Booking.end_time).where(
             Booking.status == "approved", Booking.resource_id.in_([r.id for r in resources]))
             .order_by(Booking.start_time)).all()
-    return [(a, b) for a, b in zip(rows, rows[1:]) if b.start_time < a.end_time]
+    return [(a, b) for a, b in pairwise(rows) if b.start_time < a.end_time]
 
 
 @pytest.mark.slow

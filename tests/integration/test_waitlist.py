@@ -207,7 +207,7 @@ def test_racing_frees_give_each_window_once_and_each_entry_one_offer(db_url, db,
         s.cancel_booking(worker.uow(), staff.id, holder.id)
 
     with ThreadPoolExecutor(3) as pool:
-        list(pool.map(cancel, zip(workers, (h1, h2, h3))))
+        list(pool.map(cancel, zip(workers, (h1, h2, h3), strict=True)))
     for w in workers:
         w.dispose()
     per_entry, overlapping, offered = _no_double_offers(db)

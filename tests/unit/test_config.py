@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from engine import keys
@@ -105,6 +106,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path):
         keys.load_or_create_key(path)
 
 
-def test_unknown_site_timezone_is_rejected():
-    with pytest.raises(Exception):
+def test_unknown_site_timezone_is_rejected_naming_the_setting():
+    with pytest.raises(pydantic.ValidationError, match="SITE_TIMEZONE") as exc:
         Settings(SITE_TIMEZONE="Mars/Olympus")
+    assert "unknown time zone 'Mars/Olympus'" in str(exc.value)
