@@ -1,8 +1,9 @@
 """Request dependencies: the database, the token issuer and the signed-in caller.
 
-They are `async def` on purpose: none of them blocks (the token check is an HMAC, usually a
-cache hit), and FastAPI runs every plain `def` dependency in the thread pool, a thread hand-off
-per dependency per request that cost more CPU than the work itself."""
+The cheap ones are `async def` on purpose: they do not block, and FastAPI runs every plain
+`def` dependency in the thread pool, a thread hand-off per dependency per request that cost
+more CPU than the work itself. `current_caller` is a plain `def`: it reads the token's session
+row, and a database read must not block the event loop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.config import ApiSettings
 from api.tokens import ACCESS, TokenIssuer
+from engine import services
 from engine.db import Database
 from engine.errors import AuthenticationError
 
@@ -40,11 +42,15 @@ class Caller:
     role: str
 
 
-async def current_caller(token: Annotated[str | None, Depends(bearer)],
-                   tokens: Annotated[TokenIssuer, Depends(get_tokens)]) -> Caller:
+def current_caller(token: Annotated[str | None, Depends(bearer)],
+                   tokens: Annotated[TokenIssuer, Depends(get_tokens)],
+                   db: Annotated[Database, Depends(get_db)]) -> Caller:
+    """The caller of a correctly signed, unexpired access token whose refresh session is still
+    live: a logout, sign-out everywhere, password change or reset ends its tokens at once."""
     if not token:
         raise AuthenticationError("not signed in: send Authorization: Bearer <access token>")
     claims = tokens.decode(token, ACCESS)
+    services.require_live_session(db.uow(), claims.session_id, claims.user_id)
     return Caller(claims.user_id, claims.role)
 
 

@@ -24,6 +24,9 @@ class Claims:
     kind: str
     expires_at: datetime
     jti: str
+    #: The refresh session an access token was issued from (None in tokens minted before
+    #: access tokens carried it, and in refresh tokens, which are looked up by their hash).
+    session_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -35,18 +38,24 @@ class TokenIssuer:
     #: Tokens whose signature was already checked, with their claims: a request's token is
     #: verified once, not by the request log, the rate limit and the route each, and a
     #: client's next requests with the same token skip HMAC and JSON. Only correctly signed
-    #: tokens enter; expiry and kind are still checked on every use.
+    #: tokens enter; expiry and kind are still checked on every use, and whether the token's
+    #: session is still live is asked of the database on every use (api/deps.py), never cached.
     verified_max: int = 4096
     _verified: OrderedDict[str, dict] = field(default_factory=OrderedDict, init=False,
                                               repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
                                   compare=False)
 
-    def issue(self, user_id: uuid.UUID, role: str, kind: str) -> tuple[str, datetime]:
+    def issue(self, user_id: uuid.UUID, role: str, kind: str, *,
+              session_id: uuid.UUID | None = None) -> tuple[str, datetime]:
+        """A signed token; an access token carries `sid`, the refresh session it came from, so
+        it stops working when that session is revoked."""
         now = self.clock()
         expires = now + (self.access_ttl if kind == ACCESS else self.refresh_ttl)
         claims = {"sub": str(user_id), "role": role, "type": kind, "iat": int(now.timestamp()),
                   "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex}
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM), expires
 
     def _claims(self, token: str) -> dict:
@@ -72,13 +81,16 @@ class TokenIssuer:
             raw = self._claims(token)
             user_id = uuid.UUID(str(raw["sub"]))
             expires = datetime.fromtimestamp(int(raw["exp"]), self.clock().tzinfo)
+            sid = raw.get("sid")
+            session_id = uuid.UUID(str(sid)) if sid is not None else None
         except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
             raise AuthenticationError(f"invalid {kind} token") from None
         if raw.get("type") != kind:
             raise AuthenticationError(f"invalid {kind} token: this is not a {kind} token")
         if check_expiry and expires <= self.clock():
             raise AuthenticationError(f"{kind} token expired")
-        return Claims(user_id, str(raw.get("role", "")), kind, expires, str(raw["jti"]))
+        return Claims(user_id, str(raw.get("role", "")), kind, expires, str(raw["jti"]),
+                      session_id)
 
     def peek_user(self, token: str) -> str | None:
         """The subject of a correctly signed access token, expired or not (for rate limits)."""

@@ -44,9 +44,10 @@ def login(request: Request,
     auth_throttle(request, username)
     user = services.authenticate(db.uow(), username, password,
                                  source=client_address(request))
-    access, access_exp = tokens.issue(user.id, user.role, ACCESS)
     refresh, refresh_exp = tokens.issue(user.id, user.role, REFRESH)
-    services.open_session(db.uow(), user.id, kind=REFRESH, token=refresh, expires_at=refresh_exp)
+    sid = services.open_session(db.uow(), user.id, kind=REFRESH, token=refresh,
+                                expires_at=refresh_exp)
+    access, _ = tokens.issue(user.id, user.role, ACCESS, session_id=sid)
     return TokenPair(access_token=access, refresh_token=refresh,
                      expires_in=int(tokens.access_ttl.total_seconds()),
                      refresh_expires_in=int(tokens.refresh_ttl.total_seconds()))
@@ -54,19 +55,22 @@ def login(request: Request,
 
 @router.post("/refresh", response_model=AccessToken, responses=ERRS)
 def refresh(body: RefreshIn, db: DB, tokens: Tokens):
-    """A new access token for a live (unexpired, not revoked) refresh token."""
+    """A new access token for a live (unexpired, not revoked) refresh token; it names the
+    refresh token's session, so it stops working when that session is revoked."""
     claims = tokens.decode(body.refresh_token, REFRESH)
-    user_id = services.session_user(db.uow(), body.refresh_token, kind=REFRESH)
-    if user_id is None or user_id != claims.user_id:
+    found = services.live_session(db.uow(), body.refresh_token, kind=REFRESH)
+    if found is None or found[1] != claims.user_id:
         raise AuthenticationError("refresh token revoked, expired or unknown: sign in again")
+    sid, user_id = found
     user = services.get_user(db.uow(), user_id, user_id)  # the current role, not the old claim
-    access, _ = tokens.issue(user.id, user.role, ACCESS)
+    access, _ = tokens.issue(user.id, user.role, ACCESS, session_id=sid)
     return AccessToken(access_token=access, expires_in=int(tokens.access_ttl.total_seconds()))
 
 
 @router.post("/logout", status_code=204, response_class=Response, responses=ERRS)
 def logout(body: RefreshIn, db: DB, tokens: Tokens):
-    """Revoke the refresh token; it can no longer mint access tokens."""
+    """Revoke the refresh token: it can no longer mint access tokens, and the access tokens
+    issued from it stop working at once."""
     tokens.decode(body.refresh_token, REFRESH, check_expiry=False)
     services.revoke_session(db.uow(), body.refresh_token)
     return Response(status_code=204)

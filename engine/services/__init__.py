@@ -118,7 +118,13 @@ from engine.services.series import (  # noqa: F401
     request_series,
     series_queue,
 )
-from engine.services.sessions import open_session, revoke_session, session_user  # noqa: F401
+from engine.services.sessions import (  # noqa: F401
+    live_session,
+    open_session,
+    require_live_session,
+    revoke_session,
+    session_user,
+)
 from engine.services.users import (  # noqa: F401
     REGISTRATION_RECEIVED,
     authenticate,

@@ -2,7 +2,9 @@
 
 Signing out revokes the token's row, so a copied cookie or refresh token stops working at once.
 The user services revoke all of a user's rows in the same transaction as a password change or
-reset, a deactivation, a reactivation, a role change or "sign out everywhere".
+reset, a deactivation, a reactivation, a role change or "sign out everywhere". An API access
+token names the refresh session it was issued from, and `require_live_session` refuses it as
+soon as that session is revoked or expires.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from engine.db import UnitOfWork, rows_changed
+from engine.errors import AuthenticationError
 from engine.models import AuthSession, User
 from engine.services.common import as_uuid
 
@@ -31,7 +34,6 @@ def open_session(uow: UnitOfWork, user_id: object, *, kind: str, token: str,
     with uow:
         user = uow.session.get(User, as_uuid("user_id", user_id))
         if user is None or not user.is_active:
-            from engine.errors import AuthenticationError
             raise AuthenticationError("this account is not active")
         row = AuthSession(id=uuid.uuid4(), user_id=user.id, kind=kind,
                           token_hash=token_hash(token), created_at=uow.now,
@@ -41,15 +43,50 @@ def open_session(uow: UnitOfWork, user_id: object, *, kind: str, token: str,
         return row.id
 
 
-def session_user(uow: UnitOfWork, token: str, *, kind: str) -> uuid.UUID | None:
-    """The user id behind a live token: not revoked, not expired, user still active."""
+def live_session(uow: UnitOfWork, token: str, *, kind: str
+                 ) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(session id, user id) of a live token: not revoked, not expired, user still active."""
     with uow.read():
         row = uow.session.execute(
-            select(AuthSession.user_id).join(User, User.id == AuthSession.user_id).where(
+            select(AuthSession.id, AuthSession.user_id)
+            .join(User, User.id == AuthSession.user_id).where(
                 AuthSession.token_hash == token_hash(token), AuthSession.kind == kind,
                 AuthSession.revoked_at.is_(None), AuthSession.expires_at > uow.now,
                 User.is_active.is_(True))).first()
-        return row.user_id if row else None
+        return (row.id, row.user_id) if row else None
+
+
+def session_user(uow: UnitOfWork, token: str, *, kind: str) -> uuid.UUID | None:
+    """The user id behind a live token: not revoked, not expired, user still active."""
+    found = live_session(uow, token, kind=kind)
+    return found[1] if found else None
+
+
+SIGN_IN_AGAIN = "refresh it or sign in again"
+
+
+def require_live_session(uow: UnitOfWork, session_id: uuid.UUID | None,
+                         user_id: uuid.UUID) -> None:
+    """Refuse an API access token whose session was revoked (logout, sign-out everywhere, a
+    password change or reset, deactivation, a role change) or expired, or is another user's:
+    AuthenticationError naming why. One primary-key read, on every request: never cached, so
+    a revocation takes effect at once."""
+    if session_id is None:
+        raise AuthenticationError("access token names no session (issued before access tokens "
+                                  f"carried one): {SIGN_IN_AGAIN}")
+    with uow.read():
+        row = uow.session.execute(
+            select(AuthSession.user_id, AuthSession.revoked_at, AuthSession.expires_at)
+            .where(AuthSession.id == session_id)).first()
+        now = uow.now
+    if row is None or row.user_id != user_id:
+        raise AuthenticationError("access token's session is unknown: sign in again")
+    if row.revoked_at is not None:
+        raise AuthenticationError(
+            "access token revoked: its session was signed out (logout, sign out everywhere, "
+            "a password change or reset, or an account change); sign in again")
+    if row.expires_at <= now:
+        raise AuthenticationError("access token's session expired: sign in again")
 
 
 def revoke_session(uow: UnitOfWork, token: str) -> bool:
