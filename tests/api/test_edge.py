@@ -140,7 +140,8 @@ UNREACHABLE = {
 def test_an_unreachable_database_is_a_503_with_retry_after(backend, limits):
     down = Database(UNREACHABLE[backend], settings=settings_for_tests())
     app = make_app(down, API_RATE_LIMIT_PER_IP=limits, API_UNAVAILABLE_RETRY_AFTER=7)
-    token, _ = app.state.tokens.issue(uuid.uuid4(), "user", ACCESS)  # valid: the DB is asked
+    token, _ = app.state.tokens.issue(uuid.uuid4(), "user", ACCESS,  # valid: the DB is asked
+                                      session_id=uuid.uuid4())
     with TestClient(app, raise_server_exceptions=False) as c:
         for r in (c.get(BOOKINGS, headers={"Authorization": f"Bearer {token}"}),
                   c.post(LOGIN, data={"username": "a@b.example", "password": "whatever-1"})):
