@@ -20,6 +20,7 @@ from engine.models import AuditLog, Booking, BookingSignOff, Resource, User
 from engine.services import policies
 from engine.services.approval_queue import approve_clear, pending_requests
 from engine.services.policies import SYSTEM_USER_ID
+from tests.sql_trace import statements_sent
 
 
 def counts(db):
@@ -527,7 +528,6 @@ def test_new_request_mail_goes_to_the_named_approvers(db, make):
 def test_a_queue_page_reads_policies_and_approvers_once_for_all_its_resources(db, make):
     """Each request keeps the approvers of its own most specific scope and its own approval
     mode, though the page reads the policy rows and the approvers in one statement each."""
-    from sqlalchemy import event
     zone = make.zone()
     zoned, single, plain = (make.resource(safety_zone_id=zone.id), make.resource(),
                             make.resource(resource_type="classroom"))
@@ -539,13 +539,8 @@ def test_a_queue_page_reads_policies_and_approvers_once_for_all_its_resources(db
     asked = {r.id: make.booking(r, start=make.window(24 + 3 * i, 1)[0],
                                 end=make.window(24 + 3 * i, 1)[1])
              for i, r in enumerate((zoned, single, plain, pair))}
-    sent: list[str] = []
-    listener = lambda *a: sent.append(" ".join(a[2].split()))  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        queue = {i.booking.resource_id: i for i in pending_requests(db.uow(), by_zone.id).items}
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+    items, sent = statements_sent(db, lambda: pending_requests(db.uow(), by_zone.id).items)
+    queue = {i.booking.resource_id: i for i in items}
     assert {r: queue[r].booking.id for r in asked} == {r: b.id for r, b in asked.items()}
     assert {r: queue[r].may_decide for r in asked} == {
         zoned.id: True, single.id: False, plain.id: True, pair.id: False}

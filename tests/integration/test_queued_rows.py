@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from engine import services as s
 from engine.audit import queue_record
@@ -15,17 +15,7 @@ from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Role
 from engine.models import AuditLog, Booking, NotificationPreference, OutboxMessage
 from engine.notifications import NotificationEvent as E
-
-
-def _statements(db, call):
-    sent: list[str] = []
-    listener = lambda *a: sent.append(" ".join(a[2].split()))  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        result = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return result, sent
+from tests.sql_trace import statements_sent
 
 
 def _count(db, model, **where):
@@ -39,7 +29,7 @@ def test_a_waiting_request_writes_booking_audit_and_outbox_rows_together(db, mak
     make.user(Role.STAFF)  # an approver to tell
     resource = make.resource()
     start, end = make.window()
-    view, sent = _statements(db, lambda: s.request_booking(
+    view, sent = statements_sent(db, lambda: s.request_booking(
         db.uow(), member.id, resource_id=resource.id, start_time=start, end_time=end,
         purpose="Zeroing practice"))
     writes = [q for q in sent if q.startswith(("INSERT", "WITH", "UPDATE"))]
@@ -85,7 +75,7 @@ def test_the_approval_email_carries_the_sequence_and_opt_outs_read_with_the_lock
     told = make.booking(resource, member)
     silent = make.booking(resource, quiet, start=told.end_time,
                           end=told.end_time + (told.end_time - told.start_time))
-    _, sent = _statements(db, lambda: s.approve_booking(db.uow(), staff.id, told.id))
+    _, sent = statements_sent(db, lambda: s.approve_booking(db.uow(), staff.id, told.id))
     s.approve_booking(db.uow(), staff.id, silent.id)
     assert not [q for q in sent if "notification_preferences" in q
                 and "booking_policies" not in q]  # only the re-read reads preferences

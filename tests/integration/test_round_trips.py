@@ -13,6 +13,7 @@ from engine.domain.permissions import Role
 from engine.domain.status import BookingStatus
 from engine.errors import ConflictError
 from engine.models import AuditLog, Booking
+from tests.sql_trace import statements_sent
 
 
 def _move_after_locking_read(db, resource_id, zone_id):
@@ -154,25 +155,12 @@ def test_find_conflicts_reads_actor_resource_and_conflicts_together_with_the_sam
         s.find_conflicts(db.uow(), staff.id, "not-an-id", start, end)
 
 
-def _statements(db, call):
-    """The SQL statements `call` sends, whitespace-collapsed."""
-    from sqlalchemy import event
-    sent: list[str] = []
-    listener = lambda *a: sent.append(" ".join(a[2].split()))  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        result = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return result, sent
-
-
 def test_a_request_reads_actor_resource_and_policy_rows_in_one_statement(db, make):
     member = make.user()
     make.user(Role.STAFF)  # someone to tell
     resource = make.resource()
     start, end = make.window()
-    view, sent = _statements(db, lambda: s.request_booking(
+    view, sent = statements_sent(db, lambda: s.request_booking(
         db.uow(), member.id, resource_id=resource.id, start_time=start, end_time=end,
         purpose="Zeroing practice"))
     assert view.status == "pending"
@@ -190,7 +178,7 @@ def test_a_decision_reads_policy_approvers_and_offers_with_the_locked_booking(db
     not in look-ups of their own; the decision itself is unchanged."""
     decider = make.user(role)
     booking = make.booking(make.resource(safety_zone_id=make.zone().id))
-    view, sent = _statements(db, lambda: s.approve_booking(db.uow(), decider.id, booking.id))
+    view, sent = statements_sent(db, lambda: s.approve_booking(db.uow(), decider.id, booking.id))
     assert view.status == "approved"
     assert not [q for q in sent if q.startswith(("SELECT booking_policies.",
                                                  "SELECT resource_approvers.",
@@ -225,7 +213,7 @@ def test_a_request_notes_what_is_in_the_way_from_its_first_statement(db, make):
                     end_time=blackout_at + timedelta(hours=1), reason="Butt repairs")
 
     def request(resource, lo, hi):
-        return _statements(db, lambda: s.request_booking(
+        return statements_sent(db, lambda: s.request_booking(
             db.uow(), member.id, resource_id=resource.id, start_time=lo, end_time=hi,
             purpose="Zeroing practice"))
     blocked, sent = request(here, start + timedelta(minutes=30), end)
