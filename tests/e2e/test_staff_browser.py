@@ -244,6 +244,10 @@ def test_on_a_phone_choosing_a_page_in_the_menu_closes_it(server, browser, pages
     page.get_by_role("heading", name="My bookings").wait_for(timeout=TIMEOUT)
     page.wait_for_function("document.querySelector('[data-testid=stSidebar]')"
                            ".getAttribute('data-collapsed') === 'true'", timeout=10_000)
+    # The menu slides out with a CSS transition after it is marked collapsed: wait for it to
+    # leave the screen (a menu that stays open times out here).
+    page.wait_for_function("document.querySelector('[data-testid=stSidebar]')"
+                           ".getBoundingClientRect().x < 0", timeout=10_000)
     settle(page)
     assert sidebar.bounding_box()["x"] < 0  # drawn off the screen, the page readable
     page.screenshot(path=str(SHOTS / "phone-menu-closed.png"))  # the screen, not the page
