@@ -52,6 +52,22 @@ def rows_by(rows, key="label"):
     return {(r.period_start, getattr(r, key)): r for r in rows}
 
 
+def decide_after_waits(db, make, clock, resource, staff, member, waits):
+    """One request a day from 20 Jan 09:00, each decided `hours` after the requests were
+    made (the clock set back to 7 Jan 06:00 after each): the bookings, in order."""
+    made = []
+    for i, (hours, decision) in enumerate(waits):
+        b = make.booking(resource, member, start=at(20 + i, 9), end=at(20 + i, 10))
+        made.append(b)
+        clock.advance(hours=hours)
+        if decision == "approve":
+            booking_services.approve_booking(db.uow(), staff.id, b.id)
+        else:
+            booking_services.deny_booking(db.uow(), staff.id, b.id, reason="range closed")
+        clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
+    return made
+
+
 def test_utilization_per_resource_and_week(db, site):
     with db.uow().read() as uow:
         rows = analytics.utilization(uow.session, start=date(2030, 1, 7), end=date(2030, 1, 21),
@@ -153,17 +169,8 @@ def test_turnaround_percentiles_and_approval_rate(db, make, clock):
     """Decisions after 2 h, 4 h and 10 h: p50 = 4 h, p90 = 4 + 0.8 * 6 = 8.8 h (interpolated)."""
     r = make.resource(name="Range T")
     staff, member = make.user(Role.STAFF), make.user()
-    waits = [(2, "approve"), (10, "deny"), (4, "approve")]
-    made = []
-    for i, (hours, decision) in enumerate(waits):
-        b = make.booking(r, member, start=at(20 + i, 9), end=at(20 + i, 10))
-        made.append(b)
-        clock.advance(hours=hours)
-        if decision == "approve":
-            booking_services.approve_booking(db.uow(), staff.id, b.id)
-        else:
-            booking_services.deny_booking(db.uow(), staff.id, b.id, reason="range closed")
-        clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
+    made = decide_after_waits(db, make, clock, r, staff, member,
+                              [(2, "approve"), (10, "deny"), (4, "approve")])
     # A later bump keeps the booking counted as approved, at its first decision.
     clock.advance(days=1)
     booking_services.bump_booking(db.uow(), staff.id, made[0].id, reason="VIP exercise")
@@ -186,15 +193,8 @@ def test_decision_figures_equal_approval_rate_and_turnaround_from_one_pass(db, m
     """The Reports page's one-pass figures are exactly the two separate ones, per period."""
     r = make.resource(name="Range D")
     staff, member = make.user(Role.STAFF), make.user()
-    for i, (hours, decision) in enumerate([(1, "approve"), (3, "deny"), (30, "approve"),
-                                           (50, "approve")]):
-        b = make.booking(r, member, start=at(20 + i, 9), end=at(20 + i, 10))
-        clock.advance(hours=hours)
-        if decision == "approve":
-            booking_services.approve_booking(db.uow(), staff.id, b.id)
-        else:
-            booking_services.deny_booking(db.uow(), staff.id, b.id, reason="range closed")
-        clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
+    decide_after_waits(db, make, clock, r, staff, member,
+                       [(1, "approve"), (3, "deny"), (30, "approve"), (50, "approve")])
     kw = dict(start=date(2030, 1, 6), end=date(2030, 1, 12), tz=UTC, period="day")
     with db.uow().read() as uow:
         rates, turnaround, overall = analytics.decision_figures(uow.session, **kw)
@@ -212,11 +212,7 @@ def test_decision_figures_equal_approval_rate_and_turnaround_from_one_pass(db, m
 def test_turnaround_per_period_with_an_even_count(db, make, clock):
     r = make.resource(name="Range E")
     staff, member = make.user(Role.STAFF), make.user()
-    for i, hours in enumerate([1, 3]):
-        b = make.booking(r, member, start=at(20 + i, 9), end=at(20 + i, 10))
-        clock.advance(hours=hours)
-        booking_services.approve_booking(db.uow(), staff.id, b.id)
-        clock.now = datetime(2030, 1, 7, 6, tzinfo=UTC)
+    decide_after_waits(db, make, clock, r, staff, member, [(1, "approve"), (3, "approve")])
     with db.uow().read() as uow:
         rows = analytics.approval_turnaround(uow.session, start=date(2030, 1, 7),
                                              end=date(2030, 1, 14), tz=UTC, period="week")
