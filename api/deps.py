@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.config import ApiSettings
-from api.tokens import ACCESS, TokenIssuer
+from api.tokens import ACCESS, REFRESH, TokenIssuer
 from engine import services
 from engine.db import Database
 from engine.errors import AuthenticationError
@@ -50,7 +50,7 @@ def current_caller(token: Annotated[str | None, Depends(bearer)],
     if not token:
         raise AuthenticationError("not signed in: send Authorization: Bearer <access token>")
     claims = tokens.decode(token, ACCESS)
-    services.require_live_session(db.uow(), claims.session_id, claims.user_id)
+    services.require_live_session(db.uow(), claims.session_id, claims.user_id, kind=REFRESH)
     return Caller(claims.user_id, claims.role)
 
 

@@ -66,18 +66,21 @@ SIGN_IN_AGAIN = "refresh it or sign in again"
 
 
 def require_live_session(uow: UnitOfWork, session_id: uuid.UUID | None,
-                         user_id: uuid.UUID) -> None:
+                         user_id: uuid.UUID, *, kind: str) -> None:
     """Refuse an API access token whose session was revoked (logout, sign-out everywhere, a
-    password change or reset, deactivation, a role change) or expired, or is another user's:
-    AuthenticationError naming why. One primary-key read, on every request: never cached, so
-    a revocation takes effect at once."""
+    password change or reset, deactivation, a role change) or expired, or is another user's or
+    of another kind (a dashboard session's id is no API session): AuthenticationError naming
+    why. One primary-key read, on every request: never cached, so a revocation takes effect at
+    once."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
     if session_id is None:
         raise AuthenticationError("access token names no session (issued before access tokens "
                                   f"carried one): {SIGN_IN_AGAIN}")
     with uow.read():
         row = uow.session.execute(
             select(AuthSession.user_id, AuthSession.revoked_at, AuthSession.expires_at)
-            .where(AuthSession.id == session_id)).first()
+            .where(AuthSession.id == session_id, AuthSession.kind == kind)).first()
         now = uow.now
     if row is None or row.user_id != user_id:
         raise AuthenticationError("access token's session is unknown: sign in again")

@@ -4,6 +4,7 @@ without a session, or naming another user's session, are refused."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -118,6 +119,19 @@ def test_a_token_naming_another_users_session_is_refused(client, make):
     unknown, _ = tokens.issue(a.id, "user", ACCESS, session_id=uuid.uuid4())
     refused(client, {"access_token": unknown}, "session is unknown")
     works(client, b_tokens)
+
+
+def test_a_token_naming_the_users_own_dashboard_session_is_refused(client, make, clock):
+    """Only the API's refresh sessions back access tokens: a live dashboard (cookie) session
+    of the same user, whose revocation the API never sees, does not."""
+    u = make.user()
+    dash_sid = services.open_session(make.db.uow(), u.id, kind="dashboard",
+                                     token="a-dashboard-cookie",
+                                     expires_at=clock.now + timedelta(hours=12))
+    assert services.session_user(make.db.uow(), "a-dashboard-cookie", kind="dashboard") == u.id
+    forged, _ = client.app.state.tokens.issue(u.id, "user", ACCESS, session_id=dash_sid)
+    refused(client, {"access_token": forged}, "session is unknown")
+    works(client, login(client, u.email))
 
 
 def test_an_access_token_without_a_session_is_refused(client, make):
