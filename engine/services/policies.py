@@ -507,6 +507,14 @@ def get_effective_policy(uow: UnitOfWork, actor_id: object, resource_id: object
                                                 "resource_id"))
 
 
+def _type_name(value: object) -> str:
+    """A resource type naming a policy or approver scope: 1 to 50 characters (the columns)."""
+    name = str(value).strip()
+    if not name or len(name) > 50:
+        raise ValidationError("resource_type", "must be 1 to 50 characters")
+    return name
+
+
 def set_policy(uow: UnitOfWork, actor_id: object, *, resource_type: str | None = None,
                resource_id: object | None = None, **values: object) -> PolicyView:
     """Create or change the policy of a resource type or of one resource (admins only).
@@ -523,9 +531,7 @@ def set_policy(uow: UnitOfWork, actor_id: object, *, resource_type: str | None =
             row = uow.session.scalars(select(BookingPolicy).where(
                 BookingPolicy.resource_id == resource.id)).one_or_none()
         else:
-            resource_type = str(resource_type).strip()
-            if not resource_type or len(resource_type) > 50:
-                raise ValidationError("resource_type", "must be 1 to 50 characters")
+            resource_type = _type_name(resource_type)
             row = uow.session.scalars(select(BookingPolicy).where(
                 BookingPolicy.resource_type == resource_type)).one_or_none()
         clean = validate_policy_values(values, for_resource=resource is not None)
@@ -583,9 +589,11 @@ class ApproverScope:
         return uuid.uuid5(SYSTEM_USER_ID, key)
 
     def clause(self):
-        return (ResourceApprover.resource_type == self.resource_type if self.resource_type
+        return (ResourceApprover.resource_type == self.resource_type
+                if self.resource_type is not None
                 else ResourceApprover.safety_zone_id == self.safety_zone_id
-                if self.safety_zone_id else ResourceApprover.resource_id == self.resource_id)
+                if self.safety_zone_id is not None
+                else ResourceApprover.resource_id == self.resource_id)
 
 
 @dataclass(frozen=True)
@@ -608,7 +616,8 @@ def _scope(uow: UnitOfWork, resource_type, safety_zone_id, resource_id) -> Appro
     if resource_id:
         return ApproverScope(resource_id=get_or_404(uow, Resource, resource_id, "resource",
                                                     "resource_id").id)
-    return ApproverScope(resource_type=str(resource_type).strip())
+    # Checked like a policy's type: a blank one once became a scope matching every row.
+    return ApproverScope(resource_type=_type_name(resource_type))
 
 
 def set_approvers(uow: UnitOfWork, actor_id: object, user_ids: list[object], *,

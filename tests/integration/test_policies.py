@@ -423,6 +423,23 @@ def test_approvers_must_be_staff_and_the_change_is_audited(db, make):
                                                   {"approvers": [str(staff.id)]}]
 
 
+@pytest.mark.parametrize("resource_type", ["   ", "x" * 51])
+def test_a_blank_or_overlong_approver_type_is_refused_and_other_scopes_keep_their_approvers(
+        db, make, resource_type):
+    """A blank type once became an empty scope whose clause matched every type and zone row:
+    naming nobody for "   " wiped every other list."""
+    staff, zone = make.user(Role.STAFF), make.zone()
+    policies.set_approvers(db.uow(), make.admin.id, [staff.id], resource_type="range")
+    policies.set_approvers(db.uow(), make.admin.id, [staff.id], safety_zone_id=zone.id)
+    before = counts(db)
+    with pytest.raises(ValidationError) as exc:
+        policies.set_approvers(db.uow(), make.admin.id, [], resource_type=resource_type)
+    assert exc.value.field == "resource_type"
+    assert counts(db) == before
+    assert {(a.resource_type, a.safety_zone_id) for a in
+            policies.list_approvers(db.uow(), make.admin.id)} == {("range", None), (None, zone.id)}
+
+
 # --- admin edits ---------------------------------------------------------------------------
 
 def test_policy_changes_are_audited_with_the_previous_state(db, make):
