@@ -17,7 +17,17 @@ from api.config import ApiSettings
 from api.edge import BodyLimitMiddleware, TrustedProxyMiddleware
 from api.ratelimit import RateLimiter, RateLimitMiddleware, backend_choice, make_store
 from api.requestlog import RequestLogMiddleware
-from api.routes import audit, auth, bookings, notifications, resources, series, users
+from api.routes import (
+    audit,
+    auth,
+    bookings,
+    dayops,
+    notifications,
+    resources,
+    series,
+    users,
+    waitlist,
+)
 from api.schemas import HealthOut
 from api.tokens import TokenIssuer
 from engine import migrate
@@ -68,7 +78,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
 
     v1 = APIRouter(prefix=PREFIX)
     # series before bookings: /bookings/series must not be read as /bookings/{booking_id}
-    for module in (auth, notifications, users, resources, series, bookings, audit):
+    for module in (auth, notifications, users, resources, series, bookings, dayops, waitlist,
+                   audit):
         v1.include_router(module.router)
     app.include_router(v1)
 

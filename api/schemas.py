@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from engine.domain.permissions import Role
 from engine.domain.recurrence import Frequency
-from engine.domain.status import BookingStatus
+from engine.domain.status import BookingStatus, WaitlistStatus
 from engine.passwords import POLICY
 
 T = TypeVar("T")
@@ -34,6 +34,12 @@ def _sane_year(value: datetime) -> datetime:
     return value
 
 
+def _sane_day(value: date) -> date:
+    if not 1970 <= value.year <= 2999:
+        raise ValueError("must be between the years 1970 and 2999")
+    return value
+
+
 def _local_time(value: time) -> time:
     if value.tzinfo is not None:
         raise ValueError("must be a local time of day without a UTC offset (e.g. 08:00)")
@@ -45,6 +51,7 @@ ShortText = Annotated[str, Field(max_length=1000), AfterValidator(_storable)]
 LongText = Annotated[str, Field(max_length=10000), AfterValidator(_storable)]
 When = Annotated[AwareDatetime, AfterValidator(_sane_year)]
 TimeOfDay = Annotated[time, AfterValidator(_local_time)]
+Day = Annotated[date, AfterValidator(_sane_day)]
 
 
 class Out(BaseModel):
@@ -327,6 +334,100 @@ class SeriesCancelIn(BaseModel):
     from_booking_id: UUID | None = Field(default=None, description=(
         "cancel this occurrence and every later one; without it, the whole series"))
     reason: ShortText | None = None
+
+
+# --- day of operations ----------------------------------------------------------------------
+
+class BoardBookingOut(Out):
+    id: UUID
+    requester_name: str
+    start_time: datetime
+    end_time: datetime
+    status: BookingStatus
+    purpose: str | None
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    check_in_opens: datetime
+    check_in_closes: datetime
+    can_check_in: bool = Field(description="approved, not checked in, and check-in is open now")
+    can_check_out: bool = Field(description="checked in and in progress now")
+
+
+class BoardBlackoutOut(Out):
+    start_time: datetime
+    end_time: datetime
+    reason: str
+
+
+class BoardRowOut(Out):
+    resource_id: UUID
+    resource_name: str
+    resource_type: str
+    zone_name: str | None
+    hot: bool = Field(description="an approved booking is in progress and checked in")
+    blacked_out_now: bool
+    current: BoardBookingOut | None = Field(description="the approved booking on it now")
+    next: BoardBookingOut | None = Field(description="the next approved booking that day")
+    blackouts: list[BoardBlackoutOut] = Field(description="the day's blackouts")
+    no_shows: list[BoardBookingOut] = Field(description="no-shows released that day")
+
+
+class BoardOut(BaseModel):
+    day: date = Field(description="the site-time-zone day shown")
+    now: datetime
+    can_act: bool = Field(description="the caller may check bookings in and out (staff)")
+    hot_count: int
+    no_show_count: int
+    rows: list[BoardRowOut]
+
+
+class CheckInRuleOut(Out):
+    resource_type: str
+    opens_before_minutes: int
+    grace_minutes: int
+    offer_minutes: int
+    required_since: datetime | None = Field(description="null: check-in is optional and "
+                                                        "nothing is released")
+    is_default: bool = Field(description="no rule set for the type: the defaults apply")
+
+
+class CheckInRuleIn(BaseModel):
+    """The whole rule; a minute field left out takes the engine's default. The engine checks
+    the ranges (a 422 naming the field); strict, so `true` is not 1."""
+
+    opens_before_minutes: int | None = Field(default=None, strict=True, description=(
+        "0 to 1440; default 30"))
+    grace_minutes: int | None = Field(default=None, strict=True, description="1 to 720; default 15")
+    offer_minutes: int | None = Field(default=None, strict=True, description=(
+        "5 to 10080; default 60"))
+    required: StrictBool = Field(default=True, description=(
+        "release approved bookings not checked in by the end of the grace period (only those "
+        "starting from now on)"))
+
+
+class WaitlistIn(BaseModel):
+    resource_id: UUID
+    start_time: When
+    end_time: When
+    purpose: ShortText
+    priority: int = Field(default=0, ge=0, le=10, strict=True)
+
+
+class WaitlistOut(Out):
+    id: UUID
+    resource_id: UUID
+    resource_name: str
+    requester_id: UUID
+    requester_name: str
+    start_time: datetime
+    end_time: datetime
+    purpose: str
+    priority: int
+    status: WaitlistStatus
+    joined_at: datetime
+    offered_at: datetime | None
+    offer_expires_at: datetime | None
+    booking_id: UUID | None = Field(description="the pending request made by the offer")
 
 
 # --- audit ----------------------------------------------------------------------------------

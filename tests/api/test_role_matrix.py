@@ -58,6 +58,33 @@ def _series(w, requester=None):
                           rule={"frequency": "weekly", "count": 3}, purpose="Matrix weekly")
 
 
+def _soon(w, requester=None):
+    """An approved booking starting in ten minutes: check-in is open now."""
+    start = w.clock.now + timedelta(minutes=10)
+    return w.make.booking(w.make.resource(), requester or w.people.other, start=start,
+                          end=start + timedelta(hours=1), approve_by=w.people.staff)
+
+
+def _taken_body(w):
+    """A waitlist body for a window another member holds."""
+    b = _booking(w, approved=True)
+    return {"resource_id": str(b.resource_id), "start_time": iso(b.start_time),
+            "end_time": iso(b.end_time), "purpose": "Matrix wait"}
+
+
+def _member_entry(w, offered=False):
+    """The member's waitlist entry; `offered` once the holder cancels."""
+    from engine.services.bookings import cancel_booking
+    from engine.services.waitlist import join_waitlist
+
+    b = _booking(w, approved=True)
+    entry = join_waitlist(w.make.db.uow(), w.people.member.id, resource_id=b.resource_id,
+                          start_time=b.start_time, end_time=b.end_time, purpose="Matrix wait")
+    if offered:
+        cancel_booking(w.make.db.uow(), w.people.other.id, b.id)
+    return entry
+
+
 def _s(path: str) -> str:
     return f"/api/v1/bookings/series{path}"
 
@@ -123,6 +150,27 @@ MATRIX = {
                                      {}), (401, 200, 403, 200, 200)),
     "cancel others' series": (lambda w: ("POST", _s(f"/{_series(w).id}/cancel"), {}),
                               (401, 404, 403, 200, 200)),
+    "check in own booking": (lambda w: ("POST", f"/api/v1/bookings/"
+                                                f"{_soon(w, w.people.member).id}/check-in", None),
+                             (401, 200, 403, 200, 200)),  # a manager may not check others in
+    "check in others' booking": (lambda w: ("POST", f"/api/v1/bookings/{_soon(w).id}/check-in",
+                                            None), (401, 404, 403, 200, 200)),
+    "range board": (lambda w: ("GET", "/api/v1/board", None), (401, 403, 200, 200, 200)),
+    "list check-in rules": (lambda w: ("GET", "/api/v1/checkin-rules", None),
+                            (401, 200, 200, 200, 200)),
+    "set check-in rule": (lambda w: ("PUT", "/api/v1/checkin-rules/range",
+                                     {"grace_minutes": 10}), (401, 403, 403, 403, 200)),
+    "list waitlist": (lambda w: ("GET", "/api/v1/waitlist", None), (401, 200, 200, 200, 200)),
+    "join waitlist": (lambda w: ("POST", "/api/v1/waitlist", _taken_body(w)),
+                      (401, 201, 201, 201, 201)),
+    "accept own offer": (lambda w: ("POST", f"/api/v1/waitlist/"
+                                            f"{_member_entry(w, offered=True).id}/accept", None),
+                         (401, 200, 404, 404, 404)),  # only the member acts on their entry
+    "decline own offer": (lambda w: ("POST", f"/api/v1/waitlist/"
+                                             f"{_member_entry(w, offered=True).id}/decline", None),
+                          (401, 200, 404, 404, 404)),
+    "leave own entry": (lambda w: ("DELETE", f"/api/v1/waitlist/{_member_entry(w).id}", None),
+                        (401, 200, 404, 404, 404)),
     "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200, 200)),
 }
 

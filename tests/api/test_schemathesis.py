@@ -19,7 +19,8 @@ from tests.api.conftest import bearer, login, make_app
 
 @pytest.fixture
 def seeded(db, make, clock):
-    """A small world: a zone, resources, members, a pending and an approved booking."""
+    """A small world: a zone, resources, members, a pending and an approved booking, and the
+    admin waiting for the approved one's window."""
     zone = make.zone()
     res = make.resource(safety_zone_id=zone.id)
     make.resource(resource_type="classroom")
@@ -34,8 +35,13 @@ def seeded(db, make, clock):
                             start_time=start + timedelta(hours=4),
                             end_time=start + timedelta(hours=5), purpose="Weekly practice",
                             rule={"frequency": "weekly", "count": 4})
+    from engine.services.waitlist import join_waitlist
+
+    entry = join_waitlist(db.uow(), make.admin.id, resource_id=res.id,
+                          start_time=approved.start_time, end_time=approved.end_time,
+                          purpose="Waiting for the bay")  # the admin's own: its handlers run
     return {"booking_id": [pending.id, approved.id], "user_id": [member.id],
-            "resource_id": [res.id], "series_id": [series.id]}
+            "resource_id": [res.id], "series_id": [series.id], "entry_id": [entry.id]}
 
 
 @pytest.fixture
