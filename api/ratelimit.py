@@ -3,9 +3,10 @@ atomic upsert per request), in Redis when REDIS_URL is set, or in process memory
 development, one process).
 
 The general limit (per client IP and per signed-in user) is ASGI middleware; the stricter
-sign-in/registration limit (per IP and per account name) is `auth_throttle`, called by those
-routes once the form has been read. A store that cannot be reached answers 503, not a pass:
-a limit that silently disappears while PostgreSQL or Redis hiccups is no limit.
+sign-in/registration limit (per IP, and per account name from one IP) is `auth_throttle`,
+called by those routes once the form has been read. A store that cannot be reached answers
+503, not a pass: a limit that silently disappears while PostgreSQL or Redis hiccups is no
+limit.
 """
 from __future__ import annotations
 
@@ -237,13 +238,15 @@ def client_ip(scope_or_request) -> str:
 
 
 def auth_throttle(request: Request, account: str) -> None:
-    """The stricter sign-in/registration limit; raises RateLimited (429) when spent."""
+    """The stricter sign-in/registration limit; raises RateLimited (429) when spent. No count
+    per account name across addresses here: attempts of any outcome would let a stranger
+    spend the owner's; the engine caps guessing spread over addresses by failures instead
+    (engine/services/throttle.py), without keeping the owner out."""
     limiter: RateLimiter = request.app.state.limiter
     conf: ApiSettings = request.app.state.api_settings
     ip, name = client_ip(request), account_key(account)
     wait = limiter.check([(f"auth-ip:{ip}", conf.auth_rate_limit_per_ip),
-                          (f"auth-account:{name}:{ip}", conf.auth_rate_limit_per_account),
-                          (f"auth-account:{name}", conf.auth_rate_limit_per_account_all)],
+                          (f"auth-account:{name}:{ip}", conf.auth_rate_limit_per_account)],
                          conf.auth_rate_limit_window_seconds)
     if wait:
         raise RateLimited(wait, "too many sign-in or registration attempts")

@@ -45,7 +45,8 @@ class AuthenticationError(DomainError):
 
 
 class SignInThrottled(AuthenticationError):
-    """Too many failed sign-ins for this e-mail from this source: wait `retry_after` seconds.
+    """Too many failed sign-ins for this e-mail from this source (or, past the e-mail's cap, from
+    many): wait `retry_after` seconds.
     Raised alike for real and unknown e-mails, so it reveals nothing about either."""
 
     code = "sign_in_throttled"

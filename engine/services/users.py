@@ -156,6 +156,7 @@ def new_user(*, email: str, name: str, role: Role, password_hash: str, created_a
 def authenticate(uow: UnitOfWork, email: object, password: object, *,
                  source: object = None) -> UserView:
     """Check a password, throttled per (e-mail as typed, source address) with growing delays
+    and capped per e-mail across sources without keeping the owner out
     (engine/services/throttle.py). Unknown e-mails get the same answers, throttling included;
     only someone with the right password learns that an account is deactivated."""
     failure = AuthenticationError(SIGN_IN_FAILED)
@@ -163,13 +164,16 @@ def authenticate(uow: UnitOfWork, email: object, password: object, *,
         raise failure
     key = email.strip().lower()[:255]
     source = throttle.normalize_source(source)
-    attempt = throttle.claim(uow, key, source)  # counts this attempt first, or refuses it
+    # Counts this attempt first, or refuses it.
+    attempt = throttle.claim(uow, key, source, account_cap=throttle.ACCOUNT_CAP)
     with uow.read():
         user = user_by_email(uow, key)
         hashed = user.password_hash if user is not None else None
     if not verify_password(password, hashed):  # a dummy hash when there is no user
-        if user is not None and attempt == throttle.FREE_ATTEMPTS:
+        if user is not None and attempt.number == throttle.FREE_ATTEMPTS:
             _audit_throttle_start(uow, user.id, source)
+        if user is not None and attempt.account_attempts == throttle.ACCOUNT_CAP:
+            _audit_throttle_start(uow, user.id, throttle.ALL_SOURCES)
         raise failure
     assert user is not None  # verify_password refuses the dummy hash of a missing user
     with uow:
@@ -184,12 +188,16 @@ def authenticate(uow: UnitOfWork, email: object, password: object, *,
 
 
 def _audit_throttle_start(uow: UnitOfWork, user_id, source: str) -> None:
-    """An audit entry when a real account's (e-mail, source) pair starts having to wait."""
+    """An audit entry when a real account's (e-mail, source) pair starts having to wait, or
+    (source `*`) its all-sources cap is reached: addresses that failed on it are refused."""
+    everywhere = source == throttle.ALL_SOURCES
+    failures = throttle.ACCOUNT_CAP if everywhere else throttle.FREE_ATTEMPTS
+    wait = throttle.FORGET_AFTER if everywhere else throttle.FIRST_DELAY
     with uow:
         user = uow.session.get_one(User, user_id)
         record(uow.session, actor_id=user.id, action=AuditAction.USER_LOCKED, now=uow.now,
-               entity=user, details={"source": source, "failures": throttle.FREE_ATTEMPTS,
-                                     "wait_seconds": int(throttle.FIRST_DELAY.total_seconds())})
+               entity=user, details={"source": source, "failures": failures,
+                                     "wait_seconds": int(wait.total_seconds())})
         uow.commit()
 
 

@@ -23,7 +23,6 @@ def api_settings(**overrides) -> ApiSettings:
     minute's window did whenever a slow run crossed a minute boundary."""
     values = {"API_RATE_LIMIT_PER_IP": 0, "API_RATE_LIMIT_PER_USER": 0, "API_BCRYPT_ROUNDS": 4,
               "API_AUTH_RATE_LIMIT_PER_IP": 0, "API_AUTH_RATE_LIMIT_PER_ACCOUNT": 0,
-              "API_AUTH_RATE_LIMIT_PER_ACCOUNT_ALL": 0,
               "API_RATE_LIMIT_WINDOW_SECONDS": 86400, "API_AUTH_RATE_LIMIT_WINDOW_SECONDS": 86400}
     values.update(overrides)
     return ApiSettings(**values)

@@ -252,5 +252,5 @@ def test_pairs_nobody_tried_for_a_day_are_deleted(db, make, clock):
     with pytest.raises(AuthenticationError):
         s.authenticate(db.uow(), "fresh@example.org", "wrong-password", source="10.1.1.1")
     with db.uow().read() as uow:
-        keys = uow.session.scalars(select(SignInThrottle.account_key)).all()
-    assert keys == ["fresh@example.org"]
+        keys = set(uow.session.scalars(select(SignInThrottle.account_key)))
+    assert keys == {"fresh@example.org"}
