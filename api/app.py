@@ -23,6 +23,7 @@ from api.routes import (
     bookings,
     dayops,
     notifications,
+    policies,
     resources,
     series,
     users,
@@ -78,8 +79,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None,
 
     v1 = APIRouter(prefix=PREFIX)
     # series before bookings: /bookings/series must not be read as /bookings/{booking_id}
-    for module in (auth, notifications, users, resources, series, bookings, dayops, waitlist,
-                   audit):
+    for module in (auth, notifications, users, resources, policies, series, bookings, dayops,
+                   waitlist, audit):
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -20,11 +20,12 @@ class ApiSettings(BaseSettings):
     rate_limit_per_user: int = Field(default=600, ge=0, alias="API_RATE_LIMIT_PER_USER")
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86400,
                                            alias="API_RATE_LIMIT_WINDOW_SECONDS")
-    #: The stricter limit on /auth/login and /auth/register, attempts per auth window: per
-    #: client IP (any accounts) and per account name (the e-mail sent) from one IP, whichever
-    #: runs out first. The per-account limit is counted per address so a stranger spending it
-    #: cannot keep the owner out from elsewhere; guessing spread over many addresses is capped
-    #: by the engine's sign-in throttle, which counts failures, not the owner's successes.
+    #: The stricter limit on /auth/login, /auth/register and /auth/password-reset, attempts
+    #: per auth window: per client IP (any accounts) and per account name (the e-mail sent)
+    #: from one IP, whichever runs out first. The per-account limit is counted per address so
+    #: a stranger spending it cannot keep the owner out from elsewhere; guessing spread over
+    #: many addresses is capped by the engine's sign-in throttle, which counts failures, not
+    #: the owner's successes.
     auth_rate_limit_per_ip: int = Field(default=30, ge=0, alias="API_AUTH_RATE_LIMIT_PER_IP")
     auth_rate_limit_per_account: int = Field(default=10, ge=0,
                                              alias="API_AUTH_RATE_LIMIT_PER_ACCOUNT")

@@ -238,10 +238,11 @@ def client_ip(scope_or_request) -> str:
 
 
 def auth_throttle(request: Request, account: str) -> None:
-    """The stricter sign-in/registration limit; raises RateLimited (429) when spent. No count
-    per account name across addresses here: attempts of any outcome would let a stranger
-    spend the owner's; the engine caps guessing spread over addresses by failures instead
-    (engine/services/throttle.py), without keeping the owner out."""
+    """The stricter limit on sign-in, registration and password-reset requests; raises
+    RateLimited (429) when spent. No count per account name across addresses here: attempts
+    of any outcome would let a stranger spend the owner's; the engine caps guessing spread
+    over addresses by failures instead (engine/services/throttle.py), without keeping the
+    owner out."""
     limiter: RateLimiter = request.app.state.limiter
     conf: ApiSettings = request.app.state.api_settings
     ip, name = client_ip(request), account_key(account)
@@ -249,7 +250,7 @@ def auth_throttle(request: Request, account: str) -> None:
                           (f"auth-account:{name}:{ip}", conf.auth_rate_limit_per_account)],
                          conf.auth_rate_limit_window_seconds)
     if wait:
-        raise RateLimited(wait, "too many sign-in or registration attempts")
+        raise RateLimited(wait, "too many sign-in, registration or password reset attempts")
 
 
 class RateLimitMiddleware:

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from engine.domain.permissions import Role
+from engine.domain.policy import ApprovalMode
 from engine.domain.recurrence import Frequency
 from engine.domain.status import BookingStatus, WaitlistStatus
 from engine.passwords import POLICY
@@ -126,6 +127,19 @@ class AccessToken(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class PasswordResetIn(BaseModel):
+    email: ShortText
+
+
+class PasswordResetOut(BaseModel):
+    message: str = Field(description="the same words whether or not the e-mail has an account")
+
+
+class PasswordResetConfirmIn(BaseModel):
+    token: ShortText = Field(description="the `token` of the e-mailed link")
+    new_password: Annotated[ShortText, Field(description=POLICY.help_text())]
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -428,6 +442,79 @@ class WaitlistOut(Out):
     offered_at: datetime | None
     offer_expires_at: datetime | None
     booking_id: UUID | None = Field(description="the pending request made by the offer")
+
+
+# --- policies and approvers -----------------------------------------------------------------
+
+#: A policy number: strict, so `true` or `"60"` is a 422 naming the field; the engine checks
+#: the bounds (engine/domain/policy.py).
+PolicyNumber = Annotated[int | None, Field(strict=True)]
+
+
+class PolicyOut(Out):
+    id: UUID
+    resource_type: str | None
+    resource_id: UUID | None
+    resource_name: str | None
+    approval_mode: ApprovalMode | None
+    min_notice_minutes: int | None
+    max_advance_days: int | None
+    min_length_minutes: int | None
+    max_length_minutes: int | None
+    quota_hours_per_week: int | None
+    quota_hours_per_month: int | None
+    max_open_bookings: int | None
+
+
+class EffectivePolicyOut(Out):
+    """What applies to one resource: its own row's fields, else its type's, else the defaults
+    (null: no such rule)."""
+
+    approval_mode: ApprovalMode
+    min_notice_minutes: int | None
+    max_advance_days: int | None
+    min_length_minutes: int | None
+    max_length_minutes: int | None
+    quota_hours_per_week: int | None
+    quota_hours_per_month: int | None
+    max_open_bookings: int | None
+
+
+class PolicyIn(BaseModel):
+    """Name one scope, `resource_type` or `resource_id`. Only the fields sent change; `null`
+    clears one (it then inherits: a resource from its type, a type from the defaults). A field
+    that is not a policy field is a 422 naming it, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resource_type: ShortText | None = None
+    resource_id: UUID | None = None
+    approval_mode: ApprovalMode | None = None
+    min_notice_minutes: PolicyNumber = None
+    max_advance_days: PolicyNumber = None
+    min_length_minutes: PolicyNumber = None
+    max_length_minutes: PolicyNumber = None
+    quota_hours_per_week: PolicyNumber = Field(default=None, description="resource types only")
+    quota_hours_per_month: PolicyNumber = Field(default=None, description="resource types only")
+    max_open_bookings: PolicyNumber = Field(default=None, description="resource types only")
+
+
+class ApproverOut(Out):
+    user_id: UUID
+    name: str
+    resource_type: str | None
+    safety_zone_id: UUID | None
+    resource_id: UUID | None
+
+
+class ApproversIn(BaseModel):
+    """Name exactly one scope; the list replaces the scope's approvers."""
+
+    resource_type: ShortText | None = None
+    safety_zone_id: UUID | None = None
+    resource_id: UUID | None = None
+    user_ids: list[UUID] = Field(max_length=500, description=(
+        "active staff or admins; empty: every staff member decides again"))
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""/auth: register (no sign-in), OAuth2 password login, refresh and logout (revokes)."""
+"""/auth: register (no sign-in), OAuth2 password login, refresh, logout (revokes) and
+"forgot password" (an e-mailed one-time link, then a new password)."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -8,7 +9,17 @@ from fastapi import APIRouter, Form, Request, Response
 from api.deps import DB, Conf, Tokens
 from api.errors import ERROR_RESPONSES, Responses
 from api.ratelimit import auth_throttle
-from api.schemas import AccessToken, RefreshIn, RegisterIn, RegisterOut, ShortText, TokenPair
+from api.schemas import (
+    AccessToken,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordResetOut,
+    RefreshIn,
+    RegisterIn,
+    RegisterOut,
+    ShortText,
+    TokenPair,
+)
 from api.tokens import ACCESS, REFRESH
 from engine import services
 from engine.errors import AuthenticationError
@@ -73,4 +84,26 @@ def logout(body: RefreshIn, db: DB, tokens: Tokens):
     issued from it stop working at once."""
     tokens.decode(body.refresh_token, REFRESH, check_expiry=False)
     services.revoke_session(db.uow(), body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post("/password-reset", status_code=202, response_model=PasswordResetOut,
+             responses={422: ERROR_RESPONSES[422], 429: ERROR_RESPONSES[429]})
+def request_password_reset(request: Request, body: PasswordResetIn, db: DB):
+    """E-mail a one-time reset link (the dashboard's, as its "Forgot password?" sends) to the
+    account of this e-mail, if there is one. The answer is the same whether or not there is;
+    requests are throttled like sign-in, alike for every e-mail (429 with Retry-After)."""
+    auth_throttle(request, body.email)
+    return PasswordResetOut(message=services.request_password_reset(
+        db.uow(), body.email, source=client_address(request)))
+
+
+@router.post("/password-reset/confirm", status_code=204, response_class=Response,
+             responses={422: ERROR_RESPONSES[422], 429: ERROR_RESPONSES[429]})
+def confirm_password_reset(body: PasswordResetConfirmIn, db: DB, conf: Conf):
+    """Spend the link's token on a new password. The token works once; every session of the
+    account ends, so its old access and refresh tokens stop at once. 422 names `new_password`
+    (the password rules) or `token` (wrong, expired or used)."""
+    services.reset_password_with_token(db.uow(), body.token, body.new_password,
+                                       hash_rounds=conf.bcrypt_rounds)
     return Response(status_code=204)

@@ -85,6 +85,13 @@ def _member_entry(w, offered=False):
     return entry
 
 
+def _policy(w) -> str:
+    from engine.services.policies import set_policy
+
+    return str(set_policy(w.make.db.uow(), w.make.admin.id, resource_id=w.make.resource().id,
+                          max_advance_days=30).id)
+
+
 def _s(path: str) -> str:
     return f"/api/v1/bookings/series{path}"
 
@@ -172,6 +179,28 @@ MATRIX = {
     "leave own entry": (lambda w: ("DELETE", f"/api/v1/waitlist/{_member_entry(w).id}", None),
                         (401, 200, 404, 404, 404)),
     "audit logs": (lambda w: ("GET", "/api/v1/audit-logs", None), (401, 403, 200, 200, 200)),
+    "list policies": (lambda w: ("GET", "/api/v1/policies", None), (401, 200, 200, 200, 200)),
+    "effective policy": (lambda w: ("GET", f"/api/v1/resources/{w.make.resource().id}/policy",
+                                    None), (401, 200, 200, 200, 200)),
+    "set policy": (lambda w: ("PUT", "/api/v1/policies",
+                              {"resource_id": str(w.make.resource().id),
+                               "min_notice_minutes": 60}), (401, 403, 403, 403, 200)),
+    "delete policy": (lambda w: ("DELETE", f"/api/v1/policies/{_policy(w)}", None),
+                      (401, 403, 403, 403, 204)),
+    "policy history": (lambda w: ("GET", "/api/v1/policies/history", None),
+                       (401, 403, 403, 403, 200)),
+    "list approvers": (lambda w: ("GET", "/api/v1/approvers", None), (401, 200, 200, 200, 200)),
+    "set approvers": (lambda w: ("PUT", "/api/v1/approvers",
+                                 {"resource_id": str(w.make.resource().id),
+                                  "user_ids": [str(w.people.staff.id)]}),
+                      (401, 403, 403, 403, 200)),
+    "request password reset": (lambda w: ("POST", "/api/v1/auth/password-reset",
+                                          {"email": w.people.other.email}),
+                               (202, 202, 202, 202, 202)),  # no sign-in needed
+    "confirm password reset": (lambda w: ("POST", "/api/v1/auth/password-reset/confirm",
+                                          {"token": "not-a-token",
+                                           "new_password": "a-new-password-5"}),
+                               (422, 422, 422, 422, 422)),  # anyone; a wrong token names it
 }
 
 

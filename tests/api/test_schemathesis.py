@@ -19,8 +19,9 @@ from tests.api.conftest import bearer, login, make_app
 
 @pytest.fixture
 def seeded(db, make, clock):
-    """A small world: a zone, resources, members, a pending and an approved booking, and the
-    admin waiting for the approved one's window."""
+    """A small world: a zone, resources, members, a pending and an approved booking, the
+    admin waiting for the approved one's window, a series, a policy and a zone's named
+    approver."""
     zone = make.zone()
     res = make.resource(safety_zone_id=zone.id)
     make.resource(resource_type="classroom")
@@ -35,13 +36,17 @@ def seeded(db, make, clock):
                             start_time=start + timedelta(hours=4),
                             end_time=start + timedelta(hours=5), purpose="Weekly practice",
                             rule={"frequency": "weekly", "count": 4})
+    from engine.services.policies import set_approvers, set_policy
     from engine.services.waitlist import join_waitlist
 
     entry = join_waitlist(db.uow(), make.admin.id, resource_id=res.id,
                           start_time=approved.start_time, end_time=approved.end_time,
                           purpose="Waiting for the bay")  # the admin's own: its handlers run
+    policy = set_policy(db.uow(), make.admin.id, resource_type="range", min_notice_minutes=60)
+    set_approvers(db.uow(), make.admin.id, [make.user("staff").id], safety_zone_id=zone.id)
     return {"booking_id": [pending.id, approved.id], "user_id": [member.id],
-            "resource_id": [res.id], "series_id": [series.id], "entry_id": [entry.id]}
+            "resource_id": [res.id], "series_id": [series.id], "entry_id": [entry.id],
+            "policy_id": [policy.id]}
 
 
 @pytest.fixture
