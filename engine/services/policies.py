@@ -220,18 +220,22 @@ class PolicyOutcome:
 
 def check_request_policy(uow: UnitOfWork, actor: User, resource: Resource, start: datetime,
                          end: datetime, *, requester: User | None = None,
-                         exclude: frozenset[UUID] = frozenset()) -> PolicyOutcome:
+                         exclude: frozenset[UUID] = frozenset(),
+                         window_rules: bool = True) -> PolicyOutcome:
     """Every booking-policy rule for one requested window, inside the caller's transaction.
 
     Raises PolicyViolation (a ValidationError naming the rule and its value) on notice,
     advance, length, or a quota the actor may not exceed. Quotas are counted under the
     (member, type) lock, so parallel requests cannot pass a cap together; the lock is held
     until the caller's transaction ends. Staff and admins may exceed quotas: the breaches come
-    back in `exceeded` for the caller's audit entry.
+    back in `exceeded` for the caller's audit entry. `window_rules=False` checks the quotas
+    only: a waitlist offer's window was checked when the member joined, and an offer may come
+    later than the notice period by design.
     """
     of_type, own = _policy_rows(uow, resource)
     policy = merge(of_type, own)
-    check_window(policy, resource.name, start, end, uow.now)
+    if window_rules:
+        check_window(policy, resource.name, start, end, uow.now)
     member = requester or actor
     quota = merge(of_type, None)  # quotas live on the type's row only
     if not quota.has_quota:

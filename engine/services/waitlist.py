@@ -209,12 +209,13 @@ OFFER_EVENT = "waitlist_offer"
 def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
                        end: datetime) -> list[UUID]:
     """Offer [start, end) on `resource` (and its zone) to waiting entries, best first, each if
-    its own window is now entirely free. The caller holds the zone lock and commits.
-    Returns the ids of the bookings offered."""
-    from engine.domain.policy import ApprovalMode
+    its own window is now entirely free and the member's booking quotas allow the request (the
+    request-time check; an entry they refuse keeps waiting and the window passes on). The
+    caller holds the zone lock and commits. Returns the ids of the bookings offered."""
+    from engine.domain.policy import ApprovalMode, PolicyViolation
     from engine.services.dayops import rule_for
     from engine.services.lifecycle import approve_locked
-    from engine.services.policies import effective_policy
+    from engine.services.policies import check_request_policy
 
     candidates = uow.session.scalars(
         select(WaitlistEntry).join(Resource, Resource.id == WaitlistEntry.resource_id)
@@ -230,6 +231,11 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
             continue
         report = conflict_report(uow, entry.resource, entry.start_time, entry.end_time)
         if report.hard or report.soft:
+            continue
+        try:  # the offer is the member's request: their quotas, as if they asked now
+            outcome = check_request_policy(uow, entry.requester, entry.resource,
+                                           entry.start_time, entry.end_time, window_rules=False)
+        except PolicyViolation:
             continue
         system_id = system_id or ensure_system_user(uow.session, uow.now)
         booking = Booking(id=uuid.uuid4(), resource_id=entry.resource_id,
@@ -259,12 +265,13 @@ def offer_freed_window(uow: UnitOfWork, resource: Resource, start: datetime,
                                                "resource": entry.resource.name,
                                                "start_time": entry.start_time,
                                                "end_time": entry.end_time,
-                                               "priority": entry.priority})
+                                               "priority": entry.priority,
+                                               **outcome.audit_details})
         record(uow.session, actor_id=system_id, action=AuditAction.WAITLIST_OFFERED,
                now=uow.now, entity=entry, booking_id=booking.id, previous_state=previous,
                details={"offer_expires_at": expires})
         uow.session.flush()
-        if effective_policy(uow, entry.resource).approval_mode is ApprovalMode.AUTOMATIC:
+        if outcome.policy.approval_mode is ApprovalMode.AUTOMATIC:
             # The resource approves on its own: the offer is approved at once (the window is
             # free and its zone lock held), which settles the entry as accepted; the member
             # gets the approval e-mail.

@@ -2,6 +2,7 @@
 the window on, every way a window frees, and racing frees (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -247,3 +248,54 @@ def test_joining_follows_the_booking_policy_window_rules(db, make, wl):
     assert exc.value.field == "max_length_minutes"
     assert join(db, make.user(), r, holder.start_time,
                 holder.start_time + timedelta(hours=1)).status == "waiting"
+
+
+QUOTAS = {"weekly hours": {"quota_hours_per_week": 2},
+          "monthly hours": {"quota_hours_per_month": 2},
+          "open bookings": {"max_open_bookings": 1}}
+
+
+@pytest.mark.parametrize("quota", QUOTAS.values(), ids=QUOTAS.keys())
+def test_an_offer_skips_a_member_their_quota_would_refuse_and_passes_the_window_on(
+        db, make, wl, quota):
+    """The offer is the member's request: with an hour already booked, a two-hour window would
+    break their quota, so the next entry gets it; the skipped entry keeps waiting and is
+    offered once the quota has room."""
+    from engine.services.policies import set_policy
+
+    staff, r, holder = wl
+    set_policy(db.uow(), make.admin.id, resource_type="range", **quota)
+    over, next_up = make.user(), make.user()
+    booked = make.booking(r, over, start=holder.end_time + timedelta(hours=1),
+                          end=holder.end_time + timedelta(hours=2))
+    e_over = join(db, over, r, holder.start_time, holder.end_time, priority=5)
+    e_next = join(db, next_up, r, holder.start_time, holder.end_time)
+    s.cancel_booking(db.uow(), holder.requester_id, holder.id)
+    assert entries(db, over)[e_over.id].status == "waiting"
+    assert entries(db, next_up)[e_next.id].status == "offered"
+    with db.uow().read() as uow:  # no request, no audit entry for the member skipped
+        assert uow.session.scalars(select(Booking.id).where(
+            Booking.requester_id == over.id)).all() == [booked.id]
+        assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.entity_id == e_over.id, AuditLog.action == "waitlist_offered")) == 0
+    s.cancel_booking(db.uow(), over.id, booked.id)  # room again
+    s.decline_offer(db.uow(), next_up.id, e_next.id)
+    assert entries(db, over)[e_over.id].status == "offered"
+
+
+def test_a_staff_members_offer_may_exceed_a_quota_and_the_audit_says_so(db, make, wl):
+    from engine.services.policies import set_policy
+
+    staff, r, holder = wl
+    set_policy(db.uow(), make.admin.id, resource_type="range", max_open_bookings=1)
+    instructor = make.user(Role.STAFF)
+    make.booking(r, instructor, start=holder.end_time, end=holder.end_time + timedelta(hours=1))
+    e = join(db, instructor, r, holder.start_time, holder.end_time)
+    s.cancel_booking(db.uow(), holder.requester_id, holder.id)
+    offered = entries(db, instructor)[e.id]
+    assert offered.status == "offered"
+    with db.uow().read() as uow:
+        created = uow.session.scalar(select(AuditLog.details).where(
+            AuditLog.booking_id == offered.booking_id, AuditLog.action == "created"))
+    assert any(q.startswith("max_open_bookings (1)")
+               for q in json.loads(created)["quota_exceeded"])
