@@ -43,6 +43,7 @@ from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
     ApprovalMode,
     add_sign_off,
+    clear_of_hard_conflicts,
     decision_rows_with_actor,
     effective_policy,
     require_decider,
@@ -100,27 +101,29 @@ def lock_decision(uow: UnitOfWork, actor_id: object, permission: Permission,
         return checked_actor(found_actor, permission), found
     row = uow.session.execute(_actor_booking_and_lock(),
                               {"actor_id": actor_uuid, "booking_id": booking_uuid}).first()
-    if row is None:  # no actor, or (the booking's eager inner joins) no booking: say which
+    if row is None:  # no actor: say so
         load_actor(uow, actor_uuid, permission)
         raise NotFoundError("booking", booking_id)
-    actor = checked_actor(row[0], permission)
-    if row[1] is None:
+    actor = checked_actor(row.User, permission)
+    if row.id is None:
         raise NotFoundError("booking", booking_id)
-    keys = {scope_key(row[1].resource)}  # the scope the statement locked
-    booking = reread_for_decision(uow, row[1].id, actor)
-    require_scope_locked(keys, booking.resource)
+    booking = reread_for_decision(uow, row.id, actor,
+                                  window=(row.resource_id, row.start_time, row.end_time))
+    require_scope_locked({row.scope}, booking.resource)  # the scope the statement locked
     return actor, booking
 
 
 @cache
 def _actor_booking_and_lock() -> AnySelect:
-    """The actor, the booking (outer: a missing one is reported after the actor's checks), and
+    """The actor, the booking's id, window and scope (outer: a missing booking is reported
+    after the actor's checks; columns, not a Booking: the row-locked re-read loads that), and
     the advisory lock of the booking's scope, taken while the statement reads it. Built once."""
-    res = aliased(Resource)  # the booking's own eager join of its resource is anonymous
-    return (select(User, Booking, scope_lock_sql(func.coalesce(res.safety_zone_id, res.id)))
+    scope = func.coalesce(Resource.safety_zone_id, Resource.id)
+    return (select(User, Booking.id, Booking.resource_id, Booking.start_time, Booking.end_time,
+                   scope.label("scope"), scope_lock_sql(scope))
             .select_from(User)
             .outerjoin(Booking, Booking.id == bindparam("booking_id"))
-            .outerjoin(res, res.id == Booking.resource_id)
+            .outerjoin(Resource, Resource.id == Booking.resource_id)
             .where(User.id == bindparam("actor_id")))
 
 
@@ -288,6 +291,8 @@ def _check_approvable(uow: UnitOfWork, booking: Booking, *, force_override: bool
     if booking.start_time < uow.now:
         raise ValidationError("start_time", f"{booking_label(booking, uow.tz)} starts in the "
                                             "past: reschedule it before approving")
+    if clear_of_hard_conflicts(uow, booking):
+        return []
     conflicts = [c for c in hard_conflicts(uow, booking.resource, booking.start_time,
                                            booking.end_time, {booking.id}) if c.id not in ignore]
     if conflicts and not force_override:

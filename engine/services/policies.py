@@ -314,7 +314,8 @@ def prefetch_rules(uow: UnitOfWork, resources: Iterable[Resource]) -> None:
 
 
 @cache
-def _decision_statement(*, with_approvers: bool, with_actor: bool = False) -> AnySelect:
+def _decision_statement(*, with_approvers: bool, with_actor: bool = False,
+                        with_window: bool = False) -> AnySelect:
     """`reread_for_decision`'s statement, built once per shape; `with_actor` puts the actor
     (by :actor_id) first and outer-joins the rest, for `decision_rows_with_actor`."""
     res = aliased(Resource)  # Booking.resource is eager-joined under an anonymous alias
@@ -344,21 +345,43 @@ def _decision_statement(*, with_approvers: bool, with_actor: bool = False) -> An
                  ResourceApprover.safety_zone_id == res.safety_zone_id),
             ResourceApprover.resource_type == res.resource_type)).options(
             joinedload(ResourceApprover.user, innerjoin=False))  # outer: maybe no approver
+    if with_window:  # last, after the approver: _keep_decision_rows reads by position
+        stmt = stmt.add_columns(hard_conflict_in_window().label("in_the_way"))
     return for_update(stmt, Booking)
 
 
-def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User) -> Booking:
+def reread_for_decision(uow: UnitOfWork, booking_id: UUID, decider: User, *,
+                        window: tuple[UUID, datetime, datetime] | None = None) -> Booking:
     """The booking re-read under its row lock (as `lock_row`), with what deciding it looks up
     next: its resource's policy rows, the approvers named for it (not for an admin, who needs
     none), whether a waitlist offer rests on it, and for the requester's e-mail the kinds they
     switched off and the booking's audit count (its calendar SEQUENCE so far). One round trip
-    instead of up to five; read after the scope lock like the separate look-ups were."""
+    instead of up to five; read after the scope lock like the separate look-ups were.
+
+    `window` (resource, start, end: the booking as read before the lock) also asks whether a
+    hard conflict stands there: when the re-read booking still has that window and nothing
+    does, approval skips its own conflict query (`clear_of_hard_conflicts`)."""
     admin = decider.role is Role.ADMIN
-    rows = uow.session.execute(_decision_statement(with_approvers=not admin),
-                               {"booking_id": booking_id}).all()
+    params: dict[str, Any] = {"booking_id": booking_id}
+    if window is not None:
+        params |= {"resource_id": window[0], "start": window[1], "end": window[2],
+                   "lower": conflict_lower_bound(window[1])}
+    rows = uow.session.execute(_decision_statement(with_approvers=not admin,
+                                                   with_window=window is not None),
+                               params).all()
     if not rows:
         raise NotFoundError("booking", booking_id)
-    return _keep_decision_rows(uow, [tuple(r) for r in rows], with_approvers=not admin)
+    booking = _keep_decision_rows(uow, [tuple(r) for r in rows], with_approvers=not admin)
+    if window is not None and not rows[0].in_the_way:
+        uow.prefetched[("clear_of_hard_conflicts", booking.id)] = window
+    return booking
+
+
+def clear_of_hard_conflicts(uow: UnitOfWork, booking: Booking) -> bool:
+    """True when the row-locked re-read found no blackout or approved booking in this
+    booking's window as it stands (read under the scope lock, so still true now); used once."""
+    seen = uow.prefetched.pop(("clear_of_hard_conflicts", booking.id), None)
+    return seen == (booking.resource_id, booking.start_time, booking.end_time)
 
 
 def decision_rows_with_actor(uow: UnitOfWork, actor_id: UUID, booking_id: UUID
