@@ -14,7 +14,18 @@ from functools import lru_cache
 from typing import Any, TypeAlias, cast
 from uuid import UUID
 
-from sqlalchemy import Select, Table, bindparam, create_engine, event, exc, func, insert, text
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+    func,
+    insert,
+    text,
+    update,
+)
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -223,6 +234,16 @@ def column_values(obj: Any) -> dict[str, Any]:
             if state.get(c.key) is not None or c.server_default is None}
 
 
+def queue_update(session: Session, table: Table, row_id: Any, values: dict[str, Any]) -> None:
+    """Write this change of one row of `table` (by primary key `id`) with the transaction's
+    queued rows, before it commits: on PostgreSQL in their one statement. For a change that is
+    its transaction's last (approve_booking's approval): nothing may read the row in the
+    database meanwhile, since the session does not see it as changed (see set_status)."""
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_QUEUED_UPDATES, []).append((table, {**values, "id": row_id}))
+
+
 def queued_rows(session: Session, table: Table) -> list[dict[str, Any]]:
     """The rows of `table` queued in this transaction and not written yet."""
     return [r for t, rows in session.info.get(_QUEUED, ()) if t is table for r in rows]
@@ -232,11 +253,16 @@ def write_queued_rows(session: Session) -> None:
     """Write the queued rows (before every commit; callers may write them sooner). PostgreSQL:
     one statement for all of them (data-modifying CTEs: one round trip; the foreign keys are
     checked at its end), SQLite: one executemany per table, in queue order."""
-    queued = session.info.pop(_QUEUED, None)
-    if not queued:
+    queued = session.info.pop(_QUEUED, None) or []
+    updates = session.info.pop(_QUEUED_UPDATES, None) or []
+    if not queued and not updates:
         return
     session.info.pop(AUDIT_COUNTS, None)  # counts read before these rows no longer hold
     session.flush()  # what the queued rows may refer to
+    bound = session.get_bind()
+    if bound.dialect.name != "postgresql" or len(updates) > 1 or not queued:
+        _write_updates(session, updates)
+        updates = []
     batches: list[tuple[Table, tuple[str, ...], list[dict[str, Any]]]] = []
     for table, rows in queued:  # consecutive batches of one table and shape merge
         cols = tuple(rows[0])
@@ -244,36 +270,62 @@ def write_queued_rows(session: Session) -> None:
             batches[-1][2].extend(rows)
         else:
             batches.append((table, cols, list(rows)))
-    bound = session.get_bind()
     params = sum(len(cols) * len(rows) for _, cols, rows in batches)
     if bound.dialect.name != "postgresql" or params > 20_000:
+        _write_updates(session, updates)  # (only when the rows are too many for one statement)
         for table, _, rows in batches:
             session.execute(insert(table), rows)
         return
+    changed = updates[0] if updates else None
     shape = tuple((t.name, cols, len(rows)) for t, cols, rows in batches)
-    sql, processors = _combined_insert(shape, bound.dialect)
+    update_shape = (changed[0].name, tuple(changed[1])) if changed else None
+    sql, processors = _combined_insert(shape, bound.dialect, update_shape)
     values = {}
     for b, (_, cols, rows) in enumerate(batches):
         for i, row in enumerate(rows):
             for c in cols:
                 value, process = row[c], processors[b][c]
                 values[f"p{b}_{i}_{c}"] = process(value) if process is not None else value
+    if changed is not None:
+        for c, value in changed[1].items():
+            process = processors[-1][c]
+            values[f"u_{c}"] = process(value) if process is not None else value
     session.connection().exec_driver_sql(sql, values)
+
+
+def _write_updates(session: Session, updates: list[tuple[Table, dict[str, Any]]]) -> None:
+    for table, values in updates:
+        session.execute(_update_statement(table, tuple(values)),
+                        {f"u_{c}": v for c, v in values.items()})
+
+
+@lru_cache(maxsize=64)
+def _update_statement(table: Table, cols: tuple[str, ...]) -> Any:
+    """UPDATE of one row by `id` (bound as :u_id), setting `cols` (as :u_<column>); built
+    once per shape."""
+    return update(table).where(table.c.id == bindparam("u_id")).values(
+        {c: bindparam(f"u_{c}") for c in cols if c != "id"})
 
 
 def _drop_queued_rows(session: Session, previous_transaction: Any) -> None:
     if not previous_transaction.nested:
         session.info.pop(_QUEUED, None)
+        session.info.pop(_QUEUED_UPDATES, None)
     session.info.pop(AUDIT_COUNTS, None)
 
 
+_QUEUED_UPDATES = "range_control_queued_updates"
+
+
 @lru_cache(maxsize=256)
-def _combined_insert(shape: tuple[tuple[str, tuple[str, ...], int], ...], dialect: Any
+def _combined_insert(shape: tuple[tuple[str, tuple[str, ...], int], ...], dialect: Any,
+                     update_shape: tuple[str, tuple[str, ...]] | None = None
                      ) -> tuple[str, list[dict[str, Any]]]:
     """One INSERT per batch, all but the last as CTEs of the last, compiled once per shape
     (a multi-row VALUES statement misses SQLAlchemy's compiled cache: a profile showed its
     compilation as the largest CPU cost of a pair), with each batch's column bind processors
-    (JSON, enums) to apply to the values."""
+    (JSON, enums) to apply to the values. `update_shape` (table, columns, `id` among them)
+    adds one row's UPDATE as a CTE too (its processors come last)."""
     from engine.models import Base
 
     statements = []
@@ -288,9 +340,19 @@ def _combined_insert(shape: tuple[tuple[str, tuple[str, ...], int], ...], dialec
     last = statements[-1]
     for b, statement in enumerate(statements[:-1]):
         last = last.add_cte(statement.cte(f"w{b}"))
-    compiled = last.compile(dialect=dialect)
     expected = {f"p{b}_{i}_{c}" for b, (_, cols, count) in enumerate(shape)
                 for i in range(count) for c in cols}
+    if update_shape is not None:
+        name, cols = update_shape
+        table = Base.metadata.tables[name]
+        changed = (update(table).where(table.c.id == bindparam("u_id", type_=table.c.id.type))
+                   .values({c: bindparam(f"u_{c}", type_=table.c[c].type)
+                            for c in cols if c != "id"}))
+        last = last.add_cte(changed.cte("u0"))
+        processors.append({c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                           for c in cols})
+        expected |= {f"u_{c}" for c in cols}
+    compiled = last.compile(dialect=dialect)
     if set(compiled.params) != expected:  # a column default would need a value of its own
         raise ValueError(f"queued rows must give every column with a default: {shape}")
     return compiled.string, processors

@@ -227,7 +227,8 @@ def approve_booking(uow: UnitOfWork, actor_id: object, booking_id: object, *,
     with uow:
         actor, booking = lock_decision(uow, actor_id, P.BOOKING_APPROVE, booking_id)
         with refused_by_database(uow, f"approval of booking {booking.id}"):
-            approve_or_sign(uow, actor, booking, force_override=bool(force_override))
+            approve_or_sign(uow, actor, booking, force_override=bool(force_override),
+                            last_step=True)
             view = BookingView.of(booking)
             uow.commit()
         return view

@@ -8,14 +8,15 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.audit import queue_record, snapshot
-from engine.db import AnySelect, UnitOfWork, scope_lock_sql
+from engine.db import AnySelect, UnitOfWork, queue_update, scope_lock_sql, table_of
 from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission
 from engine.domain.rules import within_operating_hours
@@ -37,7 +38,6 @@ from engine.services.common import (
     lock_row,
     lock_scopes,
     require_scope_locked,
-    scope_key,
 )
 from engine.services.conflicts import hard_conflicts
 from engine.services.policies import (
@@ -135,8 +135,8 @@ def refused_by_database(uow: UnitOfWork, what: str):
     try:
         yield
     except IntegrityError as exc:
+        window = getattr(exc, _APPROVING, None) or uow.session.info.pop(_APPROVING, None)
         uow.session.rollback()
-        window = getattr(exc, _APPROVING, None)
         if window is not None:
             label, resource, start, end = window
             in_way = [c for c in hard_conflicts(uow, resource, start, end) if c.kind == "blackout"]
@@ -182,20 +182,30 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 audit: AuditAction, *, reason: str | None = None, details: dict | None = None,
                 bumped_by: UUID | None = None, notify: bool = True,
                 notify_event: NotificationEvent | str | None = None,
-                notify_context: dict | None = None, offer_freed: bool = True) -> None:
+                notify_context: dict | None = None, offer_freed: bool = True,
+                last_step: bool = False) -> None:
     """Apply one transition with its audit entry and (unless `notify=False`) its e-mails to
     the outbox, all in the caller's transaction. A window the booking leaves is offered to
-    the waitlist (`offer_freed=False` only where the caller knows nobody waits there)."""
+    the waitlist (`offer_freed=False` only where the caller knows nobody waits there).
+
+    `last_step`: the caller commits next, reading nothing more, so the booking's row is
+    written with the audit and outbox rows (`queue_update`: on PostgreSQL one statement for
+    all, no flush of its own); the object shows the new values at once."""
     previous = snapshot(booking)
     previous_status = booking.status
-    booking.status = transition(booking, action)
-    booking.decided_by_id = actor.id
-    booking.decided_at = uow.now
-    booking.updated_at = uow.now
+    changes: dict[str, Any] = {"status": transition(booking, action), "decided_by_id": actor.id,
+                               "decided_at": uow.now, "updated_at": uow.now}
     if reason is not None:
-        booking.decision_reason = reason
+        changes["decision_reason"] = reason
     if bumped_by is not None:
-        booking.bumped_by_booking_id = bumped_by
+        changes["bumped_by_booking_id"] = bumped_by
+    if last_step:
+        queue_update(uow.session, table_of(Booking), booking.id, changes)
+        for key, value in changes.items():  # as loaded: the session has nothing to flush
+            set_committed_value(booking, key, value)
+    else:
+        for key, value in changes.items():
+            setattr(booking, key, value)
     queue_record(uow.session, actor_id=actor.id, action=audit, now=uow.now,
                  booking_id=booking.id, previous_state=previous,
                  details=details or ({"reason": reason} if reason else None))
@@ -208,7 +218,8 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
                 "booking_id": str(bumped_by), "purpose": winner.purpose if winner else None,
                 "priority": winner.priority if winner else None})
         enqueue_booking_event(uow, booking, event, actor=actor, **context)
-    uow.session.flush()
+    if not last_step:
+        uow.session.flush()
     from engine.services import waitlist
 
     waitlist.after_status_change(uow, actor, booking, previous_status, offer_freed=offer_freed)
@@ -216,10 +227,12 @@ def set_status(uow: UnitOfWork, actor: User, booking: Booking, action: BookingAc
 
 def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
                     ignore: AbstractSet[UUID] = frozenset(), notify: bool = True,
-                    audit_details: dict | None = None) -> list[UUID]:
+                    audit_details: dict | None = None, last_step: bool = False) -> list[UUID]:
     """Approve a booking whose zone lock is held; with force_override bump lower-priority
     approved bookings in the way. Returns the ids bumped. `notify=False` leaves the approval's
-    e-mail to the caller (a series sends one for all its occurrences)."""
+    e-mail to the caller (a series sends one for all its occurrences). `last_step`: see
+    set_status (a refusal by the database then comes at the commit, still naming the
+    blackout through refused_by_database)."""
     transition(booking, BookingAction.APPROVE)  # fail fast, before looking for conflicts
     if not booking.resource.is_active:
         raise ValidationError("resource_id", f"resource '{booking.resource.name}' is deactivated")
@@ -238,18 +251,21 @@ def approve_locked(uow: UnitOfWork, actor: User, booking: Booking, *, force_over
                            + booking_label(booking, uow.tz),
                     bumped_by=booking.id)
         bumped.append(victim.id)
+    if last_step:  # the row is written at the commit: mark what a refusal there was about
+        uow.session.info[_APPROVING] = (booking_label(booking, uow.tz), booking.resource,
+                                        booking.start_time, booking.end_time)
     with refused_over_blackout(uow, booking, booking.resource, booking.start_time,
                                booking.end_time):
         set_status(uow, actor, booking, BookingAction.APPROVE, AuditAction.APPROVED,
                    details={"force_override": force_override, "bumped": [str(b) for b in bumped],
                             **(audit_details or {})},
-                   notify=notify)
+                   notify=notify, last_step=last_step)
     return bumped
 
 
 def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_override: bool,
                     ignore: AbstractSet[UUID] = frozenset(),
-                    in_favour_field: str | None = None) -> bool:
+                    in_favour_field: str | None = None, last_step: bool = False) -> bool:
     """An approver's approval of a locked booking, under its resource's policy: only its named
     approvers may decide; a two-person booking's first approval records a sign-off and leaves
     it pending (False), the second, by a different approver, approves it (True).
@@ -278,7 +294,8 @@ def approve_or_sign(uow: UnitOfWork, actor: User, booking: Booking, *, force_ove
         sign_offs = 2
     before = snapshot(booking)
     approve_locked(uow, actor, booking, force_override=force_override, ignore=ignore,
-                   audit_details={"sign_offs": sign_offs} if sign_offs else None)
+                   audit_details={"sign_offs": sign_offs} if sign_offs else None,
+                   last_step=last_step)
     if sign_offs:  # after the approval's checks passed, so a refusal leaves no sign-off
         add_sign_off(uow, actor, booking, completes=True, previous=before)
     return True
