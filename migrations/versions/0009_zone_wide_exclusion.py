@@ -106,7 +106,8 @@ def _sqlite_overlap_triggers(body: str, columns: str) -> list[str]:
 SQLITE_UPGRADE = [
     """UPDATE bookings SET scope_id = (SELECT COALESCE(r.safety_zone_id, r.id) FROM resources r
                                        WHERE r.id = bookings.resource_id)""",
-    *_sqlite_overlap_triggers(_SCOPE_OVERLAP, "status, start_time, end_time, resource_id, scope_id"),
+    *_sqlite_overlap_triggers(_SCOPE_OVERLAP,
+        "status, start_time, end_time, resource_id, scope_id"),
     f"""CREATE TRIGGER trg_bookings_scope_insert AFTER INSERT ON bookings
         BEGIN UPDATE bookings SET scope_id = {_SQLITE_SCOPE_OF_NEW} WHERE id = NEW.id; END""",
     f"""CREATE TRIGGER trg_bookings_scope_update AFTER UPDATE OF resource_id, scope_id ON bookings

@@ -47,5 +47,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table, index in TABLES.items():
+    for index in TABLES.values():
         op.execute(f"DROP INDEX IF EXISTS {index}")
