@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from engine import services as s
 from engine.errors import AuthenticationError, SignInThrottled
@@ -103,3 +104,40 @@ def test_thirty_released_at_once_never_check_more_than_the_free_attempts(db, mak
     if not signed_in:  # (a success resets the count, so later claims may be checked again)
         assert check.calls == FREE_ATTEMPTS
         assert results.count("throttled") == 30 - FREE_ATTEMPTS
+
+
+def test_parallel_guesses_from_many_addresses_are_all_counted_on_the_email(db, make, check):
+    """Forty addresses guessing at once each lock their own pair, then the e-mail's row: no
+    count is lost (and no deadlock). Past the cap, twenty parallel guesses from one new
+    address get one check between them."""
+    from engine.models import SignInThrottle
+    from engine.services.throttle import ACCOUNT_CAP, ALL_SOURCES
+
+    make.user(email="target@example.org")
+
+    def guess(source, barrier=None):
+        if barrier is not None:
+            barrier.wait()
+        try:
+            s.authenticate(db.uow(), "target@example.org", "guess-guess", source=source)
+        except SignInThrottled:
+            return "throttled"
+        except AuthenticationError:
+            return "wrong"
+        return "signed in"
+
+    barrier = threading.Barrier(40)
+    with ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(lambda i: guess(f"203.0.113.{i}", barrier), range(40)))
+    assert results == ["wrong"] * 40
+    with db.uow().read() as uow:
+        assert uow.session.scalar(select(SignInThrottle.failures).where(
+            SignInThrottle.source == ALL_SOURCES)) == 40
+    for n in range(ACCOUNT_CAP - 40):  # up to the cap, one address after another
+        assert guess(f"198.51.100.{n}") == "wrong"
+    checked = check.calls
+    barrier = threading.Barrier(20)
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: guess("192.0.2.77", barrier), range(20)))
+    assert results.count("wrong") == 1 and results.count("throttled") == 19
+    assert check.calls == checked + 1

@@ -299,3 +299,17 @@ def test_a_staff_members_offer_may_exceed_a_quota_and_the_audit_says_so(db, make
             AuditLog.booking_id == offered.booking_id, AuditLog.action == "created"))
     assert any(q.startswith("max_open_bookings (1)")
                for q in json.loads(created)["quota_exceeded"])
+
+
+def test_an_offer_inside_the_notice_period_is_still_made(db, make, clock, wl):
+    """The window rules were checked when the member joined; only the quotas are checked
+    again at offer time, so a window freed close to its start still reaches the waitlist."""
+    from engine.services.policies import set_policy
+
+    staff, r, holder = wl
+    m = make.user()
+    e = join(db, m, r, holder.start_time, holder.end_time)
+    set_policy(db.uow(), make.admin.id, resource_type="range", min_notice_minutes=48 * 60,
+               quota_hours_per_week=10)
+    s.cancel_booking(db.uow(), holder.requester_id, holder.id)
+    assert entries(db, m)[e.id].status == "offered"
