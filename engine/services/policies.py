@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -265,7 +265,17 @@ def names_approvers_of(resource: Resource) -> ColumnElement[bool]:
         ResourceApprover.resource_type == resource.resource_type)
 
 
-def most_specific_approvers(named: Sequence[tuple[User, Any]]) -> list[User] | None:
+class _Person(Protocol):
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def name(self) -> str: ...
+
+
+PersonT = TypeVar("PersonT", bound=_Person)
+
+
+def most_specific_approvers(named: Sequence[tuple[PersonT, Any]]) -> list[PersonT] | None:
     """Of (person, approver row) pairs for one resource, the active people of the most specific
     scope that has any (resource, then zone, then type), by name; None when nobody is named:
     any staff. The row needs only its scope columns."""
