@@ -20,25 +20,21 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
-import sys
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
-import psycopg  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from _seed import _pg_conninfo, load_seed_result, reset_database, seed  # noqa: E402
-from bench_engine import PG_URL, SQLITE_URL, free_windows, plain_inserter  # noqa: E402
-from engine import services  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.services.conflicts import conflict_lower_bound  # noqa: E402
+from _seed import _pg_conninfo, load_seed_result, reset_database, seed
+from bench_engine import PG_URL, SQLITE_URL, free_windows, plain_inserter
+from engine import services
+from engine.config import Settings
+from engine.db import Database
+from engine.services.conflicts import conflict_lower_bound
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 Captured = list[tuple[str, Any, bool]]
