@@ -177,6 +177,9 @@ class UnitOfWork:
 
         PostgreSQL: pg_advisory_xact_lock per key, in sorted order to avoid deadlocks.
         SQLite: the BEGIN IMMEDIATE of this transaction already serialises all writers.
+
+        Lock order: scope locks before quota locks (policies.lock_quota). A transaction that
+        needs both takes its scope locks first, so two cannot each hold one and wait.
         """
         if self.dialect != "postgresql":
             self.session.connection()  # make sure BEGIN IMMEDIATE has run

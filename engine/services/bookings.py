@@ -56,6 +56,7 @@ from engine.services.policies import (
     ApprovalMode,
     actor_and_resource,
     check_request_policy,
+    effective_policy,
     require_decider,
 )
 from engine.services.results import VIEW_COLUMNS, VIEW_FROM, BookingView, Page
@@ -88,10 +89,14 @@ def request_booking(uow: UnitOfWork, actor_id: object, *, resource_id: object,
         check_hours(uow, resource, start, end)
         purpose, priority = validate_purpose(purpose), validate_priority(priority)
         note = validate_reason(override_note) if override_note else None
+        # Scope locks before quota locks (UnitOfWork.lock_scope): an automatic request locks
+        # its zone before the policy check's quota lock. The mode comes with the policy rows
+        # the first statement brought, so a request that waits pays no round trip for it.
+        automatic = effective_policy(uow, resource).approval_mode is ApprovalMode.AUTOMATIC
+        if automatic:
+            lock_scopes(uow, resource)  # also keeps the conflict look-up below true
         outcome = check_request_policy(uow, actor, resource, start, end)
-        automatic = outcome.policy.approval_mode is ApprovalMode.AUTOMATIC
-        if automatic:  # the scope lock first, so the conflict look-up below stays true
-            lock_scopes(uow, resource)
+        if automatic:
             in_the_way = bool(hard_conflicts(uow, resource, start, end))
         else:  # a request that waits only notes it: the first statement's look-up
             in_the_way = bool(blocked)

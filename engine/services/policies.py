@@ -158,6 +158,7 @@ def lock_quota(uow: UnitOfWork, member_id: UUID, resource_type: str) -> None:
 
     PostgreSQL: a transaction-scoped advisory lock on the two-key space (the zone locks use
     the one-key space, so the two never collide). SQLite: BEGIN IMMEDIATE already serialises.
+    Taken after any scope lock of the transaction, never before (UnitOfWork.lock_scope).
     """
     if uow.dialect != "postgresql":
         uow.session.connection()
