@@ -17,10 +17,10 @@ from engine.errors import (
     AuthenticationError,
     ConflictError,
     DomainError,
-    InvalidTransition,
     NotFoundError,
     PermissionDenied,
     SignInThrottled,
+    StateConflict,
     ValidationError,
 )
 
@@ -30,7 +30,7 @@ STATUS = [  # most specific first
     (PermissionDenied, 403),
     (NotFoundError, 404),
     (ValidationError, 422),
-    (InvalidTransition, 409),
+    (StateConflict, 409),  # a booking or waitlist entry whose state refuses the action now
     (ConflictError, 409),
 ]
 

@@ -56,15 +56,53 @@ class SignInThrottled(AuthenticationError):
         self.retry_after = retry_after
 
 
-class InvalidTransition(DomainError):
+class StateConflict(DomainError):
+    """The booking or waitlist entry is in a state that does not allow the action now (its
+    status, its check-in, or its time): no field of the request is wrong, so it is a 409, not a
+    422. The message names the thing, its state and why."""
+
+    code = "state_conflict"
+
+    def __init__(self, kind: str, ident: UUID, state: str, action: str, why: str):
+        super().__init__(f"{kind} {str(ident)[:8]} is {state}: {why}")
+        self.kind = kind
+        self.ident = ident
+        self.state = state
+        self.action = action
+
+
+class InvalidTransition(StateConflict):
+    """The booking transition table (engine/domain/status.py) forbids the action."""
+
     code = "invalid_transition"
 
     def __init__(self, booking_id: UUID, status: str, action: str):
-        super().__init__(f"booking {str(booking_id)[:8]} is {status}: the action '{action}' is "
-                         f"not allowed from {status}")
+        super().__init__("booking", booking_id, status,
+                         action, f"the action '{action}' is not allowed from {status}")
         self.booking_id = booking_id
         self.status = status
-        self.action = action
+
+
+#: Why a waitlist entry in each status refuses a step it may not take.
+_WAITLIST_WHY = {
+    "waiting": "no offer has been made on it yet",
+    "offered": "it holds an offer: accept or decline it",
+}
+
+
+class WaitlistTransition(StateConflict):
+    """The waitlist table (WAITLIST_TRANSITIONS in engine/domain/status.py) forbids the step."""
+
+    code = "invalid_waitlist_transition"
+
+    def __init__(self, entry_id: UUID, status: str, target: str):
+        # every target status reads as the step's past participle: accepted, declined, left...
+        why = _WAITLIST_WHY.get(status, "it is no longer on the waitlist")
+        super().__init__("waitlist entry", entry_id, status, target,
+                         f"it cannot be {target} now ({why})")
+        self.entry_id = entry_id
+        self.status = status
+        self.target = target
 
 
 @dataclass(frozen=True)

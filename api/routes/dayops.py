@@ -24,14 +24,15 @@ from api.schemas import (
 from engine import services
 
 router = APIRouter(tags=["day of operations"], responses=ERROR_RESPONSES)
-TRANSITION: Responses = {409: {"description": "the booking's status does not allow this action "
-                                              "(only an approved booking)"}}
+TRANSITION: Responses = {409: {"description": "the booking's state does not allow this action "
+                                              "now (not approved, already checked in or out, "
+                                              "outside its check-in or booked time)"}}
 
 
 @router.post("/bookings/{booking_id}/check-in", response_model=BookingOut, responses=TRANSITION)
 def check_in(booking_id: UUID, db: DB, me: Me):
     """Report at the range, from the type's opening time before the start until the end of
-    its grace period (outside it: 422, `checked_in_at`)."""
+    its grace period (outside it, or a second time: 409)."""
     return json_response(BookingOut.model_validate(
         services.check_in(db.uow(), me.id, booking_id)))
 
@@ -39,7 +40,8 @@ def check_in(booking_id: UUID, db: DB, me: Me):
 @router.post("/bookings/{booking_id}/check-out", response_model=BookingOut, responses=TRANSITION)
 def check_out(booking_id: UUID, db: DB, me: Me):
     """Leave early: the booking ends now (rounded up to the minute) and the rest of its window
-    is offered to the waitlist."""
+    is offered to the waitlist (not checked in, checked out already, not started or over:
+    409)."""
     return json_response(BookingOut.model_validate(
         services.check_out(db.uow(), me.id, booking_id)))
 

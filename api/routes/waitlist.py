@@ -8,12 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import DB, Me
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, Responses
 from api.schemas import WaitlistIn, WaitlistOut
 from engine import services
 from engine.domain.status import WaitlistStatus
 
 router = APIRouter(prefix="/waitlist", tags=["waitlist"], responses=ERROR_RESPONSES)
+STEP: Responses = {409: {"description": "the entry's status does not allow this step (accept "
+                                        "and decline an offer, leave while waiting)"}}
 
 
 @router.get("", response_model=list[WaitlistOut])
@@ -34,19 +36,19 @@ def join(body: WaitlistIn, db: DB, me: Me):
                                   purpose=body.purpose, priority=body.priority)
 
 
-@router.post("/{entry_id}/accept", response_model=WaitlistOut)
+@router.post("/{entry_id}/accept", response_model=WaitlistOut, responses=STEP)
 def accept(entry_id: UUID, db: DB, me: Me):
     """Take the offer: its request stops expiring and waits for staff like any other."""
     return services.accept_offer(db.uow(), me.id, entry_id)
 
 
-@router.post("/{entry_id}/decline", response_model=WaitlistOut)
+@router.post("/{entry_id}/decline", response_model=WaitlistOut, responses=STEP)
 def decline(entry_id: UUID, db: DB, me: Me):
     """Turn the offer down: its request is cancelled and the window passes to the next entry."""
     return services.decline_offer(db.uow(), me.id, entry_id)
 
 
-@router.delete("/{entry_id}", response_model=WaitlistOut)
+@router.delete("/{entry_id}", response_model=WaitlistOut, responses=STEP)
 def leave(entry_id: UUID, db: DB, me: Me):
-    """Stop waiting (an entry still `waiting`)."""
+    """Stop waiting (an entry still `waiting`; an offer is declined instead)."""
     return services.leave_waitlist(db.uow(), me.id, entry_id)

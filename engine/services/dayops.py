@@ -15,7 +15,7 @@ from engine.domain.audit_actions import AuditAction
 from engine.domain.permissions import Permission as P
 from engine.domain.permissions import has_permission
 from engine.domain.status import BookingAction, BookingStatus, next_status
-from engine.errors import InvalidTransition, NotFoundError, ValidationError
+from engine.errors import InvalidTransition, NotFoundError, StateConflict, ValidationError
 from engine.logs import logged
 from engine.models import Booking, CheckInRule, Resource, User
 from engine.services.common import get_or_404, load_actor, require, scope_key, system_user
@@ -145,24 +145,33 @@ def _allowed(booking: Booking, action: BookingAction) -> None:
         raise InvalidTransition(booking.id, booking.status.value, action.value)
 
 
+def _refuse(booking: Booking, action: BookingAction, state: str, why: str) -> StateConflict:
+    """The booking's check-in state or its time does not allow the action now: nothing the
+    caller sent is wrong (a 409, not a 422)."""
+    return StateConflict("booking", booking.id, state, action.value, why)
+
+
 @logged("booking.check_in")
 def check_in(uow: UnitOfWork, actor_id: object, booking_id: object) -> BookingView:
     """The member (or staff for them) reports at the range, from the rule's opening time
     before the start until the end of the grace period after it."""
     with uow:
         actor, booking = _own_or_any(uow, actor_id, booking_id)
-        _allowed(booking, BookingAction.CHECK_IN)
+        action = BookingAction.CHECK_IN
+        _allowed(booking, action)
         if booking.checked_in_at is not None:
-            raise ValidationError("booking_id", f"booking {booking.id} was already checked in "
-                                                f"at {_local(uow, booking.checked_in_at)}")
+            raise _refuse(booking, action, "already checked in",
+                          f"it was checked in at {_local(uow, booking.checked_in_at)}")
         rule = rule_for(uow, booking.resource.resource_type)
         opens, closes = rule.window(booking.start_time)
         if uow.now < opens:
-            raise ValidationError("checked_in_at", f"check-in opens at {_local(uow, opens)}, "
-                                  f"{rule.opens_before_minutes} minutes before the start")
+            raise _refuse(booking, action, "not open for check-in yet",
+                          f"check-in opens at {_local(uow, opens)}, "
+                          f"{rule.opens_before_minutes} minutes before the start")
         if uow.now >= closes:
-            raise ValidationError("checked_in_at", f"check-in closed at {_local(uow, closes)}, "
-                                  f"{rule.grace_minutes} minutes after the start")
+            raise _refuse(booking, action, "past its check-in time",
+                          f"check-in closed at {_local(uow, closes)}, "
+                          f"{rule.grace_minutes} minutes after the start")
         previous = snapshot(booking)
         booking.checked_in_at, booking.checked_in_by_id = uow.now, actor.id
         booking.updated_at = uow.now
@@ -183,16 +192,20 @@ def check_out(uow: UnitOfWork, actor_id: object, booking_id: object) -> BookingV
 
     with uow:
         actor, booking = _own_or_any(uow, actor_id, booking_id)
-        _allowed(booking, BookingAction.CHECK_OUT)
+        action = BookingAction.CHECK_OUT
+        _allowed(booking, action)
         if booking.checked_in_at is None:
-            raise ValidationError("booking_id", f"booking {booking.id} is not checked in")
+            raise _refuse(booking, action, "not checked in",
+                          "only a checked-in booking is checked out")
         if booking.checked_out_at is not None:
-            raise ValidationError("booking_id", f"booking {booking.id} was already checked out")
+            raise _refuse(booking, action, "already checked out",
+                          f"it was checked out at {_local(uow, booking.checked_out_at)}")
         if uow.now <= booking.start_time:
-            raise ValidationError("checked_out_at", "the booking has not started yet: cancel it "
-                                                    "instead of checking out")
+            raise _refuse(booking, action, "not started yet",
+                          "cancel it instead of checking out")
         if uow.now >= booking.end_time:
-            raise ValidationError("checked_out_at", f"booking {booking.id} is already over")
+            raise _refuse(booking, action, "already over",
+                          f"it ended at {_local(uow, booking.end_time)}")
         seconds = (uow.now - booking.start_time).total_seconds()
         new_end = min(booking.end_time,
                       booking.start_time + timedelta(minutes=math.ceil(seconds / 60)))

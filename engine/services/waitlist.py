@@ -32,7 +32,7 @@ from engine.domain.status import (
     WaitlistStatus,
     waitlist_step_allowed,
 )
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import NotFoundError, ValidationError, WaitlistTransition
 from engine.logs import logged
 from engine.models import Booking, Resource, User, WaitlistEntry
 from engine.notifications import NotificationEvent, enqueue_booking_event
@@ -74,11 +74,16 @@ class WaitlistView:
                    e.offered_at, e.offer_expires_at, e.booking_id)
 
 
+def _may_step(entry: WaitlistEntry, target: WaitlistStatus) -> None:
+    """The waitlist table decides; a step it forbids is a conflict with the entry's status (a
+    409), not bad input."""
+    if not waitlist_step_allowed(entry.status, target):
+        raise WaitlistTransition(entry.id, entry.status.value, target.value)
+
+
 def _step(uow: UnitOfWork, actor: User, entry: WaitlistEntry, target: WaitlistStatus,
           action: AuditAction, details: dict | None = None) -> None:
-    if not waitlist_step_allowed(entry.status, target):
-        raise ValidationError("entry_id", f"waitlist entry {entry.id} is {entry.status.value}: "
-                                          f"it cannot become {target.value}")
+    _may_step(entry, target)
     previous = snapshot(entry)
     entry.status, entry.updated_at = target, uow.now
     record(uow.session, actor_id=actor.id, action=action, now=uow.now, entity=entry,
@@ -188,9 +193,8 @@ def decline_offer(uow: UnitOfWork, actor_id: object, entry_id: object) -> Waitli
     with uow:
         actor = load_actor(uow, actor_id, P.WAITLIST_JOIN)
         entry = _own_entry(uow, actor, entry_id)
-        if entry.status is not W.OFFERED or entry.booking_id is None:
-            raise ValidationError("entry_id", f"waitlist entry {entry.id} is "
-                                              f"{entry.status.value}: only an offer is declined")
+        _may_step(entry, W.DECLINED)  # checked before the cancel, which declines it itself
+        assert entry.booking_id is not None  # an offer always has its request
         booking = lock_booking(uow, entry.booking_id)
         set_status(uow, actor, booking, BookingAction.CANCEL, AuditAction.CANCELLED,
                    reason="waitlist offer declined")  # marks the entry declined, passes it on

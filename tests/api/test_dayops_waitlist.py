@@ -95,29 +95,33 @@ def test_checking_in_a_booking_that_is_not_approved_is_409_and_writes_nothing(
     assert audit_count(db, "checked_in") == 0
 
 
-def test_check_in_before_it_opens_is_422_naming_checked_in_at_and_writes_nothing(
+def test_check_in_before_it_opens_is_409_saying_when_it_opens_and_writes_nothing(
         client, people, make, db):
     b = soon(make, people, minutes=120)
     r = client.post(f"{B}/{b.id}/check-in", headers=people.headers["member"])
-    assert r.status_code == 422 and r.json()["field"] == "checked_in_at", r.text
-    assert "opens at" in r.json()["error"]
+    assert r.status_code == 409 and "field" not in r.json(), r.text
+    assert r.json()["error"].startswith(f"booking {str(b.id)[:8]} is not open for check-in yet: "
+                                        "check-in opens at ")
     assert audit_count(db, "checked_in") == 0
 
 
-def test_checking_in_twice_is_refused_naming_booking_id(client, people, make, db):
+def test_checking_in_twice_is_409_and_writes_nothing(client, people, make, db):
     b = soon(make, people)
     assert client.post(f"{B}/{b.id}/check-in", headers=people.headers["member"]).status_code == 200
     r = client.post(f"{B}/{b.id}/check-in", headers=people.headers["staff"])
-    assert r.status_code == 422 and r.json()["field"] == "booking_id"
-    assert "already checked in" in r.json()["error"]
+    assert r.status_code == 409 and "field" not in r.json(), r.text
+    assert r.json()["error"].startswith(f"booking {str(b.id)[:8]} is already checked in: "
+                                        "it was checked in at ")
     assert audit_count(db, "checked_in") == 1
 
 
-def test_checking_out_before_checking_in_is_refused_and_writes_nothing(client, people, make, db):
+def test_checking_out_before_checking_in_is_409_and_writes_nothing(client, people, make, db):
     b = soon(make, people, minutes=1)
     make.clock.advance(minutes=5)
     r = client.post(f"{B}/{b.id}/check-out", headers=signed_in(client, people.member))
-    assert r.status_code == 422 and r.json()["field"] == "booking_id", r.text
+    assert r.status_code == 409 and "field" not in r.json(), r.text
+    assert r.json()["error"] == (f"booking {str(b.id)[:8]} is not checked in: "
+                                 "only a checked-in booking is checked out")
     assert audit_count(db, "checked_out") == 0
 
 
@@ -311,18 +315,20 @@ def test_nobody_accepts_declines_or_leaves_someone_elses_entry(client, people, t
                ("waitlist_accepted", "waitlist_declined", "waitlist_left")) == 0
 
 
-def test_an_entry_in_the_wrong_status_is_refused_naming_entry_id_and_writes_nothing(
+def test_an_entry_whose_status_does_not_allow_the_step_is_409_and_writes_nothing(
         client, people, taken, db):
     waiting = _join(client, people.headers["manager"], taken, priority=0).json()
     offered = _offered(client, people, taken)  # priority 2: offered before the manager's
     assert offered["status"] == "offered"
-    for action in ("accept", "decline"):
+    for action, done in (("accept", "accepted"), ("decline", "declined")):
         r = client.post(f"{WL}/{waiting['id']}/{action}", headers=people.headers["manager"])
-        # the engine refuses a waitlist step with ValidationError("entry_id"): a 422, not 409
-        assert r.status_code == 422 and r.json()["field"] == "entry_id", r.text
-        assert "is waiting" in r.json()["error"]
+        assert r.status_code == 409 and "field" not in r.json(), r.text
+        assert r.json()["error"] == (f"waitlist entry {waiting['id'][:8]} is waiting: it cannot "
+                                     f"be {done} now (no offer has been made on it yet)")
     r = client.delete(f"{WL}/{offered['id']}", headers=people.headers["member"])
-    assert r.status_code == 422 and r.json()["field"] == "entry_id", r.text
+    assert r.status_code == 409 and "field" not in r.json(), r.text
+    assert r.json()["error"] == (f"waitlist entry {offered['id'][:8]} is offered: it cannot be "
+                                 "left now (it holds an offer: accept or decline it)")
     entries = {e["id"]: e["status"] for e in client.get(WL, headers=people.headers["staff"]).json()}
     assert entries == {offered["id"]: "offered", waiting["id"]: "waiting"}
     assert sum(audit_count(db, a) for a in
@@ -339,8 +345,9 @@ def test_a_member_may_not_check_in_after_the_grace_period_even_as_staff(client, 
     make.clock.advance(minutes=16)
     r = client.post(f"{B}/{b.id}/check-in",
                     headers=bearer(login(client, people.staff.email)))
-    assert r.status_code == 422 and r.json()["field"] == "checked_in_at"
-    assert "closed at" in r.json()["error"] and audit_count(db, "checked_in") == 0
+    assert r.status_code == 409 and "field" not in r.json(), r.text
+    assert "is past its check-in time: check-in closed at " in r.json()["error"]
+    assert audit_count(db, "checked_in") == 0
 
 
 
@@ -351,4 +358,8 @@ def test_day_of_operations_and_waitlist_operations_are_in_the_openapi_schema(cli
             "/api/v1/waitlist", "/api/v1/waitlist/{entry_id}/accept",
             "/api/v1/waitlist/{entry_id}/decline", "/api/v1/waitlist/{entry_id}"} <= set(paths)
     assert "409" in paths["/api/v1/bookings/{booking_id}/check-in"]["post"]["responses"]
+    assert "409" in paths["/api/v1/bookings/{booking_id}/check-out"]["post"]["responses"]
+    assert "409" in paths["/api/v1/waitlist/{entry_id}/accept"]["post"]["responses"]
+    assert "409" in paths["/api/v1/waitlist/{entry_id}/decline"]["post"]["responses"]
+    assert "409" in paths["/api/v1/waitlist/{entry_id}"]["delete"]["responses"]
     assert set(paths["/api/v1/waitlist"]) == {"get", "post"}

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from engine import services
 from engine.domain.permissions import Role
 from engine.errors import PermissionDenied
+from engine.models import AuditLog
 from engine.services.board import range_board
 from tests.dashboard.helpers import button, errors, signed_in
 
@@ -45,6 +48,23 @@ def test_staff_check_a_member_in_from_the_board(dashboard, clock, desk):
     button(at, "Check out").click().run()
     assert not errors(at), errors(at)
     assert at.dataframe[0].value["State"][0] == "cold"
+
+
+def test_checking_in_a_booking_checked_in_since_the_board_was_drawn_shows_why(
+        dashboard, clock, desk):
+    staff, member, r1, r2, now_b, later = desk
+    clock.now = now_b.start_time + timedelta(minutes=1)
+    at = signed_in(dashboard, staff, "range_board")
+    services.check_in(dashboard.uow(), member.id, now_b.id)  # at the desk's other screen
+    button(at, "Check in").click().run()
+    assert errors(at) == [f"booking {str(now_b.id)[:8]} is already checked in: it was checked "
+                          f"in at {clock.now.astimezone(ZoneInfo('UTC')):%Y-%m-%d %H:%M} (UTC)"]
+    assert not at.success
+    assert range_board(dashboard.uow(), staff.id).rows[0].current.checked_in_at == clock.now
+    with dashboard.uow().read() as uow:  # the member's check-in only: the refusal wrote nothing
+        assert uow.session.scalars(select(AuditLog.actor_id).where(
+            AuditLog.booking_id == now_b.id, AuditLog.action == "checked_in")).all() \
+            == [member.id]
 
 
 def test_released_no_shows_and_blackouts_show_on_the_board(dashboard, make, clock, desk):

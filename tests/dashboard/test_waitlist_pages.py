@@ -79,3 +79,56 @@ def test_an_offer_emails_link_opens_my_waitlist_with_that_offer_first(dashboard,
     assert not errors(at), errors(at)
     assert {e.resource_name: e.status for e in services.list_waitlist(
         dashboard.uow(), member.id)} == {"Range 2": "accepted", "Range 1": "waiting"}
+
+
+
+def _racing(monkeypatch, name: str, meanwhile) -> None:
+    """The entry changes after the page read it and before the member's click is carried out
+    (another tab, staff, the expiry job): the real service then meets the new status."""
+    real = getattr(services, name)
+
+    def late(*args, **kwargs):
+        meanwhile()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(services, name, late)
+
+
+def test_accepting_an_offer_declined_meanwhile_shows_why_and_changes_nothing(
+        dashboard, make, monkeypatch):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    start = NOW.replace(day=8, hour=14)
+    holder = make.booking(r1, start=start, end=start + timedelta(hours=1), approve_by=staff)
+    entry = services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id,
+                                   start_time=start, end_time=start + timedelta(hours=1),
+                                   purpose="Late slot")
+    services.cancel_booking(dashboard.uow(), staff.id, holder.id)  # offers it
+    at = signed_in(dashboard, member, "my_waitlist")
+    _racing(monkeypatch, "accept_offer",
+            lambda: services.decline_offer(dashboard.uow(), member.id, entry.id))
+    button(at, "Accept").click().run()
+    assert errors(at) == [f"waitlist entry {str(entry.id)[:8]} is declined: it cannot be "
+                          "accepted now (it is no longer on the waitlist)"]
+    assert not at.success and not at.toast
+    assert [e.status for e in services.list_waitlist(dashboard.uow(), member.id)] == ["declined"]
+
+
+def test_leaving_an_entry_offered_meanwhile_says_to_accept_or_decline_it(
+        dashboard, make, monkeypatch):
+    staff = make.user(Role.STAFF)
+    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
+    member = make.user(Role.USER)
+    start = NOW.replace(day=8, hour=14)
+    holder = make.booking(r1, start=start, end=start + timedelta(hours=1), approve_by=staff)
+    entry = services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id,
+                                   start_time=start, end_time=start + timedelta(hours=1),
+                                   purpose="Late slot")
+    at = signed_in(dashboard, member, "my_waitlist")
+    _racing(monkeypatch, "leave_waitlist",
+            lambda: services.cancel_booking(dashboard.uow(), staff.id, holder.id))  # offers it
+    button(at, "Leave the waitlist").click().run()
+    assert errors(at) == [f"waitlist entry {str(entry.id)[:8]} is offered: it cannot be left "
+                          "now (it holds an offer: accept or decline it)"]
+    assert not at.success and not at.toast
+    assert [e.status for e in services.list_waitlist(dashboard.uow(), member.id)] == ["offered"]

@@ -17,6 +17,7 @@ from engine.errors import (
     InvalidTransition,
     NotFoundError,
     PermissionDenied,
+    StateConflict,
     ValidationError,
 )
 from engine.models import AuditLog, Booking, OutboxMessage
@@ -56,18 +57,22 @@ def test_check_in_window_edges_in_the_site_time_zone(db_url, clock, make):
     r = make.resource(resource_type="range")
     b = approved(make, r, member, staff, hours_from_now=3)
     clock.now = b.start_time - timedelta(minutes=30, seconds=1)
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(StateConflict) as exc:  # the booking's time, not the caller's input
         s.check_in(db.uow(), member.id, b.id)
     # 2030-01-07 09:00 UTC start is 04:00 in New York; check-in opens 03:30 local.
-    assert exc.value.field == "checked_in_at"
-    assert "opens at 2030-01-07 03:30 (America/New_York)" in exc.value.rule
+    assert not isinstance(exc.value, ValidationError)
+    assert exc.value.message == (f"booking {str(b.id)[:8]} is not open for check-in yet: "
+                                 "check-in opens at 2030-01-07 03:30 (America/New_York), "
+                                 "30 minutes before the start")
     assert audit(db, b.id, "checked_in") == []
     clock.now = b.start_time - timedelta(minutes=30)
     view = s.check_in(db.uow(), member.id, b.id)
     assert view.status == "approved"
     b2 = approved(make, r, member, staff, hours_from_now=5)
     clock.now = b2.start_time + timedelta(minutes=15)
-    with pytest.raises(ValidationError, match=r"closed at 2030-01-07 08:45 \(America/New_York\)"):
+    with pytest.raises(StateConflict,
+                       match=r"past its check-in time: check-in closed at 2030-01-07 08:45 "
+                             r"\(America/New_York\)"):
         s.check_in(db.uow(), staff.id, b2.id)
     clock.now = b2.start_time + timedelta(minutes=15) - timedelta(seconds=1)
     s.check_in(db.uow(), staff.id, b2.id)
@@ -85,7 +90,7 @@ def test_check_in_permissions_and_transitions(db, make, clock, day):
     with pytest.raises(NotFoundError):
         s.check_in(db.uow(), other.id, b.id)
     s.check_in(db.uow(), member.id, b.id)
-    with pytest.raises(ValidationError, match="already checked in"):
+    with pytest.raises(StateConflict, match="is already checked in: it was checked in at "):
         s.check_in(db.uow(), staff.id, b.id)
     pending = make.booking(r, member, start=b.end_time + timedelta(hours=1),
                            end=b.end_time + timedelta(hours=2))
@@ -99,10 +104,10 @@ def test_early_check_out_frees_the_rest_of_the_window(db, make, clock, day):
     staff, member, r = day
     b = approved(make, r, member, staff)
     clock.now = b.start_time
-    with pytest.raises(ValidationError, match="not checked in"):
+    with pytest.raises(StateConflict, match="is not checked in: only a checked-in booking"):
         s.check_out(db.uow(), member.id, b.id)
     s.check_in(db.uow(), member.id, b.id)
-    with pytest.raises(ValidationError, match="not started"):
+    with pytest.raises(StateConflict, match="is not started yet: cancel it instead"):
         s.check_out(db.uow(), member.id, b.id)
     clock.now = b.start_time + timedelta(minutes=40, seconds=10)
     view = s.check_out(db.uow(), member.id, b.id)
@@ -113,8 +118,45 @@ def test_early_check_out_frees_the_rest_of_the_window(db, make, clock, day):
     later = make.booking(r, make.user(), start=b.start_time + timedelta(minutes=45),
                          end=b.end_time, approve_by=staff)
     assert later.status == "approved"
-    with pytest.raises(ValidationError, match="already checked out"):
+    with pytest.raises(StateConflict, match="is already checked out: it was checked out at "):
         s.check_out(db.uow(), member.id, b.id)
+    assert len(audit(db, b.id, "checked_out")) == 1
+
+
+def test_every_check_in_or_out_the_bookings_state_refuses_is_a_conflict_and_writes_nothing(
+        db, make, clock, day):
+    staff, member, r = day
+    b = approved(make, r, member, staff)
+
+    def refused(service, actor, at: timedelta, state: str) -> None:
+        clock.now = b.start_time + at
+        with db.uow().read() as uow:
+            rows_before = uow.session.scalar(select(func.count()).select_from(AuditLog))
+            before = uow.session.get(Booking, b.id)
+            was = (before.checked_in_at, before.checked_out_at, before.end_time,
+                   before.updated_at)
+        with pytest.raises(StateConflict) as exc:
+            service(db.uow(), actor.id, b.id)
+        assert not isinstance(exc.value, ValidationError)
+        assert exc.value.kind == "booking" and exc.value.ident == b.id
+        assert exc.value.message.startswith(f"booking {str(b.id)[:8]} is {state}: ")
+        with db.uow().read() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(AuditLog)) == rows_before
+            after = uow.session.get(Booking, b.id)
+            assert (after.checked_in_at, after.checked_out_at, after.end_time,
+                    after.updated_at) == was
+
+    refused(s.check_in, member, -timedelta(minutes=31), "not open for check-in yet")
+    refused(s.check_out, member, timedelta(minutes=5), "not checked in")
+    refused(s.check_in, staff, timedelta(minutes=15), "past its check-in time")
+    clock.now = b.start_time
+    s.check_in(db.uow(), member.id, b.id)
+    refused(s.check_in, staff, timedelta(minutes=1), "already checked in")
+    refused(s.check_out, member, timedelta(0), "not started yet")
+    refused(s.check_out, staff, b.end_time - b.start_time, "already over")
+    clock.now = b.start_time + timedelta(minutes=30)
+    s.check_out(db.uow(), member.id, b.id)
+    refused(s.check_out, member, timedelta(minutes=31), "already checked out")
 
 
 def test_release_with_a_moving_clock(db, make, clock, day):

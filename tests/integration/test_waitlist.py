@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from engine import services as s
 from engine.db import Database
 from engine.domain.permissions import Role
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import NotFoundError, StateConflict, ValidationError, WaitlistTransition
 from engine.models import AuditLog, Booking, OutboxMessage, WaitlistEntry
 from engine.system import SYSTEM_USER_ID
 from tests.conftest import test_settings as settings_for
@@ -155,11 +155,45 @@ def test_approving_the_offer_settles_it_and_leaving_is_only_while_waiting(db, ma
     s.leave_waitlist(db.uow(), n.id, f.id)
     s.cancel_booking(db.uow(), staff.id, holder.id)
     offer = entries(db, m)[e.id]
-    with pytest.raises(ValidationError, match="offered"):
+    with pytest.raises(WaitlistTransition, match="is offered: it cannot be left now "
+                                                 r"\(it holds an offer: accept or decline it\)"):
         s.leave_waitlist(db.uow(), m.id, e.id)
     s.approve_booking(db.uow(), staff.id, offer.booking_id)
     assert entries(db, m)[e.id].status == "accepted"
     assert entries(db, n)[f.id].status == "left"
+
+
+def test_a_step_the_entrys_status_does_not_allow_is_a_conflict_and_writes_nothing(
+        db, make, wl):
+    staff, r, holder = wl
+    m = make.user()
+    e = join(db, m, r, holder.start_time, holder.end_time)
+
+    def refused(step, status: str, target: str, why: str) -> None:
+        with db.uow().read() as uow:
+            rows_before = uow.session.scalar(select(func.count()).select_from(AuditLog))
+            bookings_before = uow.session.scalar(select(func.count()).select_from(Booking))
+        with pytest.raises(WaitlistTransition) as exc:
+            step(db.uow(), m.id, e.id)
+        assert isinstance(exc.value, StateConflict)
+        assert not isinstance(exc.value, ValidationError)
+        assert (exc.value.entry_id, exc.value.status, exc.value.target) == (e.id, status, target)
+        assert exc.value.message == (f"waitlist entry {str(e.id)[:8]} is {status}: "
+                                     f"it cannot be {target} now ({why})")
+        assert entries(db, m)[e.id].status == status
+        with db.uow().read() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(AuditLog)) == rows_before
+            assert uow.session.scalar(select(func.count()).select_from(Booking)) \
+                == bookings_before
+
+    no_offer = "no offer has been made on it yet"
+    refused(s.accept_offer, "waiting", "accepted", no_offer)
+    refused(s.decline_offer, "waiting", "declined", no_offer)
+    s.leave_waitlist(db.uow(), m.id, e.id)
+    ended = "it is no longer on the waitlist"
+    refused(s.accept_offer, "left", "accepted", ended)
+    refused(s.decline_offer, "left", "declined", ended)
+    refused(s.leave_waitlist, "left", "left", ended)
 
 
 def _no_double_offers(db):
