@@ -93,8 +93,9 @@ def _racing(monkeypatch, name: str, meanwhile) -> None:
     monkeypatch.setattr(services, name, late)
 
 
-def test_accepting_an_offer_declined_meanwhile_shows_why_and_changes_nothing(
-        dashboard, make, monkeypatch):
+def _member_waiting_behind_a_booking(dashboard, make):
+    """Staff, a member waiting for Range 1's 14:00 hour, the approved booking holding it and
+    the member's waitlist entry."""
     staff = make.user(Role.STAFF)
     r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
     member = make.user(Role.USER)
@@ -103,6 +104,12 @@ def test_accepting_an_offer_declined_meanwhile_shows_why_and_changes_nothing(
     entry = services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id,
                                    start_time=start, end_time=start + timedelta(hours=1),
                                    purpose="Late slot")
+    return staff, member, holder, entry
+
+
+def test_accepting_an_offer_declined_meanwhile_shows_why_and_changes_nothing(
+        dashboard, make, monkeypatch):
+    staff, member, holder, entry = _member_waiting_behind_a_booking(dashboard, make)
     services.cancel_booking(dashboard.uow(), staff.id, holder.id)  # offers it
     at = signed_in(dashboard, member, "my_waitlist")
     _racing(monkeypatch, "accept_offer",
@@ -116,14 +123,7 @@ def test_accepting_an_offer_declined_meanwhile_shows_why_and_changes_nothing(
 
 def test_leaving_an_entry_offered_meanwhile_says_to_accept_or_decline_it(
         dashboard, make, monkeypatch):
-    staff = make.user(Role.STAFF)
-    r1 = make.resource(name="Range 1", opens_at=time(8), closes_at=time(18))
-    member = make.user(Role.USER)
-    start = NOW.replace(day=8, hour=14)
-    holder = make.booking(r1, start=start, end=start + timedelta(hours=1), approve_by=staff)
-    entry = services.join_waitlist(dashboard.uow(), member.id, resource_id=r1.id,
-                                   start_time=start, end_time=start + timedelta(hours=1),
-                                   purpose="Late slot")
+    staff, member, holder, entry = _member_waiting_behind_a_booking(dashboard, make)
     at = signed_in(dashboard, member, "my_waitlist")
     _racing(monkeypatch, "leave_waitlist",
             lambda: services.cancel_booking(dashboard.uow(), staff.id, holder.id))  # offers it
